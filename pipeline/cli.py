@@ -1,0 +1,269 @@
+"""The ``topictrends`` command line: build runs, list them, show topics, serve the dashboard.
+
+Progress bars and logs go to stderr; results (tables, the run directory) go to stdout, so
+``topictrends build corpus.csv | tail -1`` is the run directory. A ``UserError`` prints one
+line and exits 2 with no traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.errors import UserError
+
+app = typer.Typer(
+    name="topictrends",
+    help="See what a stream of documents is about and how that changes over time.\n\n"
+    "Build a run from a corpus file (or a bundled corpus), then open the dashboard.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)  # results: stdout
+err = Console(stderr=True)  # progress and logs: stderr
+log = logging.getLogger("topictrends")
+
+CacheDirOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Cache root. Default: $TOPICTRENDS_CACHE, else ./cache.", show_default=False)]
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+    for noisy in ("BERTopic", "sentence_transformers", "transformers", "numba", "urllib3", "httpx", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import warnings
+
+    warnings.filterwarnings("ignore")
+
+
+class RichReporter:
+    """A progress bar per stage on stderr."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False)
+
+    @contextlib.contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        task = self.progress.add_task(name, total=total if total is not None else 1)
+        yield lambda n: self.progress.advance(task, n)
+        self.progress.update(task, completed=total if total is not None else 1)
+
+    def info(self, message: str) -> None:
+        log.info(message)
+
+
+def _store(cache_dir: Path | None):  # noqa: ANN202
+    from pipeline.cache import Store, cache_root
+
+    return Store(cache_root(cache_dir))
+
+
+@app.command()
+def build(
+    input: Annotated[str, typer.Argument(help="Corpus file (.txt trending page, .csv, .tsv, .jsonl, .json, .parquet) or a bundled corpus name: hf-trending-papers, arxiv-sample.", show_default=False)] = "hf-trending-papers",
+    name: Annotated[str | None, typer.Option(help="Run name. Default: the file name or bundled corpus name.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file with [ingest], [embed], [reduce], [cluster], [represent], [time], [hierarchy] tables (docs/config.md). Flags override it.")] = None,
+    cache_dir: CacheDirOpt = None,
+    text_col: Annotated[str | None, typer.Option(help="Column with the document body. Default: abstract/text/body/content...")] = None,
+    title_col: Annotated[str | None, typer.Option(help="Column with the title ('none' for no title).")] = None,
+    date_col: Annotated[str | None, typer.Option(help="Column with the date ('none' to ignore dates). Default: date/published/created/year.")] = None,
+    id_col: Annotated[str | None, typer.Option(help="Column with a stable document id. Default: id/doc_id; else content hashes.")] = None,
+    url_col: Annotated[str | None, typer.Option(help="Column with a link. Default: url/link/source_url.")] = None,
+    date_format: Annotated[str | None, typer.Option(help="strftime format for dates auto-detection cannot read, e.g. '%d/%m/%Y'.")] = None,
+    backend: Annotated[str | None, typer.Option(help="Embedding backend: sentence-transformers (default, all-MiniLM-L6-v2 offline) or hashing (fast, no model).")] = None,
+    min_cluster_size: Annotated[int | None, typer.Option(help="HDBSCAN minimum topic size. Default: adapted to corpus size.")] = None,
+    n_neighbors: Annotated[int | None, typer.Option(help="UMAP neighbours. Default: adapted to corpus size.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed for UMAP (default 42).")] = None,
+    period: Annotated[str | None, typer.Option(help="Topics-over-time bin: auto, week, month, quarter, year, decade.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild the run even if input and config are unchanged (stage caches are still used).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
+    """Build a run: ingest, embed, reduce, cluster, describe topics, topics over time, hierarchy.
+
+    Every stage is cached under a key of its inputs and its config section, so an unchanged
+    rebuild recomputes nothing and a changed clustering knob reuses embeddings and UMAP.
+    The last line of stdout is the run directory.
+    """
+    _quiet_libraries()
+    _setup_logging(verbose)
+    from pipeline.config import load_config
+    from pipeline.runner import build as run_build
+
+    cfg = load_config(config).with_overrides(
+        {
+            "ingest": {"text_col": text_col, "title_col": title_col, "date_col": date_col, "id_col": id_col, "url_col": url_col, "date_format": date_format},
+            "embed": {"backend": backend},
+            "reduce": {"n_neighbors": n_neighbors, "seed": seed},
+            "cluster": {"min_cluster_size": min_cluster_size},
+            "time": {"period": period},
+        }
+    )
+    reporter = RichReporter()
+    with reporter.progress:
+        result = run_build(input, cfg, _store(cache_dir), name=name, force=force, reporter=reporter)
+    m = result.manifest
+    c = m["counts"]
+    if result.up_to_date:
+        err.print(f"[green]up to date[/]: input and config unchanged since {m['created_at']} (use --force to rebuild)")
+    timing = ", ".join(f"{k} {v['seconds']:.1f}s{' (cached)' if v.get('cached') else ''}" for k, v in result.timings.items() if v.get("seconds") is not None)
+    out.print(f"run: {m['run']}")
+    out.print(f"documents: {c['documents']} (dropped {m['corpus']['dropped_empty']} empty, {m['corpus']['dropped_duplicate']} duplicate)")
+    out.print(f"topics: {c['topics']}, outlier share {c['outlier_share']:.1%}")
+    out.print(f"dates: {' .. '.join(m['date_span']) + ' by ' + str(m['period']) if m.get('date_span') else 'none (' + str(m.get('trends_absent_reason')) + ')'}")
+    out.print(f"time: {timing}")
+    print(result.run_dir)
+
+
+@app.command()
+def runs(cache_dir: CacheDirOpt = None) -> None:
+    """List the cached runs: name, documents, topics, date span, built at."""
+    from pipeline.artifacts import open_run, summary_row
+    from pipeline.errors import CacheError
+
+    store = _store(cache_dir)
+    paths = store.list_runs()
+    if not paths:
+        err.print(f"no runs under {store.root}. Build one with: topictrends build hf-trending-papers")
+        return
+    table = Table("run", "documents", "topics", "outliers", "date span", "built at", box=None)
+    for p in paths:
+        try:
+            row = summary_row(open_run(p))
+            table.add_row(row["run"], str(row["documents"]), str(row["topics"]), f"{row['outlier_share']:.1%}", row["date_span"], str(row["built_at"]))
+        except CacheError as exc:
+            table.add_row(p.name, "-", "-", "-", "-", f"[red]broken: {exc}[/]")
+    out.print(table)
+
+
+@app.command()
+def topics(
+    run: Annotated[str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)],
+    cache_dir: CacheDirOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many topics (0 = all).")] = 0,
+) -> None:
+    """Print the topic table of a run: id, label, size, share, top keywords."""
+    from pipeline.artifacts import open_run
+
+    store = _store(cache_dir)
+    path = store.run_path(run)
+    if not path.exists():
+        names = ", ".join(p.name for p in store.list_runs()) or "none"
+        raise UserError(f"{path}: no run named '{run}'. Runs: {names}.")
+    df = open_run(path).read_table("topics.parquet")
+    table = Table("topic", "label", "size", "share", "keywords", box=None)
+    for r in df.head(limit or len(df)).itertuples():
+        table.add_row(str(r.topic), r.label, str(r.size), f"{r.share:.1%}", ", ".join(list(r.keywords)[:8]))
+    out.print(table)
+
+
+def _serve_args(cache_dir: Path | None, port: int, host: str) -> list[str]:
+    from importlib import resources
+
+    from pipeline.cache import cache_root
+
+    app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
+    os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
+    return ["streamlit", "run", str(app_path), "--server.port", str(port), "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+
+@app.command()
+def serve(
+    cache_dir: CacheDirOpt = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 to expose).")] = "localhost",
+) -> None:
+    """Serve the dashboard over the runs in the cache (streamlit run dashboard/streamlit_app.py)."""
+    args = _serve_args(cache_dir, port, host)
+    err.print(f"serving {os.environ['TOPICTRENDS_CACHE']} on http://{host}:{port}")
+    from streamlit.web import cli as stcli
+
+    sys.argv = args
+    sys.exit(stcli.main())
+
+
+@app.command()
+def demo(
+    cache_dir: CacheDirOpt = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "localhost",
+) -> None:
+    """Build the bundled corpora whose runs are missing, then serve.
+
+    The trending-papers run is built first; the larger arXiv sample builds in a background
+    process while the dashboard is already up (its progress shows in the dashboard).
+    """
+    import subprocess
+
+    from pipeline.cache import cache_root
+
+    root = cache_root(cache_dir)
+    store = _store(cache_dir)
+    if not store.run_path("hf-trending-papers").exists():
+        err.print("building the bundled hf-trending-papers corpus (first time only)...")
+        rc = subprocess.call([sys.executable, "-m", "pipeline.cli", "build", "hf-trending-papers", "--cache-dir", str(root)])
+        if rc:
+            raise typer.Exit(rc)
+    if not store.run_path("arxiv-sample").exists():
+        log_path = root / "arxiv-sample.build.log"
+        err.print(f"building arxiv-sample in the background (log: {log_path})")
+        with log_path.open("w") as fh:
+            subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "arxiv-sample", "--cache-dir", str(root)], stdout=fh, stderr=fh, start_new_session=True)
+    serve(cache_dir=cache_dir, port=port, host=host)
+
+
+@app.command(hidden=True)
+def warmup() -> None:
+    """Compile and cache the numba code UMAP and HDBSCAN use (run once at install)."""
+    _quiet_libraries()
+    from pipeline.jit import cache_dir, warmup as run_warmup
+
+    seconds = run_warmup()
+    err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return app(args=argv, standalone_mode=False)
+    except UserError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted: the previous run is intact")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

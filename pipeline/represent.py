@@ -1,0 +1,282 @@
+"""Represent: describe each topic with keywords, a short label and representative documents.
+
+Uses BERTopic's c-TF-IDF on the clusters found upstream (BERTopic in "manual" mode: its
+own UMAP and HDBSCAN are replaced by pass-throughs), so the clustering stays ours and
+cached, and the topic model can be saved with safetensors. Two BERTopic pitfalls are
+handled here: its English preprocessing strips hyphens ("in-context" becomes
+"incontext"), which is avoided by giving BERTopic an embedding model (it then skips that
+step) and a token pattern that keeps hyphenated terms; and a CountVectorizer ``min_df``
+counts per-topic documents, not papers, so it is left at 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.cluster import centroids
+from pipeline.config import RepresentConfig
+
+# Words of 2+ characters, keeping inner hyphens ("in-context", "gpt-4"), starting with a letter.
+TOKEN_RE = re.compile(r"(?u)\b[^\W\d_](?:\w|-(?=\w))+\b")
+# N-grams never cross punctuation: "in-context learning (ICL) improves" must not yield "learning icl".
+PHRASE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”‘’|/\\]|\s[-–—]\s")
+# Boilerplate of abstracts and web scrapes that c-TF-IDF would otherwise rank as topical.
+EXTRA_STOP_WORDS = frozenset(
+    """paper propose proposed proposes present presents presented show shows shown using use used uses
+    based approach approaches method methods result results work works study studies new novel existing
+    including demonstrate demonstrates achieve achieves achieved et al however furthermore respectively
+    significantly state-of-the-art extensive experiments experimental code https http www com github org
+    available introduce introduces introduced address addresses recent recently various different provide
+    provides effective effectively improve improves improved significant""".split()
+)
+
+
+class PhraseAnalyzer:
+    """CountVectorizer analyzer: n-grams within punctuation-free phrases, no stop-word edges."""
+
+    def __init__(self, stop_words: frozenset[str], ngram_max: int) -> None:
+        self.stop_words = stop_words
+        self.ngram_max = ngram_max
+
+    def __call__(self, doc: str) -> list[str]:
+        terms: list[str] = []
+        for phrase in PHRASE_SPLIT.split(doc.lower()):
+            toks = TOKEN_RE.findall(phrase)
+            ok = [t not in self.stop_words and len(t) > 1 for t in toks]
+            for n in range(1, self.ngram_max + 1):
+                for i in range(len(toks) - n + 1):
+                    if all(ok[i : i + n]) and (n == 1 or len(set(toks[i : i + n])) == n):
+                        terms.append(" ".join(toks[i : i + n]))
+        return terms
+
+
+def stop_words_for(cfg: RepresentConfig) -> frozenset[str]:
+    if cfg.stop_words == "none":
+        return frozenset()
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS
+
+
+@dataclass
+class Representation:
+    topics: pd.DataFrame
+    topic_embeddings: np.ndarray
+    model: object  # the fitted BERTopic, kept for the hierarchy stage
+
+
+def _bertopic_embedder(encode: Callable[[list[str]], np.ndarray]):  # noqa: ANN202
+    from bertopic.backend import BaseEmbedder
+
+    class _Wrapped(BaseEmbedder):
+        def embed(self, documents, verbose=False):  # noqa: ANN001, ANN202
+            return encode(list(documents))
+
+    return _Wrapped()
+
+
+def make_label(keywords: list[str], n_words: int) -> str:
+    """A short readable label: the top keywords, skipping ones already covered by a chosen phrase."""
+    chosen: list[str] = []
+    for kw in keywords:
+        toks = set(re.split(r"[\s-]+", kw.lower()))
+        if any(toks <= set(re.split(r"[\s-]+", c.lower())) or set(re.split(r"[\s-]+", c.lower())) <= toks for c in chosen):
+            # Prefer the longer phrase when one contains the other.
+            for i, c in enumerate(chosen):
+                ctoks = set(re.split(r"[\s-]+", c.lower()))
+                if ctoks < toks:
+                    chosen[i] = kw
+            continue
+        chosen.append(kw)
+        if len(chosen) == n_words:
+            break
+    seen: list[str] = []
+    for c in chosen:
+        if c not in seen:
+            seen.append(c)
+    return " · ".join(seen) if seen else "(no keywords)"
+
+
+CANDIDATES = 30  # c-TF-IDF candidates per topic that refinement chooses from
+MAX_TOPICS_PER_KEYWORD = 2  # a keyword describes at most this many topics, so topics read apart
+
+
+def fit_representation(
+    texts: list[str],
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    xy: np.ndarray,
+    doc_ids: list[str],
+    encode: Callable[[list[str]], np.ndarray],
+    cfg: RepresentConfig,
+    seed: int = 42,
+) -> Representation:
+    """c-TF-IDF candidates from BERTopic, refined against the topic centroids.
+
+    ``encode`` embeds keyword candidates (short strings, cheap, cached by the caller).
+    Refinement reuses the document embeddings already computed instead of re-embedding
+    representative documents as BERTopic's KeyBERTInspired does, which took most of the
+    stage's time on a CPU.
+    """
+    from pipeline.jit import enable_numba_cache
+
+    enable_numba_cache()
+    from bertopic import BERTopic
+    from bertopic.cluster import BaseCluster
+    from bertopic.dimensionality import BaseDimensionalityReduction
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    vectorizer = CountVectorizer(analyzer=PhraseAnalyzer(stop_words_for(cfg), cfg.ngram_max), min_df=1)
+    model = BERTopic(
+        embedding_model=_bertopic_embedder(encode),
+        umap_model=BaseDimensionalityReduction(),
+        hdbscan_model=BaseCluster(),
+        vectorizer_model=vectorizer,
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        representation_model=None,
+        top_n_words=max(CANDIDATES, cfg.top_n_words),
+        calculate_probabilities=False,
+        verbose=False,
+    )
+    model.fit_transform(texts, embeddings=embeddings, y=labels)
+
+    cents = centroids(embeddings, labels, n_topics)
+    candidates = {t: [(w, float(s)) for w, s in (model.get_topic(t) or []) if w and s > 0] for t in range(n_topics)}
+    chosen = refine_keywords(candidates, cents, encode, cfg)
+    model.topic_representations_ = {t: (chosen.get(t) or reps) for t, reps in model.topic_representations_.items()}
+
+    ids = np.asarray(doc_ids)
+    n = len(labels)
+    rows = []
+    used_labels: set[str] = set()
+    for t in range(n_topics):
+        members = np.where(labels == t)[0]
+        sims = embeddings[members] @ cents[t]
+        rep_idx = members[np.argsort(-sims, kind="stable")[: cfg.n_representative_docs]]
+        keywords = [w for w, _ in chosen[t]]
+        label = make_label(keywords, cfg.label_words)
+        if label in used_labels:
+            label = f"{label} ({t})"
+        used_labels.add(label)
+        rows.append(
+            {
+                "topic": t,
+                "label": label,
+                "size": int(len(members)),
+                "share": len(members) / n,
+                "keywords": keywords,
+                "keyword_weights": [round(s, 6) for _, s in chosen[t]],
+                "representative_doc_ids": ids[rep_idx].tolist(),
+                "x": float(np.median(xy[members, 0])),
+                "y": float(np.median(xy[members, 1])),
+            }
+        )
+    topics = pd.DataFrame(rows, columns=["topic", "label", "size", "share", "keywords", "keyword_weights", "representative_doc_ids", "x", "y"])
+    model.set_topic_labels({int(r.topic): r.label for r in topics.itertuples()})
+    ixy = intertopic_map(cents, seed)
+    topics["ix"] = ixy[:, 0].astype(float) if len(topics) else pd.Series(dtype=float)
+    topics["iy"] = ixy[:, 1].astype(float) if len(topics) else pd.Series(dtype=float)
+    return Representation(topics=topics, topic_embeddings=cents.astype(np.float32), model=model)
+
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    top = v.max() if len(v) else 1.0
+    return v / top if top > 0 else v
+
+
+def refine_keywords(
+    candidates: dict[int, list[tuple[str, float]]],
+    cents: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    cfg: RepresentConfig,
+) -> dict[int, list[tuple[str, float]]]:
+    """Rank each topic's candidates, diversify within it, and keep keywords distinctive across topics."""
+    words = sorted({w for cands in candidates.values() for w, _ in cands})
+    if not words:
+        return {t: [] for t in candidates}
+    wvec = encode(words) if cfg.refine != "none" else None
+    widx = {w: i for i, w in enumerate(words)}
+    ranked: dict[int, list[tuple[str, float]]] = {}
+    for t, cands in candidates.items():
+        if not cands:
+            ranked[t] = []
+            continue
+        ws = [w for w, _ in cands]
+        ctf = _norm(np.array([s for _, s in cands]))
+        if wvec is None:
+            ranked[t] = list(zip(ws, ctf.tolist(), strict=True))
+            continue
+        vec = wvec[[widx[w] for w in ws]]
+        sim = np.clip(vec @ cents[t], 0, None)
+        score = 0.5 * _norm(sim) + 0.5 * ctf
+        if cfg.refine == "mmr":
+            score = ctf
+        # Maximal marginal relevance: trade relevance against similarity to words already picked.
+        d = cfg.mmr_diversity
+        order: list[int] = []
+        left = list(range(len(ws)))
+        wsim = vec @ vec.T
+        while left:
+            if order:
+                red = wsim[np.ix_(left, order)].max(axis=1)
+                mmr = (1 - d) * score[left] - d * red
+            else:
+                mmr = score[left]
+            pick = left[int(np.argmax(mmr))]
+            order.append(pick)
+            left.remove(pick)
+        ranked[t] = [(ws[i], float(score[i])) for i in order]
+
+    # Each keyword may describe at most MAX_TOPICS_PER_KEYWORD topics: the ones it ranks highest in.
+    best: dict[str, list[tuple[float, int]]] = {}
+    for t, lst in ranked.items():
+        for rank, (w, s) in enumerate(lst):
+            best.setdefault(w, []).append((rank - s, t))
+    allowed = {w: {t for _, t in sorted(v)[:MAX_TOPICS_PER_KEYWORD]} for w, v in best.items()}
+    out = {}
+    for t, lst in ranked.items():
+        keep = [(w, s) for w, s in lst if t in allowed[w]]
+        if len(keep) < 3:  # never starve a topic of words
+            keep = lst
+        out[t] = keep[: cfg.top_n_words]
+    return out
+
+
+def intertopic_map(cents: np.ndarray, seed: int) -> np.ndarray:
+    """2-d positions of topics preserving their centroid distances (metric MDS)."""
+    k = len(cents)
+    if k == 0:
+        return np.zeros((0, 2))
+    if k <= 2:
+        return np.array([[float(i), 0.0] for i in range(k)])
+    from sklearn.manifold import MDS
+
+    dist = np.clip(1.0 - cents @ cents.T, 0, 2)
+    np.fill_diagonal(dist, 0)
+    dist = (dist + dist.T) / 2
+    mds = MDS(n_components=2, dissimilarity="precomputed", random_state=seed, n_init=1, max_iter=300, normalized_stress="auto")
+    return mds.fit_transform(dist)
+
+
+def save_model(model, directory: Path) -> None:  # noqa: ANN001
+    """Save the BERTopic model with safetensors (never pickle).
+
+    The embedding model is not saved with it (the manifest names it): storing a hub
+    pointer would make ``BERTopic.load`` try the network.
+    """
+    import logging
+
+    logger = logging.getLogger("BERTopic")
+    was, logger.disabled = logger.disabled, True  # its "no embedding model" warning is expected
+    try:
+        model.save(str(directory), serialization="safetensors", save_ctfidf=True, save_embedding_model=False)
+    finally:
+        logger.disabled = was

