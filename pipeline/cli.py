@@ -121,7 +121,11 @@ def build(
     )
     reporter = RichReporter()
     with reporter.progress:
-        result = run_build(input, cfg, _store(cache_dir), name=name, force=force, reporter=reporter)
+        try:
+            result = run_build(input, cfg, _store(cache_dir), name=name, force=force, reporter=reporter)
+        except BaseException:
+            reporter.progress.live.transient = True  # the error line alone, no half-drawn bars
+            raise
     m = result.manifest
     c = m["counts"]
     if result.up_to_date:

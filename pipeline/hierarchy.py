@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import HierarchyConfig
+from pipeline.represent import make_label
 
 COLUMNS = ["node", "parent", "left", "right", "distance", "label", "topics"]
 
@@ -41,7 +42,8 @@ def hierarchy(model, texts: list[str], cfg: HierarchyConfig) -> pd.DataFrame:  #
         node, left, right = int(r.Parent_ID), int(r.Child_Left_ID), int(r.Child_Right_ID)
         parent_of[left] = node
         parent_of[right] = node
-        rows.append({"node": node, "left": left, "right": right, "distance": float(r.Distance), "label": str(r.Parent_Name), "topics": sorted(int(t) for t in r.Topics)})
+        words = [w for w in str(r.Parent_Name).split("_") if w]
+        rows.append({"node": node, "left": left, "right": right, "distance": float(r.Distance), "label": make_label(words, 3), "topics": sorted(int(t) for t in r.Topics)})
     df = pd.DataFrame(rows)
     df["parent"] = df["node"].map(lambda n: parent_of.get(n, -1)).astype(np.int64)
     return df.sort_values("node").reset_index(drop=True)[COLUMNS]

@@ -20,7 +20,7 @@ _PRECISION_FLOOR = {"day": "week", "month": "month", "year": "year"}
 def period_start(dates: pd.Series, period: str) -> pd.Series:
     d = pd.to_datetime(dates)
     if period == "week":
-        return (d - pd.to_timedelta(d.dt.weekday, unit="D")).dt.normalize()
+        return (d - pd.to_timedelta(d.dt.day_of_week, unit="D")).dt.normalize()
     if period == "month":
         return d.dt.to_period("M").dt.start_time
     if period == "quarter":

@@ -262,7 +262,15 @@ def intertopic_map(cents: np.ndarray, seed: int) -> np.ndarray:
     dist = np.clip(1.0 - cents @ cents.T, 0, 2)
     np.fill_diagonal(dist, 0)
     dist = (dist + dist.T) / 2
-    mds = MDS(n_components=2, dissimilarity="precomputed", random_state=seed, n_init=1, max_iter=300, normalized_stress="auto")
+    import inspect
+
+    params = inspect.signature(MDS).parameters
+    kwargs: dict[str, object] = {"n_components": 2, "random_state": seed, "n_init": 1, "max_iter": 300}
+    if "init" in params:  # scikit-learn >= 1.8 renamed dissimilarity to metric and added init
+        kwargs |= {"metric": "precomputed", "init": "classical_mds"}
+    else:
+        kwargs |= {"dissimilarity": "precomputed", "normalized_stress": "auto"}
+    mds = MDS(**kwargs)
     return mds.fit_transform(dist)
 
 

@@ -1,0 +1,507 @@
+"""Trend scores: which topics are growing or shrinking, how sure that is, and how they read.
+
+Pure functions, no I/O: the runner feeds them the dated documents' topics and writes the
+results. ``docs/trends.md`` explains every column; in short:
+
+* Periods come from ``pipeline.over_time`` (same bins as ``topics_over_time.parquet``). A
+  topic's share in a period is its documents over *all* the period's documents, outliers
+  included, so a growing corpus does not make every topic rise.
+* The first and last periods are left out of the windows when they are *partial*: the
+  corpus starts (ends) well inside them, or they hold far fewer documents than their
+  neighbours (see ``partial_periods``).
+* The recent window is the last ~20% of the complete periods (at least
+  ``min_window_docs`` documents); the previous window is every complete period before it.
+  Both can be set in ``[trends]``.
+* ``growth`` is the log ratio of the topic's smoothed share in the recent window to its
+  smoothed share in the previous one, with a Wald confidence interval and p-value on the
+  log scale, the variance inflated by the corpus' overdispersion when there is any;
+  ``q_value`` is the Benjamini-Hochberg adjusted p-value across topics.
+* ``slope`` is the long-run weighted least-squares slope of the per-period share, per year.
+* ``category`` turns these into one word (``new``, ``emerging``, ``rising``, ``stable``,
+  ``declining``, ``fading``) by the rules in ``categorise``.
+
+``keywords_over_time`` describes each topic in each period by c-TF-IDF over that period's
+documents only, so a period's keywords never use later documents.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import RepresentConfig, TrendsConfig
+from pipeline.over_time import period_start
+
+CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
+TREND_COLUMNS = (
+    "topic",
+    "recent_count",
+    "previous_count",
+    "recent_share",
+    "previous_share",
+    "growth",
+    "growth_ci_low",
+    "growth_ci_high",
+    "p_value",
+    "q_value",
+    "slope",
+    "first_seen",
+    "category",
+)
+KEYWORD_COLUMNS = ("topic", "period_start", "count", "keywords", "keyword_weights")
+
+_FREQ = {"week": "7D", "month": "MS", "quarter": "QS-JAN", "year": "YS", "decade": "10YS"}
+_STEP = {
+    "week": pd.DateOffset(days=7),
+    "month": pd.DateOffset(months=1),
+    "quarter": pd.DateOffset(months=3),
+    "year": pd.DateOffset(years=1),
+    "decade": pd.DateOffset(years=10),
+}
+_PRECISION_STEP = {"day": pd.DateOffset(days=1), "month": pd.DateOffset(months=1), "year": pd.DateOffset(years=1)}
+
+# An empty stretch at the edge of the first/last period counts as "the corpus starts/ends
+# here" when, at the period's own document rate, a gap that long would happen by chance
+# less than 1% of the time: rate * gap_days > ln(100).
+EDGE_GAP_LOG_ODDS = math.log(100.0)
+# A first/last period with less than half the median count of its three inner neighbours,
+# and a count that unlikely under Poisson(median) (< 1%), is partial as well.
+EDGE_COUNT_RATIO = 0.5
+EDGE_COUNT_PVALUE = 0.01
+EDGE_NEIGHBOURS = 3
+
+
+# ---------------------------------------------------------------------- periods
+def period_grid(first: pd.Timestamp, last: pd.Timestamp, period: str) -> pd.DatetimeIndex:
+    """Every period start from ``first`` to ``last`` inclusive, empty periods included."""
+    return pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=_FREQ[period])
+
+
+def period_end(start: pd.Timestamp, period: str) -> pd.Timestamp:
+    """Exclusive end of the period starting at ``start``."""
+    return pd.Timestamp(start) + _STEP[period]
+
+
+def partial_periods(dates: pd.Series, precisions: pd.Series | None, period: str) -> dict[pd.Timestamp, str]:
+    """First/last periods the corpus covers only part of, with the reason for each.
+
+    A document dated to a month (year) covers that whole month (year), so a monthly corpus
+    binned by month is never partial by its dates. Only the two edge periods are examined:
+    a gap in the middle of the span is data, not an edge effect.
+    """
+    d = pd.to_datetime(dates)
+    keep = d.notna()
+    d = d[keep].reset_index(drop=True)
+    if d.empty:
+        return {}
+    prec = (
+        precisions[keep].reset_index(drop=True).fillna("day").astype(str)
+        if precisions is not None
+        else pd.Series(["day"] * len(d))
+    )
+    starts = period_start(d, period)
+    grid = period_grid(starts.min(), starts.max(), period)
+    counts = starts.value_counts().reindex(grid, fill_value=0).to_numpy()
+    # End of each document's date interval (exclusive): a month-precision date covers the month.
+    ends = d.copy()
+    for p, step in _PRECISION_STEP.items():
+        mask = (prec == p).to_numpy()
+        if mask.any():
+            ends[mask] = d[mask] + step
+    other = ~prec.isin(list(_PRECISION_STEP)).to_numpy()
+    if other.any():
+        ends[other] = d[other] + pd.DateOffset(days=1)
+
+    out: dict[pd.Timestamp, str] = {}
+    edges = [(0, "first")] if len(grid) == 1 else [(0, "first"), (len(grid) - 1, "last")]
+    for idx, which in edges:
+        p0 = grid[idx]
+        p1 = period_end(p0, period)
+        span_days = max((p1 - p0).days, 1)
+        n = int(counts[idx])
+        if which == "first":
+            gap = (d.min() - p0).days
+        else:
+            gap = (p1 - ends.max()).days
+        covered = max(span_days - max(gap, 0), 1)
+        rate = n / covered
+        if gap >= 1 and rate * gap > EDGE_GAP_LOG_ODDS:
+            out[p0] = f"{which} period: documents only from {gap} of its {span_days} days onward" if which == "first" else (
+                f"last period: no documents in its final {gap} of {span_days} days"
+            )
+            continue
+        inner = counts[1 : 1 + EDGE_NEIGHBOURS] if which == "first" else counts[max(0, len(counts) - 1 - EDGE_NEIGHBOURS) : -1]
+        if len(inner) >= 2:
+            med = float(np.median(inner))
+            if med > 0 and n < EDGE_COUNT_RATIO * med:
+                from scipy.stats import poisson
+
+                if poisson.cdf(n, med) < EDGE_COUNT_PVALUE:
+                    out[p0] = f"{which} period: {n} documents against a median of {med:g} in the {len(inner)} periods next to it"
+    return out
+
+
+@dataclass
+class Windows:
+    """The periods each window covers (period starts, ascending)."""
+
+    complete: list[pd.Timestamp]
+    recent: list[pd.Timestamp]
+    previous: list[pd.Timestamp]
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.recent) and bool(self.previous)
+
+
+def choose_windows(grid: pd.DatetimeIndex, totals: np.ndarray, partial: set[pd.Timestamp], cfg: TrendsConfig) -> Windows:
+    """Recent window = the last ``recent_fraction`` of the complete periods, grown until it
+    holds ``min_window_docs`` documents (but at most half the complete periods); previous
+    window = every complete period before it. ``recent_periods``/``previous_periods`` override.
+    """
+    lo, hi = 0, len(grid)
+    if hi and grid[0] in partial:
+        lo += 1
+    if hi > lo and grid[hi - 1] in partial:
+        hi -= 1
+    complete = list(grid[lo:hi])
+    tot = np.asarray(totals[lo:hi], dtype=float)
+    m = len(complete)
+    if m < 2:
+        return Windows(complete, [], [], note=f"{m} complete period(s): at least 2 are needed to compare a recent window with a previous one")
+    note = None
+    if cfg.recent_periods is not None:
+        r = min(cfg.recent_periods, m - 1)
+        if r != cfg.recent_periods:
+            note = f"recent_periods={cfg.recent_periods} cut to {r}: only {m} complete periods"
+    else:
+        r = max(1, round(cfg.recent_fraction * m))
+        while r < m // 2 and tot[m - r :].sum() < cfg.min_window_docs:
+            r += 1
+        r = min(r, m - 1)
+    p = m - r if cfg.previous_periods is None else min(cfg.previous_periods, m - r)
+    return Windows(complete, complete[m - r :], complete[m - r - p : m - r], note=note)
+
+
+# ---------------------------------------------------------------------- statistics
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
+    p = np.asarray(p, dtype=float)
+    q = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.clip(ranked, 0, 1)
+    q[ok] = out
+    return q
+
+
+def smoothed_log_share(x: np.ndarray, n: float, a: np.ndarray | float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """log((x + a) / (n + a*k)) and its delta-method variance 1/(x + a) - 1/(n + a*k)."""
+    num = x + a
+    den = n + a * k
+    return np.log(num) - np.log(den), 1.0 / num - 1.0 / den
+
+
+def dispersion(counts: np.ndarray, totals: np.ndarray) -> float:
+    """Extra-binomial variation of the per-period counts, pooled over topics (1 = binomial).
+
+    Each pair of adjacent periods gives a 1-degree-of-freedom Pearson chi-square of the
+    topic's count in one period against the other; their mean is ~1 when documents fall in
+    topics independently. Adjacent differences cancel slow trends, so a rising topic does
+    not look noisy. ``counts`` is topics x periods, ``totals`` the documents per period.
+    """
+    if counts.shape[1] < 2:
+        return 1.0
+    x1, x2 = counts[:, :-1].astype(float), counts[:, 1:].astype(float)
+    n1, n2 = totals[:-1].astype(float), totals[1:].astype(float)
+    both = (n1 > 0) & (n2 > 0)
+    x1, x2, n1, n2 = x1[:, both], x2[:, both], n1[both], n2[both]
+    if x1.size == 0:
+        return 1.0
+    pbar = (x1 + x2) / (n1 + n2)
+    var = pbar * (1 - pbar) * (1 / n1 + 1 / n2)
+    ok = var > 0
+    if not ok.any():
+        return 1.0
+    chi = (x1 / n1 - x2 / n2) ** 2 / np.where(ok, var, 1.0)
+    return float(chi[ok].mean())
+
+
+def wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares slope of each row of ``y`` on ``t`` (NaN with < 2 points)."""
+    if len(t) < 2 or w.sum() <= 0:
+        return np.full(y.shape[0], np.nan)
+    w = w / w.sum()
+    tbar = float((w * t).sum())
+    dt = t - tbar
+    sxx = float((w * dt * dt).sum())
+    if sxx <= 0:
+        return np.full(y.shape[0], np.nan)
+    return (y * (w * dt)).sum(axis=1) / sxx
+
+
+@dataclass
+class TrendsResult:
+    table: pd.DataFrame
+    partial: dict[pd.Timestamp, str]
+    windows: Windows
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def compute_trends(
+    dates: pd.Series,
+    labels: np.ndarray | pd.Series,
+    period: str,
+    cfg: TrendsConfig,
+    precisions: pd.Series | None = None,
+) -> TrendsResult:
+    """Trend scores for every topic (label >= 0) of a dated corpus. See the module docstring."""
+    from scipy.stats import norm
+
+    labels = np.asarray(labels, dtype=np.int64)
+    d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
+    dated = d.notna().to_numpy()
+    n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    topic_ids = np.arange(n_topics)
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+    if not dated.any() or n_topics == 0:
+        return TrendsResult(empty, {}, Windows([], [], [], note="no dated documents in any topic"), {})
+
+    lab = labels[dated]
+    starts = period_start(d[dated].reset_index(drop=True), period)
+    grid = period_grid(starts.min(), starts.max(), period)
+    pidx = grid.get_indexer(pd.DatetimeIndex(starts))
+    totals = np.bincount(pidx, minlength=len(grid)).astype(float)
+    counts = np.zeros((n_topics, len(grid)), dtype=np.int64)
+    topical = lab >= 0
+    np.add.at(counts, (lab[topical], pidx[topical]), 1)
+    # Categories sharing the smoothing mass: the topics, plus the outliers when there are any.
+    k = n_topics + int((labels == -1).any())
+
+    prec = None if precisions is None else pd.Series(precisions).reset_index(drop=True)[dated].reset_index(drop=True)
+    partial = partial_periods(d[dated].reset_index(drop=True), prec, period)
+    win = choose_windows(grid, totals, set(partial), cfg)
+
+    first_idx = np.where(counts.any(axis=1), counts.argmax(axis=1) * 0 + (counts > 0).argmax(axis=1), -1)
+    first_seen = pd.Series([grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]")
+
+    # Long-run slope over the complete periods with documents, per year.
+    comp = grid.isin(win.complete) & (totals > 0)
+    if comp.sum() >= 2:
+        t_years = ((grid[comp] - grid[comp][0]).days.to_numpy() / 365.25).astype(float)
+        shares = counts[:, comp] / totals[comp]
+        slope = wls_slope(t_years, shares, totals[comp])
+    else:
+        slope = np.full(n_topics, np.nan)
+
+    nan = np.full(n_topics, np.nan)
+    table = pd.DataFrame(
+        {
+            "topic": topic_ids,
+            "recent_count": np.zeros(n_topics, dtype=np.int64),
+            "previous_count": np.zeros(n_topics, dtype=np.int64),
+            "recent_share": nan.copy(),
+            "previous_share": nan.copy(),
+            "growth": nan.copy(),
+            "growth_ci_low": nan.copy(),
+            "growth_ci_high": nan.copy(),
+            "p_value": nan.copy(),
+            "q_value": nan.copy(),
+            "slope": slope,
+            "first_seen": first_seen,
+        }
+    )
+    phi = 1.0
+    if win.ok:
+        rmask = grid.isin(win.recent)
+        pmask = grid.isin(win.previous)
+        xr, xp = counts[:, rmask].sum(axis=1), counts[:, pmask].sum(axis=1)
+        nr, np_ = float(totals[rmask].sum()), float(totals[pmask].sum())
+        # Pseudo-counts proportional to each window's size (a on average), so a topic whose
+        # share is the same in both windows, zero included, has growth exactly 0.
+        nbar = (nr + np_) / 2
+        ar, ap = cfg.smoothing * nr / nbar, cfg.smoothing * np_ / nbar
+        lr, vr = smoothed_log_share(xr.astype(float), nr, ar, k)
+        lp, vp = smoothed_log_share(xp.astype(float), np_, ap, k)
+        growth = lr - lp
+        both = rmask | pmask
+        phi = dispersion(counts[:, both & (totals > 0)], totals[both & (totals > 0)])
+        se = np.sqrt(max(1.0, phi) * (vr + vp))
+        z = norm.ppf(1 - cfg.alpha / 2)
+        p = 2 * norm.sf(np.abs(growth) / se)
+        table["recent_count"] = xr
+        table["previous_count"] = xp
+        table["recent_share"] = xr / nr
+        table["previous_share"] = xp / np_
+        table["growth"] = growth
+        table["growth_ci_low"] = growth - z * se
+        table["growth_ci_high"] = growth + z * se
+        table["p_value"] = p
+        table["q_value"] = benjamini_hochberg(p)
+    table["category"] = categorise(table, win, cfg)
+
+    info: dict[str, Any] = {
+        "period": period,
+        "partial_periods": [{"period_start": str(ts.date()), "reason": why} for ts, why in sorted(partial.items())],
+        "complete_periods": len(win.complete),
+        "recent_window": _window_info(win.recent, period, totals, grid),
+        "previous_window": _window_info(win.previous, period, totals, grid),
+        "dispersion": round(phi, 4),
+        "variance_inflation": round(max(1.0, phi), 4),
+        "smoothing": cfg.smoothing,
+        "alpha": cfg.alpha,
+        "multiple_testing": "Benjamini-Hochberg across topics",
+        "note": win.note,
+        "categories": {c: int((table["category"] == c).sum()) for c in CATEGORIES},
+    }
+    return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
+
+
+def _window_info(periods: list[pd.Timestamp], period: str, totals: np.ndarray, grid: pd.DatetimeIndex) -> dict[str, Any] | None:
+    if not periods:
+        return None
+    mask = grid.isin(periods)
+    return {
+        "start": str(periods[0].date()),
+        "end": str((period_end(periods[-1], period) - pd.Timedelta(days=1)).date()),
+        "periods": len(periods),
+        "documents": int(totals[mask].sum()),
+    }
+
+
+def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Series:
+    """One word per topic; the first rule that holds wins.
+
+    1. ``new``: first document inside the recent window, and ``min_support`` recent documents.
+    2. ``stable``: fewer than ``min_support`` documents in the two windows together.
+    3. ``emerging``: q < alpha, growth >= strong_growth, and a previous share no larger
+       than the median topic's previous share (it was small).
+    4. ``rising``: q < alpha and growth > 0.
+    5. ``fading``: q < alpha and growth <= -strong_growth.
+    6. ``declining``: q < alpha and growth < 0.
+    7. ``stable`` otherwise.
+    """
+    n = len(table)
+    cat = np.array(["stable"] * n, dtype=object)
+    if not win.ok or n == 0:
+        return pd.Series(cat, index=table.index)
+    rc = table["recent_count"].to_numpy()
+    support = rc + table["previous_count"].to_numpy()
+    g = table["growth"].to_numpy()
+    sig = table["q_value"].to_numpy() < cfg.alpha
+    prev = table["previous_share"].to_numpy()
+    small = prev <= np.median(prev)
+    enough = support >= cfg.min_support
+    fs = table["first_seen"]
+    is_new = (fs >= win.recent[0]).to_numpy() & (rc >= cfg.min_support)
+    rules = [
+        (is_new, "new"),
+        (~enough, "stable"),
+        (sig & (g >= cfg.strong_growth) & small, "emerging"),
+        (sig & (g > 0), "rising"),
+        (sig & (g <= -cfg.strong_growth), "fading"),
+        (sig & (g < 0), "declining"),
+    ]
+    done = np.zeros(n, dtype=bool)
+    for mask, name in rules:
+        hit = mask & ~done
+        cat[hit] = name
+        done |= hit
+    return pd.Series(cat, index=table.index)
+
+
+# ---------------------------------------------------------------------- keywords per period
+def keywords_over_time(
+    texts: list[str],
+    dates: pd.Series,
+    labels: np.ndarray | pd.Series,
+    period: str,
+    represent: RepresentConfig,
+    top_n: int = 5,
+) -> pd.DataFrame:
+    """Keywords of each topic in each period, from that period's documents only.
+
+    For every period, the period's documents (outliers included, as their own class) are
+    joined per topic and weighted by BERTopic's c-TF-IDF (``reduce_frequent_words``), with
+    the term weights ("idf") computed from that period's classes alone: nothing from a
+    later period can leak into an earlier period's keywords. The tokeniser is the one
+    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
+    3 or more documents in the period, a keyword must occur in at least 2 of them, so one
+    abstract's idiosyncratic words do not describe the topic (falls back to all terms when
+    that leaves fewer than ``top_n``).
+    """
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.represent import PhraseAnalyzer, stop_words_for
+
+    labels = np.asarray(labels, dtype=np.int64)
+    d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
+    keep = np.where(d.notna().to_numpy())[0]
+    cols = {c: [] for c in KEYWORD_COLUMNS}
+    if len(keep) == 0 or not (labels[keep] >= 0).any():
+        return _keyword_frame(cols)
+    vec = CountVectorizer(analyzer=PhraseAnalyzer(stop_words_for(represent), represent.ngram_max), min_df=1)
+    try:
+        x_all = vec.fit_transform([texts[i] for i in keep]).tocsr()
+    except ValueError:  # empty vocabulary
+        return _keyword_frame(cols)
+    vocab = np.asarray(vec.get_feature_names_out())
+    lab = labels[keep]
+    starts = period_start(d.iloc[keep].reset_index(drop=True), period)
+    for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
+        rows = rows.to_numpy()
+        x = x_all[rows]
+        used = np.asarray(x.sum(axis=0)).ravel() > 0
+        if not used.any():
+            continue
+        x = x[:, used]
+        words = vocab[used]
+        classes, inv = np.unique(lab[rows], return_inverse=True)
+        onehot = sparse.csr_matrix((np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows)))
+        per_class = (onehot @ x).tocsr()
+        ctfidf = ClassTfidfTransformer(reduce_frequent_words=True).fit(per_class).transform(per_class).tocsr()
+        docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
+        for ci, topic in enumerate(classes):
+            if topic < 0:
+                continue
+            n_docs = int((inv == ci).sum())
+            row = ctfidf.getrow(ci)
+            idx, w = row.indices, row.data
+            if n_docs >= 3:
+                dfreq = np.asarray(docfreq.getrow(ci).toarray()).ravel()[idx]
+                ok = dfreq >= 2
+                if ok.sum() >= top_n:
+                    idx, w = idx[ok], w[ok]
+            order = np.lexsort((words[idx], -w))[:top_n]
+            cols["topic"].append(int(topic))
+            cols["period_start"].append(pd.Timestamp(ps))
+            cols["count"].append(n_docs)
+            cols["keywords"].append([str(s) for s in words[idx[order]]])
+            cols["keyword_weights"].append([round(float(v), 6) for v in w[order]])
+    return _keyword_frame(cols).sort_values(["topic", "period_start"]).reset_index(drop=True)
+
+
+def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "topic": pd.Series(cols["topic"], dtype="int64"),
+            "period_start": pd.Series(cols["period_start"], dtype="datetime64[ns]"),
+            "count": pd.Series(cols["count"], dtype="int64"),
+            "keywords": pd.Series(cols["keywords"], dtype=object),
+            "keyword_weights": pd.Series(cols["keyword_weights"], dtype=object),
+        }
+    )

@@ -1,0 +1,63 @@
+"""Shared fixtures: planted-topic corpora and a fast, model-free config."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "corpora"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+PLANTED_VOCAB: dict[str, list[str]] = {
+    "astronomy": "galaxy telescope stellar orbit planet cosmic nebula supernova redshift quasar exoplanet spectrograph pulsar asteroid comet luminosity".split(),
+    "cooking": "recipe flour butter oven simmer garlic saucepan dough roast spice pastry knead broth vinegar caramel skillet".split(),
+    "finance": "equity bond dividend portfolio inflation liquidity hedge volatility yield merger brokerage currency treasury credit auditor ledger".split(),
+    "genetics": "genome allele chromosome mutation sequencing protein enzyme phenotype transcription rna dna mitosis heredity genotype codon ribosome".split(),
+    "football": "striker goalkeeper penalty midfielder league stadium referee tackle offside dribble corner championship coach transfer scorer kickoff".split(),
+}
+COMMON = "the study of this field shows many new results about how people think and what they report in general".split()
+
+
+def planted_corpus(n_per_topic: int = 40, seed: int = 0, dated: bool = True) -> pd.DataFrame:
+    """Documents from 5 topics with disjoint vocabularies, plus shared filler words."""
+    rng = random.Random(seed)
+    rows = []
+    for t, (topic, vocab) in enumerate(PLANTED_VOCAB.items()):
+        for i in range(n_per_topic):
+            words = rng.choices(vocab, k=25) + rng.choices(COMMON, k=8)
+            rng.shuffle(words)
+            rows.append(
+                {
+                    "id": f"{topic}-{i}",
+                    "title": " ".join(rng.choices(vocab, k=4)).capitalize(),
+                    "abstract": " ".join(words) + ".",
+                    "date": f"2023-{(i % 12) + 1:02d}-{(t + i) % 27 + 1:02d}",
+                    "planted": topic,
+                    "venue": rng.choice(["A", "B", "C"]),
+                }
+            )
+    df = pd.DataFrame(rows)
+    if not dated:
+        df = df.drop(columns=["date"])
+    return df.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+@pytest.fixture
+def fast_config() -> Config:
+    return Config().with_overrides({"embed": {"backend": "hashing"}})
+
+
+@pytest.fixture
+def planted_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "planted.csv"
+    planted_corpus().to_csv(path, index=False)
+    return path
