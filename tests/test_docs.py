@@ -1,0 +1,35 @@
+"""Docs stay true: every setting and every artifact column is documented, README commands first."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.artifacts import REQUIRED_COLUMNS
+from pipeline.config import Config
+from tests.conftest import REPO
+
+
+def test_every_setting_is_documented() -> None:
+    text = (REPO / "docs" / "config.md").read_text()
+    for section, field in Config.model_fields.items():
+        assert f"## [{section}]" in text, section
+        body = text.split(f"## [{section}]", 1)[1].split("\n## ", 1)[0]
+        for name in field.annotation.model_fields:
+            assert f"| `{name}` |" in body, f"[{section}] {name} is not in docs/config.md"
+
+
+def test_every_artifact_column_is_documented() -> None:
+    text = (REPO / "docs" / "artifacts.md").read_text()
+    for fname, cols in REQUIRED_COLUMNS.items():
+        assert f"`{fname}`" in text, fname
+        body = text.split(f"`{fname}`", 1)[1]
+        for col in cols:
+            assert re.search(rf"\| `{col}`", body), f"{fname}: {col} is not in docs/artifacts.md"
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    lines = [ln for ln in (REPO / "README.md").read_text().splitlines() if ln.strip()]
+    code = lines[lines.index("```bash") + 1 : lines.index("```bash") + 3]
+    assert code[0].startswith("make demo") and code[1].startswith("make test")
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "make test" in ci
