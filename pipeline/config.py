@@ -80,6 +80,18 @@ class TimeConfig(_Section):
     period: Literal["auto", "week", "month", "quarter", "year", "decade"] = Field("auto", description="Bin size for topics over time; 'auto' picks from the span and density of the dates.")
 
 
+class TrendsConfig(_Section):
+    recent_periods: int | None = Field(None, ge=1, description="Complete periods in the recent window; when unset, the last recent_fraction of them, grown until the window holds min_window_docs documents (at most half the periods).")
+    previous_periods: int | None = Field(None, ge=1, description="Complete periods in the previous window, right before the recent one; when unset, every complete period before the recent window.")
+    recent_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of the complete periods the automatic recent window starts from.")
+    min_window_docs: int = Field(100, ge=1, description="Documents the automatic recent window grows to hold (up to half the complete periods).")
+    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level: q-value (Benjamini-Hochberg) threshold for a trend, and 1 - the confidence level of growth_ci_low/high.")
+    min_support: int = Field(10, ge=1, description="Documents a topic needs in the two windows together (or, for 'new', in the recent window) before it can be called anything but 'stable'.")
+    strong_growth: float = Field(0.693, gt=0.0, description="Growth (natural log of the share ratio) at or beyond which a significant trend is 'emerging' or 'fading'; 0.693 = the share doubled or halved.")
+    smoothing: float = Field(0.5, gt=0.0, description="Additive pseudo-count per topic and window (scaled by the window's size) in the smoothed shares behind growth.")
+    keywords_per_period: int = Field(5, ge=1, le=30, description="Keywords kept per topic and period in topic_keywords_over_time.parquet.")
+
+
 class HierarchyConfig(_Section):
     enabled: bool = Field(True, description="Compute BERTopic's hierarchical topics.")
     linkage: Literal["ward", "average", "complete", "single"] = Field("ward", description="scipy linkage method for merging topics.")
@@ -97,6 +109,7 @@ class Config(BaseModel):
     represent: RepresentConfig = RepresentConfig()
     time: TimeConfig = TimeConfig()
     hierarchy: HierarchyConfig = HierarchyConfig()
+    trends: TrendsConfig = TrendsConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

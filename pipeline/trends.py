@@ -62,7 +62,11 @@ _STEP = {
     "year": pd.DateOffset(years=1),
     "decade": pd.DateOffset(years=10),
 }
-_PRECISION_STEP = {"day": pd.DateOffset(days=1), "month": pd.DateOffset(months=1), "year": pd.DateOffset(years=1)}
+_PRECISION_STEP = {
+    "day": pd.DateOffset(days=1),
+    "month": pd.DateOffset(months=1),
+    "year": pd.DateOffset(years=1),
+}
 
 # An empty stretch at the edge of the first/last period counts as "the corpus starts/ends
 # here" when, at the period's own document rate, a gap that long would happen by chance
@@ -86,7 +90,9 @@ def period_end(start: pd.Timestamp, period: str) -> pd.Timestamp:
     return pd.Timestamp(start) + _STEP[period]
 
 
-def partial_periods(dates: pd.Series, precisions: pd.Series | None, period: str) -> dict[pd.Timestamp, str]:
+def partial_periods(
+    dates: pd.Series, precisions: pd.Series | None, period: str
+) -> dict[pd.Timestamp, str]:
     """First/last periods the corpus covers only part of, with the reason for each.
 
     A document dated to a month (year) covers that whole month (year), so a monthly corpus
@@ -123,25 +129,30 @@ def partial_periods(dates: pd.Series, precisions: pd.Series | None, period: str)
         p1 = period_end(p0, period)
         span_days = max((p1 - p0).days, 1)
         n = int(counts[idx])
-        if which == "first":
-            gap = (d.min() - p0).days
-        else:
-            gap = (p1 - ends.max()).days
+        gap = (d.min() - p0).days if which == "first" else (p1 - ends.max()).days
         covered = max(span_days - max(gap, 0), 1)
         rate = n / covered
         if gap >= 1 and rate * gap > EDGE_GAP_LOG_ODDS:
-            out[p0] = f"{which} period: documents only from {gap} of its {span_days} days onward" if which == "first" else (
-                f"last period: no documents in its final {gap} of {span_days} days"
+            out[p0] = (
+                f"{which} period: documents only from {gap} of its {span_days} days onward"
+                if which == "first"
+                else (f"last period: no documents in its final {gap} of {span_days} days")
             )
             continue
-        inner = counts[1 : 1 + EDGE_NEIGHBOURS] if which == "first" else counts[max(0, len(counts) - 1 - EDGE_NEIGHBOURS) : -1]
+        inner = (
+            counts[1 : 1 + EDGE_NEIGHBOURS]
+            if which == "first"
+            else counts[max(0, len(counts) - 1 - EDGE_NEIGHBOURS) : -1]
+        )
         if len(inner) >= 2:
             med = float(np.median(inner))
             if med > 0 and n < EDGE_COUNT_RATIO * med:
                 from scipy.stats import poisson
 
                 if poisson.cdf(n, med) < EDGE_COUNT_PVALUE:
-                    out[p0] = f"{which} period: {n} documents against a median of {med:g} in the {len(inner)} periods next to it"
+                    out[p0] = (
+                        f"{which} period: {n} documents against a median of {med:g} in the {len(inner)} periods next to it"
+                    )
     return out
 
 
@@ -159,7 +170,9 @@ class Windows:
         return bool(self.recent) and bool(self.previous)
 
 
-def choose_windows(grid: pd.DatetimeIndex, totals: np.ndarray, partial: set[pd.Timestamp], cfg: TrendsConfig) -> Windows:
+def choose_windows(
+    grid: pd.DatetimeIndex, totals: np.ndarray, partial: set[pd.Timestamp], cfg: TrendsConfig
+) -> Windows:
     """Recent window = the last ``recent_fraction`` of the complete periods, grown until it
     holds ``min_window_docs`` documents (but at most half the complete periods); previous
     window = every complete period before it. ``recent_periods``/``previous_periods`` override.
@@ -173,7 +186,12 @@ def choose_windows(grid: pd.DatetimeIndex, totals: np.ndarray, partial: set[pd.T
     tot = np.asarray(totals[lo:hi], dtype=float)
     m = len(complete)
     if m < 2:
-        return Windows(complete, [], [], note=f"{m} complete period(s): at least 2 are needed to compare a recent window with a previous one")
+        return Windows(
+            complete,
+            [],
+            [],
+            note=f"{m} complete period(s): at least 2 are needed to compare a recent window with a previous one",
+        )
     note = None
     if cfg.recent_periods is not None:
         r = min(cfg.recent_periods, m - 1)
@@ -207,7 +225,9 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def smoothed_log_share(x: np.ndarray, n: float, a: np.ndarray | float, k: int) -> tuple[np.ndarray, np.ndarray]:
+def smoothed_log_share(
+    x: np.ndarray, n: float, a: np.ndarray | float, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """log((x + a) / (n + a*k)) and its delta-method variance 1/(x + a) - 1/(n + a*k)."""
     num = x + a
     den = n + a * k
@@ -277,7 +297,9 @@ def compute_trends(
     topic_ids = np.arange(n_topics)
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
     if not dated.any() or n_topics == 0:
-        return TrendsResult(empty, {}, Windows([], [], [], note="no dated documents in any topic"), {})
+        return TrendsResult(
+            empty, {}, Windows([], [], [], note="no dated documents in any topic"), {}
+        )
 
     lab = labels[dated]
     starts = period_start(d[dated].reset_index(drop=True), period)
@@ -290,12 +312,18 @@ def compute_trends(
     # Categories sharing the smoothing mass: the topics, plus the outliers when there are any.
     k = n_topics + int((labels == -1).any())
 
-    prec = None if precisions is None else pd.Series(precisions).reset_index(drop=True)[dated].reset_index(drop=True)
+    prec = (
+        None
+        if precisions is None
+        else pd.Series(precisions).reset_index(drop=True)[dated].reset_index(drop=True)
+    )
     partial = partial_periods(d[dated].reset_index(drop=True), prec, period)
     win = choose_windows(grid, totals, set(partial), cfg)
 
-    first_idx = np.where(counts.any(axis=1), counts.argmax(axis=1) * 0 + (counts > 0).argmax(axis=1), -1)
-    first_seen = pd.Series([grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]")
+    first_idx = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), -1)
+    first_seen = pd.Series(
+        [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
+    )
 
     # Long-run slope over the complete periods with documents, per year.
     comp = grid.isin(win.complete) & (totals > 0)
@@ -354,7 +382,9 @@ def compute_trends(
 
     info: dict[str, Any] = {
         "period": period,
-        "partial_periods": [{"period_start": str(ts.date()), "reason": why} for ts, why in sorted(partial.items())],
+        "partial_periods": [
+            {"period_start": str(ts.date()), "reason": why} for ts, why in sorted(partial.items())
+        ],
         "complete_periods": len(win.complete),
         "recent_window": _window_info(win.recent, period, totals, grid),
         "previous_window": _window_info(win.previous, period, totals, grid),
@@ -369,7 +399,9 @@ def compute_trends(
     return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
 
 
-def _window_info(periods: list[pd.Timestamp], period: str, totals: np.ndarray, grid: pd.DatetimeIndex) -> dict[str, Any] | None:
+def _window_info(
+    periods: list[pd.Timestamp], period: str, totals: np.ndarray, grid: pd.DatetimeIndex
+) -> dict[str, Any] | None:
     if not periods:
         return None
     mask = grid.isin(periods)
@@ -454,7 +486,9 @@ def keywords_over_time(
     cols = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    vec = CountVectorizer(analyzer=PhraseAnalyzer(stop_words_for(represent), represent.ngram_max), min_df=1)
+    vec = CountVectorizer(
+        analyzer=PhraseAnalyzer(stop_words_for(represent), represent.ngram_max), min_df=1
+    )
     try:
         x_all = vec.fit_transform([texts[i] for i in keep]).tocsr()
     except ValueError:  # empty vocabulary
@@ -471,9 +505,16 @@ def keywords_over_time(
         x = x[:, used]
         words = vocab[used]
         classes, inv = np.unique(lab[rows], return_inverse=True)
-        onehot = sparse.csr_matrix((np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows)))
+        onehot = sparse.csr_matrix(
+            (np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows))
+        )
         per_class = (onehot @ x).tocsr()
-        ctfidf = ClassTfidfTransformer(reduce_frequent_words=True).fit(per_class).transform(per_class).tocsr()
+        ctfidf = (
+            ClassTfidfTransformer(reduce_frequent_words=True)
+            .fit(per_class)
+            .transform(per_class)
+            .tocsr()
+        )
         docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
         for ci, topic in enumerate(classes):
             if topic < 0:
