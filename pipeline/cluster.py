@@ -61,26 +61,62 @@ def merge_to_max(embeddings: np.ndarray, labels: np.ndarray, max_topics: int) ->
         labels[labels == ids[j]] = ids[i]
 
 
-def cluster(space: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> Clustering:
+def _hdbscan(space: np.ndarray, mcs: int, min_samples: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    import hdbscan
+
+    model = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=min_samples, metric="euclidean", cluster_selection_method=method, core_dist_n_jobs=1)
+    raw = model.fit_predict(space)
+    return raw, np.asarray(model.probabilities_, dtype=np.float32)
+
+
+def consensus(labelings: list[np.ndarray], min_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Combine clusterings: documents stay together if a majority of the runs put them together.
+
+    Builds the co-association matrix (the fraction of runs in which two documents share a
+    topic), cuts its average-linkage tree at 0.5, and turns groups smaller than
+    ``min_size`` into outliers. A document's probability is its mean co-association with
+    the rest of its topic. Memory is O(n^2), which is why the ensemble is only used up to
+    a few thousand documents.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    n = len(labelings[0])
+    co = np.zeros((n, n), dtype=np.float32)
+    for lab in labelings:
+        co += (lab[:, None] == lab[None, :]) & (lab[:, None] >= 0)
+    co /= len(labelings)
+    dist = 1.0 - co
+    np.fill_diagonal(dist, 0.0)
+    tree = linkage(squareform(dist, checks=False).astype(np.float64), method="average")
+    groups = fcluster(tree, t=0.5, criterion="distance")
+    ids, counts = np.unique(groups, return_counts=True)
+    small = set(ids[counts < min_size].tolist())
+    raw = np.array([-1 if g in small else g for g in groups], dtype=np.int64)
+    probs = np.zeros(n, dtype=np.float32)
+    for g in np.unique(raw[raw >= 0]):
+        members = np.where(raw == g)[0]
+        block = co[np.ix_(members, members)]
+        probs[members] = (block.sum(axis=1) - 1.0) / max(len(members) - 1, 1)
+    return raw, probs
+
+
+def cluster(spaces: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> Clustering:
+    """HDBSCAN on each reduced space (one per UMAP seed), consensus when there are several."""
     from pipeline.jit import enable_numba_cache
 
     enable_numba_cache()
-    import hdbscan
-
-    n = space.shape[0]
+    if spaces.ndim == 2:
+        spaces = spaces[None]
+    n = spaces.shape[1]
     mcs = cfg.min_cluster_size or auto_min_cluster_size(n)
     mcs = max(2, min(mcs, n // 2))
     min_samples = cfg.min_samples or max(1, min(mcs, int(round(mcs / 2))))
-    model = hdbscan.HDBSCAN(
-        min_cluster_size=mcs,
-        min_samples=min_samples,
-        metric="euclidean",
-        cluster_selection_method=cfg.selection_method,
-        core_dist_n_jobs=1,
-        prediction_data=False,
-    )
-    raw = model.fit_predict(space)
-    probs = np.asarray(model.probabilities_, dtype=np.float32)
+    runs = [_hdbscan(space, mcs, min_samples, cfg.selection_method) for space in spaces]
+    if len(runs) == 1:
+        raw, probs = runs[0]
+    else:
+        raw, probs = consensus([r[0] for r in runs], mcs)
     if (raw >= 0).sum() == 0:
         # Everything is noise (tiny or uniform corpus): one topic is the honest answer.
         raw = np.zeros(n, dtype=np.int64)

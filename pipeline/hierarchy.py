@@ -20,7 +20,9 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, ["int64", "int64", "int64", "int64", "float64", "object", "object"], strict=True)})
 
 
-def hierarchy(model, texts: list[str], cfg: HierarchyConfig) -> pd.DataFrame:  # noqa: ANN001
+def hierarchy(model, texts: list[str], cfg: HierarchyConfig, model_topic_ids: dict[int, int]) -> pd.DataFrame:  # noqa: ANN001
+    """``model_topic_ids`` maps our topic ids to the model's (BERTopic numbers them its own way)."""
+    to_ours = {b: t for t, b in model_topic_ids.items()}
     from scipy.cluster import hierarchy as sch
 
     n_topics = len([t for t in model.get_topics() if t != -1])
@@ -39,11 +41,12 @@ def hierarchy(model, texts: list[str], cfg: HierarchyConfig) -> pd.DataFrame:  #
     rows = []
     parent_of: dict[int, int] = {}
     for r in raw.itertuples(index=False):
-        node, left, right = int(r.Parent_ID), int(r.Child_Left_ID), int(r.Child_Right_ID)
+        node = int(r.Parent_ID)
+        left, right = (to_ours.get(int(c), int(c)) for c in (r.Child_Left_ID, r.Child_Right_ID))
         parent_of[left] = node
         parent_of[right] = node
         words = [w for w in str(r.Parent_Name).split("_") if w]
-        rows.append({"node": node, "left": left, "right": right, "distance": float(r.Distance), "label": make_label(words, 3), "topics": sorted(int(t) for t in r.Topics)})
+        rows.append({"node": node, "left": left, "right": right, "distance": float(r.Distance), "label": make_label(words, 3), "topics": sorted(to_ours[int(t)] for t in r.Topics)})
     df = pd.DataFrame(rows)
     df["parent"] = df["node"].map(lambda n: parent_of.get(n, -1)).astype(np.int64)
     return df.sort_values("node").reset_index(drop=True)[COLUMNS]

@@ -67,6 +67,6 @@ def warmup() -> float:
     t0 = time.perf_counter()
     x = np.random.default_rng(0).standard_normal((120, 32)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    space, _ = reduce(x, ReduceConfig())
+    space, _ = reduce(x, ReduceConfig(ensemble=1))
     cluster(space, x, ClusterConfig())
     return time.perf_counter() - t0

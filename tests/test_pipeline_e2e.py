@@ -20,8 +20,9 @@ from pipeline.runner import build
 from tests.conftest import planted_corpus
 
 
-def test_planted_topics_are_recovered(tmp_path: Path, planted_csv: Path, fast_config: Config) -> None:
-    result = build(str(planted_csv), fast_config, Store(tmp_path / "cache"))
+def test_planted_topics_are_recovered(tmp_path: Path, planted_csv: Path) -> None:
+    defaults = Config().with_overrides({"embed": {"backend": "hashing"}})
+    result = build(str(planted_csv), defaults, Store(tmp_path / "cache"))
     run = open_run(result.run_dir)
     docs = run.read_table("documents.parquet")
     topics = run.read_table("topics.parquet")

@@ -1,0 +1,102 @@
+"""Tiny prebuilt runs for the dashboard tests, built once per test session.
+
+One cache root holds:
+
+- ``trending``: 60 undated papers from the bundled trending-papers page (a .txt slice);
+- ``arxiv``: 300 dated arXiv papers with metadata columns (year, label, all_labels, n_labels);
+- ``evil``: 40 dated papers whose titles and abstracts carry ``<script>``, ``<img onerror>``
+  and markdown links, for the escaping tests;
+- ``broken``: a copy of ``trending`` whose documents.parquet no longer matches its checksum.
+
+All are built with the model-free hashing backend, so the whole set takes seconds once the
+numba cache is warm.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.cache import Store
+from pipeline.config import Config
+from pipeline.runner import build
+
+REPO = Path(__file__).resolve().parents[2]
+ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
+TRENDING = REPO / "pipeline" / "corpora" / "hf-trending-papers.txt"
+
+EVIL_SCRIPT = "<script>alert(1)</script>"
+EVIL_IMG = "<img src=x onerror=alert(1)>"
+EVIL_LINK = "[click](http://evil.example)"
+EVIL_TITLE = f"Attack {EVIL_SCRIPT} {EVIL_IMG} {EVIL_LINK}"
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    root: Path
+    undated: str = "trending"
+    dated: str = "arxiv"
+    evil: str = "evil"
+    broken: str = "broken"
+
+
+def _trending_slice(path: Path, n_docs: int = 60) -> Path:
+    lines = [ln for ln in TRENDING.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    lines = lines[2:]  # page boilerplate
+    lines[0] = lines[0].removeprefix("Subscribe")
+    path.write_text("\n".join(lines[: 2 * n_docs]) + "\n", encoding="utf-8")
+    return path
+
+
+def _arxiv_slice(path: Path, n_docs: int = 300) -> Path:
+    df = pd.read_parquet(ARXIV)
+    top = df["label"].value_counts().index[:6]
+    df = df[df["label"].isin(top)].sort_values("id").head(n_docs)
+    df.to_parquet(path, index=False)
+    return path
+
+
+def _evil_corpus(path: Path) -> Path:
+    df = pd.read_parquet(ARXIV)
+    top = df["label"].value_counts().index[:2]
+    df = df[df["label"].isin(top)].sort_values("id").head(40).reset_index(drop=True)
+    df["title"] = df["title"].astype(object)
+    df["text"] = df["text"].astype(object)
+    df["source_url"] = df["source_url"].astype(object)
+    for i in range(0, len(df), 2):
+        df.loc[i, "title"] = f"{EVIL_TITLE} #{i}"
+        df.loc[i, "text"] = f"{df.loc[i, 'text']} {EVIL_SCRIPT} {EVIL_IMG} {EVIL_LINK}"
+    df.loc[1, "source_url"] = "javascript:alert(1)"
+    df["label"] = df["label"].astype(object)
+    df.loc[3, "label"] = EVIL_IMG
+    df.to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def dashboard_runs(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
+    base = tmp_path_factory.mktemp("dashboard")
+    root = base / "cache"
+    store = Store(root)
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
+    fx = Fixtures(root=root)
+    build(str(_trending_slice(base / "trending.txt")), cfg, store, name=fx.undated)
+    build(str(_arxiv_slice(base / "arxiv.parquet")), cfg, store, name=fx.dated)
+    build(str(_evil_corpus(base / "evil.parquet")), cfg, store, name=fx.evil)
+    # A run whose documents table was damaged after the build: a checksum mismatch.
+    broken = root / "runs" / fx.broken
+    shutil.copytree(store.run_path(fx.undated).resolve(), broken)
+    with (broken / "documents.parquet").open("ab") as fh:
+        fh.write(b"garbage")
+    return fx
+
+
+@pytest.fixture
+def empty_root(tmp_path: Path) -> Path:
+    root = tmp_path / "empty-cache"
+    root.mkdir()
+    return root

@@ -1,0 +1,33 @@
+"""The product path with the real all-MiniLM-L6-v2 model on the commissioned corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.artifacts import open_run
+from pipeline.cache import Store
+from pipeline.config import Config
+from pipeline.runner import build
+
+
+@pytest.mark.slow
+def test_trending_papers_with_the_real_model(tmp_path: Path) -> None:
+    result = build("hf-trending-papers", Config(), Store(tmp_path / "cache"))
+    run = open_run(result.run_dir)
+    topics = run.read_table("topics.parquet")
+    counts = run.manifest["counts"]
+    assert run.manifest["embedding"] == {"backend": "sentence-transformers", "model": "all-MiniLM-L6-v2", "dim": 384}
+    assert counts["documents"] == 265
+    assert len(topics) >= 8, "plain BERTopic gives 2-7 topics here; we aim for 8+"
+    assert counts["outlier_share"] <= 0.25
+    assert topics["label"].is_unique and not topics["label"].str.contains("incontext").any()
+    emb = run.read_array("embeddings.npy").astype(np.float32)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-2)
+    # Hyphenated terms survive keyword extraction ("in-context", not "incontext").
+    all_keywords = {k for ks in topics["keywords"] for k in ks}
+    assert any("-" in k for k in all_keywords)
+    # Everything is cached now: a rebuild recomputes nothing.
+    assert build("hf-trending-papers", Config(), Store(tmp_path / "cache")).up_to_date

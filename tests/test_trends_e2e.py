@@ -1,0 +1,159 @@
+"""Trends end to end: the planted-trend corpus through ``pipeline.runner.build``.
+
+The pipeline finds its own topics (hashing embedder, UMAP, HDBSCAN), so each pipeline topic
+is mapped to the planted label most of its documents carry. Slower than test_trends.py
+(UMAP on ~3000 documents; up to a minute the first time numba compiles in a process).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.artifacts import REQUIRED_COLUMNS, open_run
+from pipeline.cache import Store
+from pipeline.config import Config
+from pipeline.runner import build
+from tests.trends_planted import planted_corpus
+
+
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    tmp = tmp_path_factory.mktemp("trends")
+    path = tmp / "planted-trends.csv"
+    planted_corpus(seed=0).to_csv(path, index=False)
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
+    store = Store(tmp / "cache")
+    result = build(str(path), cfg, store)
+    return open_run(result.run_dir), store, path, cfg
+
+
+def test_planted_trends_survive_the_pipeline(planted_run) -> None:  # noqa: ANN001
+    run, _, _, _ = planted_run
+    docs = run.read_table("documents.parquet")
+    trends = run.read_table("trends.parquet")
+    topics = run.read_table("topics.parquet")
+    assert len(trends) == len(topics) and (trends["topic"] >= 0).all()
+
+    # Each pipeline topic stands for the planted label most of its documents carry.
+    clustered = docs[docs["topic"] >= 0]
+    majority = clustered.groupby("topic")["role"].agg(lambda s: s.mode().iloc[0])
+    label = clustered.groupby("topic")["label"].agg(lambda s: s.mode().iloc[0])
+    purity = clustered.groupby("topic")["label"].agg(
+        lambda s: s.value_counts(normalize=True).iloc[0]
+    )
+    t = (
+        trends.set_index("topic")
+        .join(majority.rename("role"))
+        .join(label)
+        .join(purity.rename("purity"))
+    )
+    print("\nend-to-end trends (topics mapped to planted labels by majority vote):")
+    print(
+        t.sort_values("growth", ascending=False)[
+            [
+                "label",
+                "role",
+                "purity",
+                "recent_count",
+                "previous_count",
+                "growth",
+                "q_value",
+                "category",
+            ]
+        ].to_string(float_format=lambda v: f"{v:.3g}")
+    )
+    risers, steady = t[t["role"] == "riser"], t[t["role"] == "steady"]
+    fallers, late = t[t["role"] == "faller"], t[t["role"] == "late"]
+    assert len(risers) and len(steady) and len(fallers) and len(late)
+
+    assert risers["growth"].min() > steady["growth"].max()
+    assert fallers["growth"].max() < steady["growth"].min()
+    assert late["category"].isin(["new", "emerging"]).all(), late
+    assert not steady["category"].isin(["emerging", "fading", "new"]).any()
+
+
+def test_trend_artifacts_and_manifest(planted_run) -> None:  # noqa: ANN001
+    run, _, _, _ = planted_run
+    m = run.manifest
+    for fname in ("trends.parquet", "topic_keywords_over_time.parquet", "topics_over_time.parquet"):
+        df = run.read_table(fname)
+        assert set(REQUIRED_COLUMNS[fname]) <= set(df.columns), fname
+        assert m["artifacts"][fname]["rows"] == len(df)
+    info = m["trends"]
+    assert m["trends_absent_reason"] is None
+    assert (
+        info["recent_window"]["documents"] >= 100
+        and info["previous_window"]["periods"] > info["recent_window"]["periods"]
+    )
+    assert "trends" in m["stage_keys"] and "keywords_over_time" in m["stage_keys"]
+
+    # The partial periods of the manifest are the ones flagged in topics_over_time.
+    tot = run.read_table("topics_over_time.parquet")
+    flagged = sorted({str(p.date()) for p in tot.loc[tot["partial"], "period_start"]})
+    assert flagged == sorted(p["period_start"] for p in info["partial_periods"])
+    assert flagged, "the planted span starts and ends mid-week"
+    last_period = tot["period_start"].max()
+    assert tot.loc[tot["period_start"] == last_period, "partial"].all()
+
+    # Per-period keywords: one row per (topic, period) with documents, outliers excluded,
+    # counts that agree with topics_over_time.
+    kw = run.read_table("topic_keywords_over_time.parquet")
+    merged = kw.merge(tot[tot["topic"] >= 0], on=["topic", "period_start"], suffixes=("", "_tot"))
+    assert len(merged) == len(kw) == int((tot["topic"] >= 0).sum())
+    assert (merged["count"] == merged["count_tot"]).all()
+    assert kw["keywords"].map(len).between(1, m["config"]["trends"]["keywords_per_period"]).all()
+
+
+def test_trend_knob_recomputes_only_trends(planted_run) -> None:  # noqa: ANN001
+    _, store, path, cfg = planted_run
+    changed = cfg.with_overrides({"trends": {"recent_periods": 10}})
+    result = build(str(path), changed, store)
+    t = result.timings
+    for stage in ("embed", "reduce", "cluster", "represent", "hierarchy"):
+        assert t[stage]["cached"], stage
+    assert not t["trends"]["cached"]
+    assert result.manifest["trends"]["recent_window"]["periods"] == 10
+
+
+def test_class_tfidf_equals_bertopic() -> None:
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from scipy import sparse
+
+    from pipeline.trends import class_tfidf
+
+    x = sparse.csr_matrix(np.random.default_rng(0).poisson(0.7, size=(6, 40)).astype(float))
+    x = x[:, np.asarray(x.sum(axis=0)).ravel() > 0]
+    ours = class_tfidf(x).toarray()
+    theirs = ClassTfidfTransformer(reduce_frequent_words=True).fit(x).transform(x).toarray()
+    np.testing.assert_allclose(ours, theirs)
+
+
+def test_undated_run_has_no_trends(tmp_path: Path) -> None:
+    from tests.conftest import planted_corpus as small_planted
+
+    path = tmp_path / "undated.csv"
+    small_planted(dated=False).to_csv(path, index=False)
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
+    run = open_run(build(str(path), cfg, Store(tmp_path / "cache")).run_dir)
+    assert not run.has("trends.parquet") and not run.has("topic_keywords_over_time.parquet")
+    assert run.manifest["trends"] is None and run.manifest["trends_absent_reason"]
+
+
+def test_dates_alone_change_the_trends(tmp_path: Path) -> None:
+    """Same texts, permuted dates: the cluster stage is reused, the trends are not."""
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
+    store = Store(tmp_path / "cache")
+    docs = planted_corpus(seed=0).head(600)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    docs.to_csv(a, index=False)
+    docs.assign(
+        date=pd.Series(np.random.default_rng(1).permutation(docs["date"].to_numpy()))
+    ).to_csv(b, index=False)
+    first = build(str(a), cfg, store, name="dates")
+    second = build(str(b), cfg, store, name="dates")
+    assert second.timings["cluster"]["cached"] and not second.timings["trends"]["cached"]
+    assert first.manifest["stage_keys"]["trends"] != second.manifest["stage_keys"]["trends"]
