@@ -18,6 +18,12 @@ def test_every_setting_is_documented() -> None:
             assert f"| `{name}` |" in body, f"[{section}] {name} is not in docs/config.md"
 
 
+def test_config_reference_is_current() -> None:
+    from pipeline.config import config_reference
+
+    assert (REPO / "docs" / "config.md").read_text() == config_reference(), "run: python -m pipeline.config > docs/config.md"
+
+
 def test_every_artifact_column_is_documented() -> None:
     text = (REPO / "docs" / "artifacts.md").read_text()
     for fname, cols in REQUIRED_COLUMNS.items():
