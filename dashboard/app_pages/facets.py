@@ -1,0 +1,86 @@
+"""Metadata facets: each metadata column as bars or a histogram; selecting bars cross-filters."""
+
+import numpy as np
+import streamlit as st
+
+from dashboard import figures, state, ui
+from dashboard.data import facet_bins, facet_counts
+from dashboard.filters import FACET_PREFIX, format_range
+
+ctx = ui.context()
+run = ctx.run
+kinds = run.facet_kinds()
+
+st.title("Metadata facets")
+if not kinds:
+    st.info(
+        "This corpus has no metadata columns besides title, text, date, id and link, so there is nothing to facet. Columns other than those in the corpus file are kept as metadata when the run is built."
+    )
+else:
+    st.caption(
+        "Click bars (shift-click for more; box-select on histograms) to filter every view by those values; the choices show in the sidebar's Metadata filters. Each chart counts the documents matching every other filter."
+    )
+    cols = st.columns(2, gap="large")
+    for i, (col, kind) in enumerate(kinds.items()):
+        others = ctx.filters.without_facet(col)
+        rows = np.flatnonzero(ctx.mask(others))
+        values = run.docs[col].iloc[rows]
+        sel = ctx.filters.facet(col)
+        with cols[i % 2]:
+            if kind == "categorical":
+                counts = facet_counts(values, top=20)
+                fig = figures.facet_bar(counts, sel[1] if sel else (), column=f"{col}")
+                ev = st.plotly_chart(
+                    fig,
+                    key=f"facet.{col}",
+                    on_select="rerun",
+                    selection_mode=("points", "box"),
+                    config={"displayModeBar": False},
+                )
+                picked = [str(v) for v in figures.picked_values(ev)]
+                if counts.attrs.get("others"):
+                    st.caption(
+                        f"Top 20 of {counts.attrs['n_values']:,} values; {counts.attrs['others']:,} documents have other values."
+                    )
+                if picked and state.changed(f"facet.{col}", picked):
+                    state.put(FACET_PREFIX + col, picked)
+                    st.rerun()
+            else:
+                bins = facet_bins(values, kind)
+                fig = figures.facet_hist(bins, kind, sel[1] if sel else None, column=col)
+                ev = st.plotly_chart(
+                    fig,
+                    key=f"facet.{col}",
+                    on_select="rerun",
+                    selection_mode=("points", "box"),
+                    config={"displayModeBar": False},
+                )
+                picked = figures.picked_values(ev)
+                if picked and state.changed(f"facet.{col}", [list(map(str, p)) for p in picked]):
+                    lo = min(p[0] for p in picked)
+                    hi = max(p[1] for p in picked)
+                    state.put(FACET_PREFIX + col, format_range(lo, hi))
+                    st.rerun()
+            if sel and st.button(f"Clear {col}", key=f"clear.{col}", icon=":material/close:"):
+                state.put(FACET_PREFIX + col, None)
+                st.rerun()
+            if st.button(f"Colour the map by {col}", key=f"color.{col}", icon=":material/palette:"):
+                ui.nav_to("map", color=col, view=None)
+
+    st.subheader("Matching documents")
+    rows = np.flatnonzero(ctx.mask())
+    meta = list(kinds)
+    frame = ui.doc_frame(run, rows)
+    for col in reversed(meta):
+        frame.insert(
+            2,
+            col if col not in frame.columns else f"{col} (metadata)",
+            run.docs[col].iloc[rows].to_numpy(),
+        )
+    picked_row = ui.doc_table(frame, key="facet_docs", height=380)
+    ui.csv_download(
+        lambda: run.docs.iloc[rows].drop(columns=["date_str"]),
+        f"{run.name}-facets.csv",
+        key="facet_csv",
+    )
+    ui.doc_preview(run, picked_row, fallback=int(rows[0]) if len(rows) else None)

@@ -1,0 +1,76 @@
+"""Hierarchy: the topic tree; choosing a node lists its topics and documents."""
+
+import numpy as np
+import streamlit as st
+
+from dashboard import figures, state, ui
+from dashboard.data import hierarchy_tree
+from dashboard.filters import Filters
+
+ctx = ui.context()
+run = ctx.run
+st.title("Topic hierarchy")
+
+tree = hierarchy_tree(run.hierarchy, run.topics)
+by_node = tree.set_index("node")
+merges = tree[~tree["leaf"]].sort_values("size", ascending=False)
+leaves = tree[tree["leaf"]].sort_values("node")
+options = [int(n) for n in merges["node"]] + [int(n) for n in leaves["node"]]
+
+
+def describe(n: int) -> str:
+    r = by_node.loc[n]
+    kind = f"topic {n}" if r["leaf"] else f"node {n} ({r['n_topics']} topics)"
+    return f"{kind}: {r['label']} · {int(r['size']):,} docs"
+
+
+node = state.get_int("node")
+node = node if node in options else None
+st.caption(
+    "Topics merged bottom-up by the similarity of their keywords. Click a block to zoom into it; pick a node below to list its topics and documents."
+)
+st.plotly_chart(
+    figures.hierarchy_icicle(tree, selected=node), key="icicle", config={"displaylogo": False}
+)
+node = state.bound(
+    st.selectbox,
+    "node",
+    value=node,
+    label="Node",
+    options=options,
+    format_func=describe,
+    index=None,
+    placeholder="Choose a node or topic",
+)
+
+if node is not None:
+    r = by_node.loc[node]
+    node_topics = [int(t) for t in r["topics"]]
+    st.subheader(ui.md_escape(describe(node)))
+    t = run.topics[run.topics["topic"].isin(node_topics)][
+        ["topic", "label", "size", "share"]
+    ].sort_values("size", ascending=False)
+    ev = st.dataframe(
+        t,
+        hide_index=True,
+        width="stretch",
+        key=f"node_topics.{node}",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "share": st.column_config.NumberColumn("share", format="percent"),
+            "size": st.column_config.NumberColumn("documents"),
+        },
+    )
+    picked = ev["selection"]["rows"] if ev else []
+    if picked:
+        ui.nav_to("topics", topic=int(t["topic"].iloc[picked[0]]))
+    st.caption("Select a topic to open it.")
+    f = ctx.filters
+    rows = np.flatnonzero(
+        ctx.mask(Filters(tuple(node_topics), f.date_from, f.date_to, f.query, f.facets))
+    )
+    st.subheader(f"{len(rows):,} documents")
+    frame = ui.doc_frame(run, rows)
+    picked_row = ui.doc_table(frame, key=f"node_docs.{node}", height=380)
+    ui.doc_preview(run, picked_row, fallback=int(rows[0]) if len(rows) else None)

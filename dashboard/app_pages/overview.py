@@ -1,0 +1,104 @@
+"""Overview: the run in numbers, its largest topics, and the topics rising and fading most."""
+
+import streamlit as st
+
+from dashboard import ui
+from dashboard.data import counts_summary, largest_topics, movers
+
+ctx = ui.context()
+run = ctx.run
+summary = counts_summary(run.manifest)
+
+st.title(ui.md_escape(run.name))
+st.caption(
+    f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(run.manifest.get('corpus', {}).get('input', '?'))}"
+)
+c = st.columns(4)
+c[0].metric("Documents", f"{summary['documents']:,}")
+c[1].metric("Topics", f"{summary['topics']:,}")
+c[2].metric(
+    "Outlier share",
+    f"{summary['outlier_share']:.1%}",
+    help="Documents HDBSCAN left unassigned even after outlier reduction.",
+)
+c[3].metric(
+    "Date span",
+    summary["date_span"],
+    help=f"Binned by {summary['period']}"
+    if summary["period"]
+    else run.manifest.get("trends_absent_reason"),
+)
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Largest topics")
+    top = largest_topics(run.topics, 12)
+    ev = st.dataframe(
+        top,
+        hide_index=True,
+        width="stretch",
+        key="overview_top",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "topic": st.column_config.NumberColumn("topic", width="small"),
+            "label": st.column_config.TextColumn("label", width="medium"),
+            "size": st.column_config.NumberColumn("documents", width="small"),
+            "share": st.column_config.ProgressColumn(
+                "share",
+                min_value=0.0,
+                max_value=float(max(top["share"].max(), 1e-9)) if len(top) else 1.0,
+                format="percent",
+                width="small",
+            ),
+            "keywords": st.column_config.TextColumn("keywords", width="large"),
+        },
+    )
+    rows = ev["selection"]["rows"] if ev else []
+    if rows:
+        ui.nav_to("topics", topic=int(top["topic"].iloc[rows[0]]))
+    st.caption("Select a row to open the topic.")
+
+with right:
+    if not run.dated:
+        st.subheader("Trends")
+        st.info(
+            f"No trends for this run: {run.manifest.get('trends_absent_reason') or 'the corpus has no dates'}. See the Trends page for how to add dates."
+        )
+    else:
+        m = movers(run.topics, run.trends, run.over_time, n=6)
+        how = (
+            "trend scores (trends.parquet)"
+            if m.source == "trends"
+            else "change in share between the latest periods and the ones before"
+        )
+        fmt = {
+            "topic": st.column_config.NumberColumn("topic", width="small"),
+            "label": st.column_config.TextColumn("label", width="medium"),
+            "category": st.column_config.TextColumn("category", width="small"),
+            "recent_share": st.column_config.NumberColumn(
+                "recent", format="percent", width="small"
+            ),
+            "previous_share": st.column_config.NumberColumn(
+                "before", format="percent", width="small"
+            ),
+            "growth": st.column_config.NumberColumn(
+                "growth",
+                format="%.2f",
+                width="small",
+                help="log ratio of recent to previous share (0.69 = doubled)",
+            ),
+            "change": st.column_config.NumberColumn("change", format="percent", width="small"),
+            "q_value": None,
+        }
+        st.subheader("Rising")
+        if m.rising.empty:
+            st.caption("No topic is rising.")
+        else:
+            st.dataframe(m.rising, hide_index=True, width="stretch", column_config=fmt)
+        st.subheader("Fading")
+        if m.fading.empty:
+            st.caption("No topic is fading.")
+        else:
+            st.dataframe(m.fading, hide_index=True, width="stretch", column_config=fmt)
+        st.caption(f"Ranked by {how}. The Trends page has the curves.")

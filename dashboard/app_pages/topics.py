@@ -1,0 +1,167 @@
+"""Topics: a sortable, searchable table; choosing a topic opens its detail."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import figures, loaders, state, ui
+from dashboard.data import (
+    keyword_table,
+    nearest_topics,
+    representative_docs,
+    share_matrix,
+    topics_table,
+)
+from dashboard.filters import Filters
+
+ctx = ui.context()
+run = ctx.run
+
+st.title("Topics")
+query = state.bound(
+    st.text_input,
+    "tq",
+    value=state.get_str("tq", ""),
+    to_param=lambda v: v.strip(),
+    label="Search topics",
+    placeholder="label or keyword",
+    label_visibility="collapsed",
+)
+table = topics_table(run.topics, run.over_time, run.trends, query or "")
+column_config = {
+    "topic": st.column_config.NumberColumn("topic", width="small"),
+    "label": st.column_config.TextColumn("label", width="medium"),
+    "size": st.column_config.NumberColumn("documents", width="small"),
+    "share": st.column_config.NumberColumn("share", format="percent", width="small"),
+    "keywords": st.column_config.TextColumn("top keywords", width="large"),
+    "share_over_time": st.column_config.LineChartColumn(
+        "share over time", width="medium", y_min=0.0
+    ),
+    "category": st.column_config.TextColumn("trend", width="small"),
+    "growth": st.column_config.NumberColumn(
+        "growth",
+        format="%.2f",
+        width="small",
+        help="log ratio of recent to previous share (0.69 = doubled)",
+    ),
+    "q_value": st.column_config.NumberColumn(
+        "q", format="%.3f", width="small", help="Benjamini-Hochberg adjusted p-value of the growth"
+    ),
+}
+event = st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    height=min(420, 38 + 35 * max(len(table), 1)),
+    column_config=column_config,
+    on_select="rerun",
+    selection_mode="single-row",
+    key=f"topics_table.{query}",
+)
+rows = event["selection"]["rows"] if event else []
+if rows and state.changed(f"topics_table.{query}", int(table["topic"].iloc[rows[0]])):
+    state.put("topic", int(table["topic"].iloc[rows[0]]))
+st.caption(
+    f"{len(table)} of {len(run.topics)} topics. Click a column header to sort, a row to open the topic."
+)
+
+
+def detail(topic: int) -> None:
+    row = run.topics[run.topics["topic"] == topic].iloc[0]
+    st.header(ui.md_escape(ui.topic_name(run, topic)), divider="gray")
+    c = st.columns(4)
+    c[0].metric("Documents", f"{int(row['size']):,}")
+    c[1].metric("Share of corpus", f"{float(row['share']):.1%}")
+    if run.trends is not None and topic in set(run.trends["topic"]):
+        tr = run.trends[run.trends["topic"] == topic].iloc[0]
+        c[2].metric("Trend", str(tr["category"]))
+        if np.isfinite(tr["growth"]):
+            c[3].metric(
+                "Growth",
+                f"{tr['growth']:+.2f}",
+                help=f"log share ratio, 95% CI {tr['growth_ci_low']:+.2f} .. {tr['growth_ci_high']:+.2f}, q = {tr['q_value']:.3f}",
+            )
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.subheader("Keywords")
+        st.plotly_chart(
+            figures.keyword_bars(keyword_table(run.topics, topic)),
+            key="kw_bars",
+            config={"displayModeBar": False},
+        )
+    with right:
+        st.subheader("Nearest topics")
+        near = nearest_topics(run.topic_embeddings, topic, k=6)
+        if near:
+            near_df = pd.DataFrame(
+                {
+                    "topic": [t for t, _ in near],
+                    "label": [run.labels.get(t, "") for t, _ in near],
+                    "similarity": [s for _, s in near],
+                }
+            )
+            ev = st.dataframe(
+                near_df,
+                hide_index=True,
+                width="stretch",
+                key=f"near.{topic}",
+                on_select="rerun",
+                selection_mode="single-row",
+                column_config={
+                    "similarity": st.column_config.ProgressColumn(
+                        "cosine", min_value=0.0, max_value=1.0, format="%.2f"
+                    )
+                },
+            )
+            picked = ev["selection"]["rows"] if ev else []
+            if picked:
+                state.put("topic", int(near_df["topic"].iloc[picked[0]]))
+                st.rerun()
+            st.caption("Cosine similarity of topic centroids. Select one to open it.")
+        else:
+            st.caption("No other topics.")
+
+    if run.dated:
+        st.subheader("Share over time")
+        ot = loaders.over_time(*ctx.path_key, run.manifest.get("period"))
+        m = share_matrix(ot.table, ot.period)
+        st.plotly_chart(
+            figures.share_lines(m, run.labels, [topic], ot.period, ot.partial),
+            key="topic_share",
+            config={"displayModeBar": False},
+        )
+
+    st.subheader("Representative documents")
+    rep = representative_docs(run.docs, run.topics, topic)
+    for _, d in rep.iterrows():
+        with st.container(border=True):
+            st.text(d["title"] or "(untitled)")
+            st.text(" · ".join(x for x in (d["date_str"], f"id {d['doc_id']}") if x))
+            st.text(d["text"][:600] + (" …" if len(d["text"]) > 600 else ""))
+
+    st.subheader("Its documents")
+    f = ctx.filters
+    in_topic = Filters((topic,), f.date_from, f.date_to, f.query, f.facets)
+    rows = np.flatnonzero(ctx.mask(in_topic))
+    if ctx.filters.active:
+        st.caption(
+            f"{len(rows):,} of {int(row['size']):,} documents match the sidebar filters (its topic filter aside)."
+        )
+    frame = ui.doc_frame(run, rows)
+    picked = ui.doc_table(
+        frame, key=f"topic_docs.{topic}", height=min(400, 38 + 35 * max(len(frame), 1))
+    )
+    ui.csv_download(
+        lambda: run.docs.iloc[rows].drop(columns=["date_str"]),
+        f"{run.name}-topic-{topic}.csv",
+        key="topic_csv",
+    )
+    ui.doc_preview(run, picked, fallback=int(rows[0]) if len(rows) else None)
+
+
+topic = ui.topic_picker(run)
+if topic is not None:
+    detail(topic)
+else:
+    st.caption("Choose a topic to see its keywords, documents and neighbours.")

@@ -1,0 +1,132 @@
+"""Trends: topic shares over time at a chosen granularity; partial periods marked."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import figures, loaders, state, ui
+from dashboard.data import (
+    OUTLIER,
+    allowed_periods,
+    biggest_movers,
+    movers,
+    share_matrix,
+    top_topics_by_size,
+)
+
+ctx = ui.context()
+run = ctx.run
+st.title("Trends")
+
+if not run.dated:
+    reason = run.manifest.get("trends_absent_reason") or "the corpus has no dates"
+    st.info(f"This run has no trends: {reason}.", icon=":material/event_busy:")
+    st.write(
+        "Trends need a date per document. Rebuild the run naming the column that holds the dates:"
+    )
+    corpus = run.manifest.get("corpus", {})
+    st.code(
+        f"topictrends build {corpus.get('input', '<INPUT>')} --name {run.name} --date-col <column> --force",
+        language="bash",
+    )
+    st.write(
+        "Dates may be ISO days (2024-03-05), months (2024-03) or years (2024); pass `--date-format '%d/%m/%Y'` for other layouts. A .txt trending-papers page has no dates, so export the corpus as CSV or JSON Lines with a date column first."
+    )
+    unused = corpus.get("metadata_columns") or []
+    if unused:
+        st.caption(
+            "Columns of this corpus not used yet (a date column may be among them): "
+            + ", ".join(ui.md_escape(c) for c in unused)
+        )
+else:
+    periods = allowed_periods(run.docs)
+    default = run.manifest.get("period") if run.manifest.get("period") in periods else periods[0]
+    gran = state.get_str("gran", default)
+    gran = gran if gran in periods else default
+    c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+    with c1:
+        gran = state.bound(
+            st.selectbox,
+            "gran",
+            value=gran,
+            to_param=lambda v: None if v == default else v,
+            label="Granularity",
+            options=periods,
+            help="Never finer than the dates' precision.",
+        )
+    ot = loaders.over_time(*ctx.path_key, gran)
+    matrix = share_matrix(ot.table, gran)
+    with c2:
+        n_periods = matrix.shape[1]
+        note = f"{n_periods} periods of one {gran}; shares are of all documents in the period, outliers included."
+        if ot.partial:
+            note += " Shaded (starred) periods are partial: " + "; ".join(
+                f"{figures.period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
+            )
+        st.caption(note)
+
+    m = movers(run.topics, run.trends, run.over_time, n=8)
+    info = run.manifest.get("trends") or {}
+    with st.expander("Biggest movers", expanded=True):
+        if m.source == "trends":
+            rw, pw = info.get("recent_window") or {}, info.get("previous_window") or {}
+            if rw and pw:
+                st.caption(
+                    f"Recent window {rw.get('start')} .. {rw.get('end')} ({rw.get('documents')} documents) against {pw.get('start')} .. {pw.get('end')} ({pw.get('documents')} documents), at the run's {run.manifest.get('period')} bins."
+                )
+        else:
+            st.caption(
+                "This run has no trend scores (trends.parquet); movers are ranked by the change in share between the latest periods and the ones before."
+            )
+        fmt = {
+            "recent_share": st.column_config.NumberColumn("recent", format="percent"),
+            "previous_share": st.column_config.NumberColumn("before", format="percent"),
+            "growth": st.column_config.NumberColumn("growth", format="%.2f"),
+            "change": st.column_config.NumberColumn("change", format="percent"),
+            "q_value": st.column_config.NumberColumn("q", format="%.3f"),
+        }
+        a, b = st.columns(2)
+        a.markdown("**Rising**")
+        a.dataframe(m.rising, hide_index=True, width="stretch", column_config=fmt)
+        b.markdown("**Fading**")
+        b.dataframe(m.fading, hide_index=True, width="stretch", column_config=fmt)
+
+    options = [int(t) for t in run.topics["topic"]] + [OUTLIER]
+    chosen = [t for t in state.get_ints("tt") if t in options] or biggest_movers(
+        run.topics, run.trends, run.over_time, n=5
+    )
+    chosen = state.bound(
+        st.multiselect,
+        "tt",
+        value=chosen,
+        to_param=lambda v: ",".join(str(t) for t in v),
+        label="Topics on the lines",
+        options=options,
+        format_func=lambda t: ui.topic_name(run, t),
+        help="Default: the biggest movers.",
+    )
+    st.plotly_chart(
+        figures.share_lines(matrix, run.labels, chosen, gran, ot.partial), key="trend_lines"
+    )
+
+    st.subheader("All topics, stacked")
+    top = top_topics_by_size(run.topics, 12)
+    st.plotly_chart(
+        figures.stacked_area(matrix, run.labels, top, gran, ot.partial), key="trend_area"
+    )
+
+    st.subheader("Topic × period")
+    heat_topics = top_topics_by_size(run.topics, 40)
+    st.plotly_chart(
+        figures.share_heatmap(matrix, run.labels, heat_topics, gran, ot.partial), key="trend_heat"
+    )
+    if len(run.topics) > len(heat_topics):
+        st.caption(
+            f"The {len(heat_topics)} largest of {len(run.topics)} topics. * marks a partial period."
+        )
+    with st.expander("Counts per period"):
+        counts = ot.table.pivot_table(
+            index="period_start", columns="topic", values="count", aggfunc="sum", fill_value=0
+        )
+        counts.index = [figures.period_label(p, gran) for p in pd.DatetimeIndex(counts.index)]
+        counts.columns = [str(c) for c in counts.columns]
+        st.dataframe(counts, width="stretch")

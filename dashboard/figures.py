@@ -1,0 +1,559 @@
+"""Plotly figures for the pages. No Streamlit here.
+
+Every string that comes from the corpus (titles, labels, metadata values) goes through
+``esc`` before it reaches a figure: Plotly renders a subset of HTML in text and hover
+labels (``<a href>``, ``<b>``...), and escaped text is shown literally instead.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from dashboard.data import MISSING, OUTLIER, OUTLIER_LABEL
+from pipeline.trends import period_end
+
+PALETTE: tuple[str, ...] = tuple(qualitative.Dark24 + qualitative.Alphabet + qualitative.Light24)
+OUTLIER_COLOR = "#c4c4c4"
+OTHER_COLOR = "#9e9e9e"
+SELECTED_COLOR = "#e4572e"
+BAR_COLOR = "#4c78a8"
+MAP_HEIGHT = 640
+HOVER_TITLE_CHARS = 80
+
+
+def esc(value: object, limit: int | None = None) -> str:
+    """Corpus text made safe and literal for Plotly (and shortened to ``limit`` characters)."""
+    s = "" if value is None else str(value)
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1].rstrip() + "…"
+    return html.escape(s, quote=False)
+
+
+def topic_color(topic: int) -> str:
+    return OUTLIER_COLOR if topic == OUTLIER else PALETTE[topic % len(PALETTE)]
+
+
+def period_label(ts: pd.Timestamp, period: str) -> str:
+    ts = pd.Timestamp(ts)
+    if period == "week":
+        return ts.strftime("%Y-%m-%d")
+    if period == "month":
+        return ts.strftime("%Y-%m")
+    if period == "quarter":
+        return f"{ts.year} Q{ts.quarter}"
+    if period == "decade":
+        return f"{ts.year}s"
+    return str(ts.year)
+
+
+def hover_texts(docs: pd.DataFrame) -> np.ndarray:
+    """Per-document hover text for the map: escaped, shortened title and the date.
+
+    Vectorised, and memoised per run by ``RunData.hover``: at 60,000 documents this is the
+    bulk of building the map, and the text never changes.
+    """
+    titles = docs["title"].fillna("").astype(str)
+    long = titles.str.len() > HOVER_TITLE_CHARS
+    short = titles.str.slice(0, HOVER_TITLE_CHARS - 1).str.rstrip() + "…"
+    titles = short.where(long, titles)
+    titles = (
+        titles.str.replace("&", "&amp;", regex=False)
+        .str.replace("<", "&lt;", regex=False)
+        .str.replace(">", "&gt;", regex=False)
+    )
+    dates = pd.to_datetime(docs["date"]).dt.strftime("%Y-%m-%d")
+    with_date = titles + "<br>" + dates.fillna("")
+    return with_date.where(dates.notna(), titles).to_numpy(dtype=object)
+
+
+def _blank_axes(fig: go.Figure) -> None:
+    fig.update_xaxes(visible=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(visible=False, showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
+
+
+def _doc_trace(
+    docs: pd.DataFrame,
+    hover: np.ndarray,
+    rows: np.ndarray,
+    name: str,
+    color: Any,
+    size: float = 4.0,
+    opacity: float = 0.75,
+    **marker: Any,
+) -> go.Scattergl:
+    return go.Scattergl(
+        x=docs["x"].to_numpy()[rows],
+        y=docs["y"].to_numpy()[rows],
+        mode="markers",
+        name=name,
+        customdata=rows,
+        hovertext=hover[rows],
+        hovertemplate="%{hovertext}<extra>%{fullData.name}</extra>",
+        marker={"color": color, "size": size, "opacity": opacity, **marker},
+    )
+
+
+def doc_map(
+    docs: pd.DataFrame,
+    topics: pd.DataFrame,
+    *,
+    color_by: str = "topic",
+    color_kind: str | None = None,
+    show_outliers: bool = True,
+    mask: np.ndarray | None = None,
+    label_top: int = 40,
+    top_values: int = 12,
+    hover: np.ndarray | None = None,
+) -> go.Figure:
+    """Every document at (x, y) in WebGL, coloured by topic or a metadata column.
+
+    ``customdata`` of each point is its row position in ``docs``, so a box or lasso
+    selection maps straight back to documents. Hover text is the title (shortened) and
+    date only; the topic label is the trace name, sent once per topic, not per point.
+    """
+    hover = hover_texts(docs) if hover is None else hover
+    keep = np.ones(len(docs), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).copy()
+    topic = docs["topic"].to_numpy()
+    if not show_outliers:
+        keep &= topic != OUTLIER
+    fig = go.Figure()
+    if color_by == "topic" or color_kind is None:
+        out_rows = np.flatnonzero(keep & (topic == OUTLIER))
+        if out_rows.size:
+            fig.add_trace(
+                _doc_trace(
+                    docs, hover, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, size=3.0, opacity=0.5
+                )
+            )
+        labels = dict(zip(topics["topic"].astype(int), topics["label"].astype(str), strict=True))
+        order = np.argsort(topic, kind="stable")
+        sorted_topics = topic[order]
+        for t in np.unique(topic[keep]):
+            if t == OUTLIER:
+                continue
+            lo, hi = (
+                np.searchsorted(sorted_topics, t, side="left"),
+                np.searchsorted(sorted_topics, t, side="right"),
+            )
+            rows = np.sort(order[lo:hi])
+            rows = rows[keep[rows]]
+            trace = _doc_trace(
+                docs, hover, rows, esc(f"{t}: {labels.get(int(t), '')}", 60), topic_color(int(t))
+            )
+            trace.showlegend = False  # hundreds of topics: labels on the map instead of a legend
+            fig.add_trace(trace)
+    elif color_kind == "categorical":
+        values = docs[color_by].astype(str).to_numpy()
+        vc = pd.Series(values[keep]).value_counts()
+        top = [v for v in vc.index[:top_values] if v != MISSING]
+        rest = ~np.isin(values, top)
+        for i, v in enumerate(top):
+            rows = np.flatnonzero(keep & (values == v))
+            fig.add_trace(_doc_trace(docs, hover, rows, esc(v, 40), PALETTE[i % len(PALETTE)]))
+        rows = np.flatnonzero(keep & rest)
+        if rows.size:
+            fig.add_trace(
+                _doc_trace(docs, hover, rows, "other values", OTHER_COLOR, size=3.0, opacity=0.5)
+            )
+    else:
+        col = docs[color_by]
+        num = (
+            pd.to_datetime(col).dt.year.to_numpy(dtype=float)
+            if color_kind == "date"
+            else pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        )
+        have = keep & ~np.isnan(num)
+        rows = np.flatnonzero(keep & np.isnan(num))
+        if rows.size:
+            fig.add_trace(
+                _doc_trace(
+                    docs,
+                    hover,
+                    rows,
+                    "missing " + esc(color_by),
+                    OTHER_COLOR,
+                    size=3.0,
+                    opacity=0.5,
+                )
+            )
+        rows = np.flatnonzero(have)
+        title = esc(color_by) + (" (year)" if color_kind == "date" else "")
+        fig.add_trace(
+            _doc_trace(
+                docs,
+                hover,
+                rows,
+                esc(color_by),
+                num[rows],
+                colorscale="Viridis",
+                showscale=True,
+                colorbar={"title": {"text": title}},
+            )
+        )
+    # Topic labels at the topic positions, for the largest topics.
+    t = topics.sort_values("size", ascending=False).head(label_top)
+    if len(t):
+        fig.add_trace(
+            go.Scatter(
+                x=t["x"],
+                y=t["y"],
+                mode="text",
+                text=[esc(_short_label(s), 40) for s in t["label"]],
+                textfont={"size": 12, "color": "#1f1f1f"},
+                hoverinfo="skip",
+                showlegend=False,
+                name="labels",
+            )
+        )
+    _blank_axes(fig)
+    fig.update_layout(
+        height=MAP_HEIGHT,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        uirevision="map",
+        legend={"itemsizing": "constant"},
+        hovermode="closest",
+    )
+    return fig
+
+
+def _short_label(label: object) -> str:
+    parts = str(label).split(" · ")
+    return " · ".join(parts[:2])
+
+
+def selected_rows(event: Mapping[str, Any] | None) -> list[int]:
+    """Document rows picked by a box/lasso selection on ``doc_map`` (via customdata)."""
+    if not event:
+        return []
+    points = (event.get("selection") or {}).get("points") or []
+    rows = []
+    for p in points:
+        cd = p.get("customdata")
+        if isinstance(cd, list | tuple):
+            cd = cd[0] if cd else None
+        if cd is None:
+            continue
+        try:
+            rows.append(int(cd))
+        except (TypeError, ValueError):
+            continue
+    return sorted(set(rows))
+
+
+def intertopic_map(topics: pd.DataFrame, selected: int | None = None) -> go.Figure:
+    """Topics at their intertopic-distance coordinates, bubble area proportional to size."""
+    size = topics["size"].astype(float).to_numpy()
+    max_px = 60.0
+    sizeref = 2.0 * max(size.max(), 1.0) / (max_px**2) if len(size) else 1.0
+    line_w = [3 if int(t) == selected else 0.5 for t in topics["topic"]]
+    fig = go.Figure(
+        go.Scatter(
+            x=topics["ix"],
+            y=topics["iy"],
+            mode="markers+text",
+            text=[str(int(t)) for t in topics["topic"]],
+            textposition="middle center",
+            textfont={"size": 10},
+            customdata=topics["topic"].astype(int).to_numpy(),
+            hovertext=[
+                f"{int(t)}: {esc(lab, 60)}<br>{int(s)} documents"
+                for t, lab, s in zip(topics["topic"], topics["label"], topics["size"], strict=True)
+            ],
+            hovertemplate="%{hovertext}<extra></extra>",
+            marker={
+                "size": size,
+                "sizemode": "area",
+                "sizeref": sizeref,
+                "sizemin": 6,
+                "color": [topic_color(int(t)) for t in topics["topic"]],
+                "opacity": 0.6,
+                "line": {"width": line_w, "color": "#222"},
+            },
+        )
+    )
+    fig.update_layout(
+        height=MAP_HEIGHT,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        showlegend=False,
+        uirevision="intertopic",
+    )
+    fig.update_xaxes(title="dimension 1", zeroline=True, showgrid=False)
+    fig.update_yaxes(
+        title="dimension 2", zeroline=True, showgrid=False, scaleanchor="x", scaleratio=1
+    )
+    return fig
+
+
+def picked_topic(event: Mapping[str, Any] | None) -> int | None:
+    """The topic clicked on ``intertopic_map`` (its customdata)."""
+    rows = selected_rows(event)
+    return rows[0] if rows else None
+
+
+def keyword_bars(keywords: pd.DataFrame) -> go.Figure:
+    kw = keywords.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=kw["weight"],
+            y=[esc(k) for k in kw["keyword"]],
+            orientation="h",
+            marker={"color": BAR_COLOR},
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=max(220, 26 * len(kw) + 40),
+        margin={"l": 0, "r": 10, "t": 10, "b": 30},
+        xaxis_title="c-TF-IDF weight",
+    )
+    return fig
+
+
+def _mark_partial(fig: go.Figure, partial: Iterable[pd.Timestamp], period: str) -> None:
+    for start in sorted(partial):
+        fig.add_vrect(
+            x0=start,
+            x1=period_end(start, period),
+            fillcolor="#999",
+            opacity=0.15,
+            line_width=0,
+            annotation_text="partial",
+            annotation_position="top left",
+            annotation_font_size=10,
+        )
+
+
+def share_lines(
+    matrix: pd.DataFrame,
+    labels: Mapping[int, str],
+    topics: list[int],
+    period: str,
+    partial: Iterable[pd.Timestamp] = (),
+) -> go.Figure:
+    """Share of all documents per period for the chosen topics; partial periods shaded."""
+    fig = go.Figure()
+    for t in topics:
+        if t not in matrix.index:
+            continue
+        s = matrix.loc[t]
+        fig.add_trace(
+            go.Scatter(
+                x=s.index,
+                y=s.to_numpy(),
+                mode="lines+markers",
+                name=esc(f"{t}: {labels.get(t, '')}", 50),
+                line={"color": topic_color(t), "width": 2},
+                marker={"size": 4},
+                connectgaps=False,
+                hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>%{fullData.name}</extra>",
+            )
+        )
+    _mark_partial(fig, partial, period)
+    fig.update_layout(
+        height=420,
+        margin={"l": 0, "r": 0, "t": 20, "b": 0},
+        yaxis_tickformat=".0%",
+        yaxis_title="share of documents",
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def stacked_area(
+    matrix: pd.DataFrame,
+    labels: Mapping[int, str],
+    top: list[int],
+    period: str,
+    partial: Iterable[pd.Timestamp] = (),
+) -> go.Figure:
+    """Shares of the ``top`` topics stacked, with every other topic and the outliers summed."""
+    fig = go.Figure()
+    cols = matrix.columns
+    rest = [t for t in matrix.index if t not in top and t != OUTLIER]
+    groups: list[tuple[str, pd.Series, str]] = [
+        (esc(f"{t}: {labels.get(t, '')}", 50), matrix.loc[t], topic_color(t))
+        for t in top
+        if t in matrix.index
+    ]
+    if rest:
+        groups.append(("other topics", matrix.loc[rest].sum(axis=0, min_count=1), OTHER_COLOR))
+    if OUTLIER in matrix.index:
+        groups.append((OUTLIER_LABEL, matrix.loc[OUTLIER], OUTLIER_COLOR))
+    for name, s, color in groups:
+        fig.add_trace(
+            go.Scatter(
+                x=cols,
+                y=s.to_numpy(),
+                name=name,
+                mode="lines",
+                stackgroup="one",
+                line={"width": 0.5, "color": color},
+                hovertemplate="%{y:.1%}<extra>%{fullData.name}</extra>",
+            )
+        )
+    _mark_partial(fig, partial, period)
+    fig.update_layout(
+        height=460,
+        margin={"l": 0, "r": 0, "t": 20, "b": 0},
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1],
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def share_heatmap(
+    matrix: pd.DataFrame,
+    labels: Mapping[int, str],
+    topics: list[int],
+    period: str,
+    partial: Iterable[pd.Timestamp] = (),
+) -> go.Figure:
+    """Topic x period heatmap of shares; partial periods are starred on the axis."""
+    rows = [t for t in topics if t in matrix.index]
+    m = matrix.loc[rows]
+    partial = set(partial)
+    xlab = [period_label(c, period) + (" *" if c in partial else "") for c in m.columns]
+    ylab = [esc(f"{t}: {labels.get(t, '')}", 45) for t in rows]
+    fig = go.Figure(
+        go.Heatmap(
+            z=m.to_numpy(),
+            x=xlab,
+            y=ylab,
+            colorscale="Blues",
+            colorbar={"title": {"text": "share"}, "tickformat": ".0%"},
+            hovertemplate="%{y}<br>%{x}: %{z:.1%}<extra></extra>",
+            hoverongaps=False,
+        )
+    )
+    fig.update_layout(
+        height=max(300, 22 * len(rows) + 120),
+        margin={"l": 0, "r": 0, "t": 20, "b": 0},
+        yaxis={"autorange": "reversed", "type": "category"},
+        xaxis={"type": "category"},
+    )
+    return fig
+
+
+def facet_bar(counts: pd.DataFrame, selected: Iterable[str] = (), column: str = "") -> go.Figure:
+    """Top values of a categorical column; ``customdata`` carries the raw value for selection."""
+    sel = {str(s) for s in selected}
+    c = counts.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=c["count"],
+            y=[esc(v, 50) for v in c["value"]],
+            orientation="h",
+            customdata=c["value"].astype(str).to_numpy(),
+            marker={"color": [SELECTED_COLOR if v in sel else BAR_COLOR for v in c["value"]]},
+            hovertemplate="%{y}: %{x} documents<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=max(200, 22 * len(c) + 60),
+        margin={"l": 0, "r": 10, "t": 30, "b": 20},
+        title={"text": esc(column), "font": {"size": 14}},
+        yaxis={"type": "category"},
+        clickmode="event+select",
+    )
+    return fig
+
+
+def facet_hist(
+    bins: pd.DataFrame, kind: str, selected: tuple[Any, Any] | None = None, column: str = ""
+) -> go.Figure:
+    """Histogram of a numeric or date column as bars whose ``customdata`` is [lo, hi]."""
+    if kind == "date":
+        lo, hi = pd.to_datetime(bins["lo"]), pd.to_datetime(bins["hi"])
+        x = lo + (hi - lo) / 2
+        width = (hi - lo).dt.total_seconds().to_numpy() * 1000.0
+        cd = np.column_stack(
+            [lo.dt.strftime("%Y-%m-%d"), (hi - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d")]
+        )
+        in_sel = np.zeros(len(bins), dtype=bool)
+        if selected:
+            s_lo, s_hi = pd.Timestamp(selected[0]), pd.Timestamp(selected[1]) + pd.Timedelta(days=1)
+            in_sel = ((lo < s_hi) & (hi > s_lo)).to_numpy()
+    else:
+        lo, hi = bins["lo"].astype(float), bins["hi"].astype(float)
+        x = (lo + hi) / 2
+        width = (hi - lo).to_numpy()
+        cd = np.column_stack([lo.to_numpy(), hi.to_numpy()])
+        in_sel = np.zeros(len(bins), dtype=bool)
+        if selected:
+            in_sel = ((lo <= float(selected[1])) & (hi >= float(selected[0]))).to_numpy()
+    fig = go.Figure(
+        go.Bar(
+            x=x,
+            y=bins["count"],
+            width=width,
+            customdata=cd,
+            marker={
+                "color": [SELECTED_COLOR if s else BAR_COLOR for s in in_sel],
+                "line": {"width": 0.5, "color": "white"},
+            },
+            hovertemplate="%{customdata[0]} .. %{customdata[1]}: %{y} documents<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=260,
+        margin={"l": 0, "r": 10, "t": 30, "b": 20},
+        title={"text": esc(column), "font": {"size": 14}},
+        bargap=0.02,
+        clickmode="event+select",
+    )
+    return fig
+
+
+def picked_values(event: Mapping[str, Any] | None) -> list[Any]:
+    """customdata of the bars picked on a facet chart (values, or [lo, hi] pairs)."""
+    if not event:
+        return []
+    points = (event.get("selection") or {}).get("points") or []
+    out = []
+    for p in points:
+        cd = p.get("customdata")
+        if cd is not None and cd not in out:
+            out.append(cd)
+    return out
+
+
+def hierarchy_icicle(tree: pd.DataFrame, selected: int | None = None) -> go.Figure:
+    """The topic tree as an icicle: merge nodes labelled by their keywords, leaves by topic."""
+    ids = tree["node"].astype(str).tolist()
+    parents = ["" if p < 0 else str(p) for p in tree["parent"]]
+    labels = [
+        esc(f"{n}: {lab}" if leaf else lab, 40)
+        for n, lab, leaf in zip(tree["node"], tree["label"], tree["leaf"], strict=True)
+    ]
+    colors = [
+        topic_color(int(n)) if leaf else "#dde3ea"
+        for n, leaf in zip(tree["node"], tree["leaf"], strict=True)
+    ]
+    line = [3 if int(n) == selected else 0.5 for n in tree["node"]]
+    fig = go.Figure(
+        go.Icicle(
+            ids=ids,
+            parents=parents,
+            labels=labels,
+            values=tree["size"].astype(int),
+            branchvalues="total",
+            customdata=tree["node"].astype(int).to_numpy(),
+            marker={"colors": colors, "line": {"width": line, "color": "#333"}},
+            hovertemplate="%{label}<br>%{value} documents<extra></extra>",
+            tiling={"orientation": "h"},
+            root={"color": "#f4f6f8"},
+            maxdepth=6,
+        )
+    )
+    fig.update_layout(height=620, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    return fig

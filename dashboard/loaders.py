@@ -1,0 +1,129 @@
+"""Streamlit caches over the pure functions: every artifact is read once per run and shared.
+
+Each loader takes plain arguments (the run's resolved build directory as a string, and its
+manifest run_key) so Streamlit hashes them cheaply; a rebuild swaps the run's symlink to a
+new directory with a new key, so a stale entry is never served. Entries are bounded
+(``max_entries``) so a long-lived server does not hold every run it ever showed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import figures
+from dashboard.data import RunData, RunEntry, list_runs, over_time_at
+from dashboard.filters import Filters, filter_mask, filters_to_params, semantic_rank
+from pipeline.artifacts import open_run
+
+RUNS = 4  # runs kept in memory at once
+
+
+def run_key_of(entry: RunEntry) -> tuple[str, str]:
+    """(resolved build dir, run_key) for a listed run; raises CacheError for a broken manifest."""
+    handle = open_run(entry.path)
+    return str(entry.path.resolve()), str(handle.manifest.get("run_key", ""))
+
+
+@st.cache_resource(max_entries=RUNS, show_spinner="Reading the run…")
+def run_data(path: str, run_key: str) -> RunData:
+    """The run's artifacts, verified and read once, shared by every session (read-only)."""
+    run = RunData.open(Path(path))
+    _ = run.docs, run.topics  # read the core tables now, under the spinner
+    return run
+
+
+def runs_under(root: Path) -> list[RunEntry]:
+    return list_runs(root)
+
+
+def filter_key(f: Filters) -> str:
+    return json.dumps(filters_to_params(f), sort_keys=True)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def filtered_rows(path: str, run_key: str, key: str) -> np.ndarray:
+    """Row positions of the documents matching the filters ``key`` (``filter_key``)."""
+    from dashboard.filters import parse_filters
+
+    run = run_data(path, run_key)
+    f = parse_filters(json.loads(key), set(run.labels), run.facet_kinds())
+    blob = run.search_blob if f.query.strip() else None
+    return np.flatnonzero(filter_mask(run.docs, f, run.facet_kinds(), blob))
+
+
+def mask_for(run: RunData, f: Filters) -> np.ndarray:
+    mask = np.zeros(len(run.docs), dtype=bool)
+    if not f.active:
+        mask[:] = True
+        return mask
+    mask[filtered_rows(str(run.path.resolve()), run.run_key, filter_key(f))] = True
+    return mask
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def over_time(path: str, run_key: str, period: str) -> pd.DataFrame:
+    """Topics over time at ``period``, re-aggregated from the document dates when needed."""
+    run = run_data(path, run_key)
+    return over_time_at(run.docs, period, run.over_time, run.manifest.get("period"))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def map_figure(path: str, run_key: str, color_by: str, show_outliers: bool, key: str) -> go.Figure:
+    """The document map for one view (colouring, outliers, filters); built once, then reused."""
+    run = run_data(path, run_key)
+    kinds = run.facet_kinds()
+    mask = mask_for(run, _filters_from_key(run, key))
+    return figures.doc_map(
+        run.docs,
+        run.topics,
+        color_by=color_by,
+        color_kind=kinds.get(color_by),
+        show_outliers=show_outliers,
+        mask=mask,
+        hover=run.hover,
+    )
+
+
+def _filters_from_key(run: RunData, key: str) -> Filters:
+    from dashboard.filters import parse_filters
+
+    return parse_filters(json.loads(key), set(run.labels), run.facet_kinds())
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the embedding model…")
+def query_embedder(backend: str, dim: int) -> Any:
+    """The model that embeds search queries in the run's space; loaded on first use only."""
+    from pipeline.embed import HashingEmbedder, load_sentence_transformer
+
+    if backend == "hashing":
+        return HashingEmbedder(dim=dim)
+    return load_sentence_transformer()
+
+
+def embed_query(manifest: dict[str, Any], query: str) -> np.ndarray:
+    emb = manifest.get("embedding", {})
+    backend = emb.get("backend", "sentence-transformers")
+    model = query_embedder(backend, int(emb.get("dim") or 384))
+    if backend == "hashing":
+        return model.encode([query])[0]
+    return model.encode(
+        [query], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+    )[0]
+
+
+@st.cache_data(max_entries=64, show_spinner="Searching…")
+def semantic(
+    path: str, run_key: str, query: str, k: int, key: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` documents by cosine to ``query`` among those matching the filters ``key``."""
+    run = run_data(path, run_key)
+    qvec = embed_query(run.manifest, query)
+    mask = mask_for(run, _filters_from_key(run, key))
+    return semantic_rank(run.embeddings, qvec, mask, k)

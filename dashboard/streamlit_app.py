@@ -1,0 +1,240 @@
+"""topictrends dashboard entry point: ``topictrends serve`` (or ``streamlit run`` this file).
+
+Lists the runs under the cache root (``$TOPICTRENDS_CACHE``, else ./cache), lets the
+sidebar switch between them and filter documents, and hands the chosen run to the pages
+in ``app_pages/``. View state lives in the URL (see ``state.py`` and docs/dashboard.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import loaders, state, ui
+from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds
+from dashboard.filters import FACET_PREFIX, FILTER_PARAMS, format_range, parse_filters
+from pipeline.cache import cache_root
+from pipeline.errors import CacheError
+
+HERE = Path(__file__).parent
+PAGES = {
+    "overview": ("app_pages/overview.py", "Overview", ":material/dashboard:"),
+    "map": ("app_pages/topic_map.py", "Topic map", ":material/scatter_plot:"),
+    "topics": ("app_pages/topics.py", "Topics", ":material/topic:"),
+    "trends": ("app_pages/trends.py", "Trends", ":material/trending_up:"),
+    "documents": ("app_pages/documents.py", "Documents", ":material/description:"),
+    "facets": ("app_pages/facets.py", "Metadata facets", ":material/filter_alt:"),
+    "hierarchy": ("app_pages/hierarchy.py", "Hierarchy", ":material/account_tree:"),
+    "run-info": ("app_pages/run_info.py", "Run info", ":material/info:"),
+}
+DEFAULT_PAGE = "overview"
+RUN_PARAMS_KEPT = ("run",)  # switching runs drops every other parameter (topic ids differ)
+
+
+def make_pages() -> dict[str, st.Page]:
+    return {
+        name: st.Page(
+            str(HERE / path), title=title, icon=icon, url_path=name, default=name == DEFAULT_PAGE
+        )
+        for name, (path, title, icon) in PAGES.items()
+    }
+
+
+def page_name(page: st.Page) -> str:
+    return page.url_path or DEFAULT_PAGE
+
+
+def empty_cache(root: Path) -> None:
+    st.navigation(
+        [
+            st.Page(
+                str(HERE / "app_pages/get_started.py"),
+                title="Get started",
+                icon=":material/rocket_launch:",
+                default=True,
+            )
+        ],
+        position="hidden",
+    ).run()
+
+
+def choose_run(runs: list[RunEntry]) -> RunEntry:
+    """The run named in the URL if it is listed (never a path), else the first listed run."""
+    by_name = {r.name: r for r in runs}
+    wanted = state.get_str("run")
+    if wanted in by_name:
+        return by_name[wanted]
+    if wanted is not None:
+        st.session_state["_unknown_run"] = wanted
+    state.clear()
+    return runs[0]
+
+
+def run_selector(runs: list[RunEntry], current: RunEntry) -> None:
+    names = [r.name for r in runs]
+
+    def switched() -> None:
+        state.clear()
+        state.put("run", st.session_state["w.run"])
+
+    st.session_state["w.run"] = current.name
+    st.sidebar.selectbox(
+        "Run",
+        names,
+        key="w.run",
+        on_change=switched,
+        help="Every run under the cache root. Build more with `topictrends build`.",
+    )
+
+
+def filter_widgets(run: RunData) -> None:
+    """The document filters in the sidebar, bound to URL parameters (filters.py)."""
+    side = st.sidebar
+    side.subheader("Filters")
+    topic_ids = [int(t) for t in run.topics["topic"]] + [OUTLIER]
+    kinds = run.facet_kinds()
+    f = parse_filters(state.params(), set(topic_ids), kinds)
+    with side:
+        state.bound(
+            st.multiselect,
+            "topics",
+            value=list(f.topics),
+            to_param=lambda v: ",".join(str(t) for t in v),
+            label="Topics",
+            options=topic_ids,
+            format_func=lambda t: ui.topic_name(run, t),
+            placeholder="All topics",
+        )
+        if run.dated:
+            lo = run.docs["date"].min().date()
+            hi = run.docs["date"].max().date()
+            cur = (max(lo, min(f.date_from or lo, hi)), min(hi, max(f.date_to or hi, lo)))
+
+            def dates_changed() -> None:
+                v = st.session_state["w.dates"]
+                if isinstance(v, tuple | list) and len(v) == 2:
+                    state.put("from", v[0].isoformat() if v[0] != lo else None)
+                    state.put("to", v[1].isoformat() if v[1] != hi else None)
+                elif not v:
+                    state.put("from", None)
+                    state.put("to", None)
+
+            picking = st.session_state.get("w.dates")
+            if not (
+                isinstance(picking, tuple | list) and len(picking) == 1
+            ):  # half-picked range: leave it
+                st.session_state["w.dates"] = cur
+            st.date_input(
+                "Date range",
+                key="w.dates",
+                min_value=lo,
+                max_value=hi,
+                on_change=dates_changed,
+                format="YYYY-MM-DD",
+            )
+        state.bound(
+            st.text_input,
+            "q",
+            value=f.query,
+            to_param=lambda v: v.strip(),
+            label="Keyword search",
+            placeholder="words in title or text",
+            help="Documents containing every word (case-insensitive).",
+        )
+        if kinds:
+            with st.expander("Metadata", expanded=bool(f.facets)):
+                for col, kind in kinds.items():
+                    facet_widget(run, col, kind, f.facet(col))
+        if f.active and st.button("Clear filters", icon=":material/filter_alt_off:"):
+            for k in list(state.params()):
+                if k in FILTER_PARAMS or k.startswith(FACET_PREFIX):
+                    state.put(k, None)
+            st.rerun()
+
+
+def facet_widget(run: RunData, col: str, kind: str, sel: tuple | None) -> None:
+    name = FACET_PREFIX + col
+    values = run.docs[col]
+    if kind == "categorical":
+        vc = values.astype(str).value_counts()
+        options = list(vc.index[:500])
+        current = [v for v in (sel[1] if sel else ()) if v in options]
+        state.bound(
+            st.multiselect,
+            name,
+            value=current,
+            to_param=list,
+            label=col,
+            options=options,
+            placeholder="any",
+        )
+        return
+    bounds = facet_bounds(values, kind)
+    if bounds is None or bounds[0] == bounds[1]:
+        return
+    lo, hi = bounds
+    cur = sel[1] if sel else (lo, hi)
+    if kind == "date":
+        cur = (max(lo, min(cur[0], hi)), min(hi, max(cur[1], lo)))
+    else:
+        cur = (max(lo, min(type(lo)(cur[0]), hi)), min(hi, max(type(hi)(cur[1]), lo)))
+
+    def to_param(v: tuple) -> str | None:
+        return None if tuple(v) == (lo, hi) else format_range(*v)
+
+    state.bound(
+        st.slider, name, value=cur, to_param=to_param, label=col, min_value=lo, max_value=hi
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
+    root = cache_root(None)
+    runs = loaders.runs_under(root)
+    if not runs:
+        st.session_state["_cache_root"] = str(root)
+        empty_cache(root)
+        return
+
+    pages = make_pages()
+    pg = st.navigation(list(pages.values()), position="sidebar")
+    if not state.booted():
+        state.load_from_url()
+        wanted = state.get_str("page")
+        if wanted in pages and wanted != page_name(pg) and page_name(pg) == DEFAULT_PAGE:
+            st.switch_page(pages[wanted])
+
+    entry = choose_run(runs)
+    state.put("run", entry.name)
+    run_selector(runs, entry)
+    if unknown := st.session_state.pop("_unknown_run", None):
+        st.warning(
+            f"There is no run named {unknown!r} under {root}; showing {entry.name!r} instead.",
+            icon=":material/warning:",
+        )
+
+    try:
+        path, key = loaders.run_key_of(entry)
+        run = loaders.run_data(path, key)
+        filter_widgets(run)
+        filters = parse_filters(state.params(), set(run.labels), run.facet_kinds())
+    except CacheError as exc:
+        st.error(f"Run {entry.name!r} cannot be shown: {exc}", icon=":material/error:")
+        st.info("Other runs are unaffected: pick one in the sidebar.")
+        state.write_url({"page": page_name(pg), "run": entry.name})
+        return
+
+    st.sidebar.caption(f"Cache: {root}")
+    st.session_state[ui.CTX] = ui.AppContext(
+        root=root, entry=entry, run=run, filters=filters, pages=pages
+    )
+    try:
+        pg.run()
+    except CacheError as exc:  # an artifact this page needs is damaged; other pages may still work
+        st.error(str(exc), icon=":material/error:")
+    finally:
+        state.write_url({"page": page_name(pg), "run": entry.name})
+
+
+main()

@@ -1,0 +1,194 @@
+"""Shared Streamlit pieces: the app context pages read, document tables, document previews.
+
+Document text is only ever shown through ``st.dataframe`` (a canvas grid) or ``st.text``:
+never through Markdown or HTML, so a title like ``<script>`` or ``[x](http://...)`` is
+shown as exactly those characters. Labels that go into Markdown (headers) pass through
+``md_escape`` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import loaders, state
+from dashboard.data import RunData, RunEntry
+from dashboard.filters import Filters
+
+CTX = "_app_context"
+PREVIEW_CHARS = 4000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+@dataclass
+class AppContext:
+    """What every page needs: the cache root, the chosen run, the active filters, the pages."""
+
+    root: Path
+    entry: RunEntry
+    run: RunData
+    filters: Filters
+    pages: dict[str, st.Page]
+
+    @property
+    def path_key(self) -> tuple[str, str]:
+        return str(self.run.path.resolve()), self.run.run_key
+
+    def mask(self, filters: Filters | None = None) -> np.ndarray:
+        return loaders.mask_for(self.run, self.filters if filters is None else filters)
+
+
+def context() -> AppContext:
+    return st.session_state[CTX]
+
+
+def md_escape(text: object) -> str:
+    """Backslash-escape Markdown so a label shows literally in a header or caption."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def topic_name(run: RunData, topic: int) -> str:
+    return f"{topic}: {run.labels.get(topic, '?')}"
+
+
+def doc_frame(
+    run: RunData, rows: np.ndarray | list[int], extra: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The table view of documents: title, date, topic, probability, link (+ extra columns)."""
+    d = run.docs.iloc[np.asarray(rows, dtype=np.int64)]
+    out = pd.DataFrame(
+        {
+            "title": d["title"].to_numpy(),
+            "date": d["date_str"].to_numpy(),
+            "topic": d["topic"].to_numpy(),
+            "topic label": d["topic_label"].to_numpy(),
+            "probability": d["topic_prob"].astype(float).to_numpy(),
+            "link": d["url"].to_numpy(),
+            "_row": d.index.to_numpy(),
+        }
+    )
+    for name, values in (extra or {}).items():
+        out.insert(1, name, values)
+    return out
+
+
+def doc_table(
+    frame: pd.DataFrame, key: str, *, height: int | str = "auto", more: list[str] | None = None
+) -> int | None:
+    """Show documents; returns the docs row of the selected line (or None)."""
+    column_config = {
+        "title": st.column_config.TextColumn("title", width="large"),
+        "date": st.column_config.TextColumn("date", width="small"),
+        "topic": st.column_config.NumberColumn("topic", width="small", format="%d"),
+        "topic label": st.column_config.TextColumn("topic label", width="medium"),
+        "probability": st.column_config.ProgressColumn(
+            "probability", min_value=0.0, max_value=1.0, format="%.2f", width="small"
+        ),
+        "link": st.column_config.LinkColumn("link", display_text="open", width="small"),
+        "similarity": st.column_config.NumberColumn("similarity", format="%.3f", width="small"),
+        "_row": None,
+    }
+    event = st.dataframe(
+        frame,
+        key=key,
+        hide_index=True,
+        column_config=column_config,
+        on_select="rerun",
+        selection_mode="single-row",
+        height=height,
+        width="stretch",
+    )
+    picked = (
+        (event or {}).get("selection", {}).get("rows", [])
+        if isinstance(event, dict) or hasattr(event, "get")
+        else []
+    )
+    if picked and 0 <= picked[0] < len(frame):
+        return int(frame["_row"].iloc[picked[0]])
+    return None
+
+
+def doc_preview(
+    run: RunData,
+    row: int | None,
+    *,
+    fallback: int | None = None,
+    hint: str = "Select a row to read it here.",
+) -> None:
+    """One document in full, as plain text (the selected row, else ``fallback``)."""
+    row = row if row is not None else fallback
+    if row is None:
+        return
+    d = run.docs.iloc[int(row)]
+    with st.container(border=True):
+        st.caption(
+            "Document"
+            + ("" if row != fallback or fallback is None else f" (first listed; {hint.lower()})")
+        )
+        st.text(d["title"] or "(untitled)")
+        meta = [
+            d["date_str"] or "undated",
+            topic_name(run, int(d["topic"])),
+            f"p={float(d['topic_prob']):.2f}",
+            f"id {d['doc_id']}",
+        ]
+        st.text(" · ".join(meta))
+        text = d["text"]
+        st.text(text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " …")
+        if d["url"]:
+            st.link_button("Open source", d["url"])
+
+
+def csv_download(
+    frame_fn: Callable[[], pd.DataFrame],
+    file_name: str,
+    label: str = "Download CSV",
+    key: str | None = None,
+) -> None:
+    """A CSV download generated only when clicked (a 60,000-row table is not built per rerun)."""
+    st.download_button(
+        label,
+        data=lambda: frame_fn().to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        on_click="ignore",
+        key=key,
+        icon=":material/download:",
+    )
+
+
+def topic_picker(
+    run: RunData,
+    *,
+    label: str = "Topic",
+    key_name: str = "topic",
+    placeholder: str = "Choose a topic",
+) -> int | None:
+    """Selectbox of topics bound to the ``topic`` URL parameter."""
+    options = [int(t) for t in run.topics["topic"]]
+    current = state.get_int(key_name)
+    current = current if current in options else None
+    return state.bound(
+        st.selectbox,
+        key_name,
+        value=current,
+        to_param=lambda v: v,
+        label=label,
+        options=options,
+        format_func=lambda t: topic_name(run, t),
+        index=None,
+        placeholder=placeholder,
+    )
+
+
+def nav_to(page: str, **params: object) -> None:
+    """Switch page after setting URL parameters (the session state carries them over)."""
+    for k, v in params.items():
+        state.put(k, v)
+    st.switch_page(context().pages[page])
