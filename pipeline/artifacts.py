@@ -23,7 +23,9 @@ from pipeline.errors import CacheError
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "documents.parquet": ("doc_id", "title", "text", "date", "date_precision", "url", "topic", "topic_prob", "x", "y"),
     "topics.parquet": ("topic", "label", "size", "share", "keywords", "keyword_weights", "representative_doc_ids", "x", "y", "ix", "iy"),
-    "topics_over_time.parquet": ("topic", "period_start", "count", "share", "period_total"),
+    "topics_over_time.parquet": ("topic", "period_start", "count", "share", "period_total", "partial"),
+    "trends.parquet": ("topic", "recent_count", "previous_count", "recent_share", "previous_share", "growth", "growth_ci_low", "growth_ci_high", "p_value", "q_value", "slope", "first_seen", "category"),
+    "topic_keywords_over_time.parquet": ("topic", "period_start", "count", "keywords", "keyword_weights"),
     "hierarchy.parquet": ("node", "parent", "left", "right", "distance", "label", "topics"),
 }
 ARRAYS = ("embeddings.npy", "topic_embeddings.npy")

@@ -466,7 +466,8 @@ def keywords_over_time(
     """Keywords of each topic in each period, from that period's documents only.
 
     For every period, the period's documents (outliers included, as their own class) are
-    joined per topic and weighted by BERTopic's c-TF-IDF (``reduce_frequent_words``), with
+    joined per topic and weighted by BERTopic's c-TF-IDF (``reduce_frequent_words``,
+    see ``class_tfidf``), with
     the term weights ("idf") computed from that period's classes alone: nothing from a
     later period can leak into an earlier period's keywords. The tokeniser is the one
     ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
@@ -474,7 +475,6 @@ def keywords_over_time(
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
     that leaves fewer than ``top_n``).
     """
-    from bertopic.vectorizers import ClassTfidfTransformer
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -509,12 +509,7 @@ def keywords_over_time(
             (np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows))
         )
         per_class = (onehot @ x).tocsr()
-        ctfidf = (
-            ClassTfidfTransformer(reduce_frequent_words=True)
-            .fit(per_class)
-            .transform(per_class)
-            .tocsr()
-        )
+        ctfidf = class_tfidf(per_class)
         docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
         for ci, topic in enumerate(classes):
             if topic < 0:
@@ -534,6 +529,26 @@ def keywords_over_time(
             cols["keywords"].append([str(s) for s in words[idx[order]]])
             cols["keyword_weights"].append([round(float(v), 6) for v in w[order]])
     return _keyword_frame(cols).sort_values(["topic", "period_start"]).reset_index(drop=True)
+
+
+def class_tfidf(per_class):  # noqa: ANN001, ANN201 - scipy sparse in and out
+    """BERTopic's c-TF-IDF, ``ClassTfidfTransformer(reduce_frequent_words=True)``, inline.
+
+    sqrt of the l1-normalised term counts of each class, times log(1 + A / f) where A is
+    the average number of words per class (truncated to an int, as BERTopic does) and f a
+    term's count over all classes. Written out so a cached build need not import BERTopic
+    (and with it torch) only for this; a test checks it equals BERTopic's.
+    """
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    per_class = sparse.csr_matrix(per_class, dtype=np.float64)
+    f = np.asarray(per_class.sum(axis=0)).ravel()
+    avg = int(per_class.sum(axis=1).mean())
+    idf = np.log(avg / f + 1)
+    x = normalize(per_class, axis=1, norm="l1", copy=True)
+    x.data = np.sqrt(x.data)
+    return (x @ sparse.diags(idf)).tocsr()
 
 
 def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:

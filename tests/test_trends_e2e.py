@@ -143,17 +143,17 @@ def test_undated_run_has_no_trends(tmp_path: Path) -> None:
     assert run.manifest["trends"] is None and run.manifest["trends_absent_reason"]
 
 
-def test_dates_alone_change_the_trends(tmp_path: Path) -> None:
-    """Same texts, permuted dates: the cluster stage is reused, the trends are not."""
-    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
-    store = Store(tmp_path / "cache")
-    docs = planted_corpus(seed=0).head(600)
-    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    docs.to_csv(a, index=False)
-    docs.assign(
-        date=pd.Series(np.random.default_rng(1).permutation(docs["date"].to_numpy()))
-    ).to_csv(b, index=False)
-    first = build(str(a), cfg, store, name="dates")
-    second = build(str(b), cfg, store, name="dates")
-    assert second.timings["cluster"]["cached"] and not second.timings["trends"]["cached"]
-    assert first.manifest["stage_keys"]["trends"] != second.manifest["stage_keys"]["trends"]
+def test_dates_alone_change_the_trends(planted_run, tmp_path: Path) -> None:  # noqa: ANN001
+    """Same texts, permuted dates: every stage up to clustering is reused, the trends are not."""
+    run, store, path, cfg = planted_run
+    docs = pd.read_csv(path)
+    shuffled = docs.assign(date=np.random.default_rng(1).permutation(docs["date"].to_numpy()))
+    other = tmp_path / "planted-null.csv"
+    shuffled.to_csv(other, index=False)
+    result = build(str(other), cfg, store, name="planted-null")
+    for stage in ("embed", "reduce", "cluster", "represent", "hierarchy"):
+        assert result.timings[stage]["cached"], stage
+    assert not result.timings["trends"]["cached"]
+    assert result.manifest["stage_keys"]["trends"] != run.manifest["stage_keys"]["trends"]
+    null = open_run(result.run_dir).read_table("trends.parquet")
+    assert not null["category"].isin(["emerging", "fading", "new"]).any(), null
