@@ -134,7 +134,7 @@ class RunData:
         labels = self.labels
         docs["topic"] = docs["topic"].astype(np.int64)
         docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
-        docs["url"] = docs["url"].map(safe_url).astype(object)
+        docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=object)
         docs["title"] = docs["title"].fillna("").astype(str)
         docs["text"] = docs["text"].fillna("").astype(str)
         docs["date_str"] = date_strings(docs["date"], docs["date_precision"])
@@ -302,8 +302,12 @@ def movers(
             )
             if c in t.columns
         ]
-        rising = t[t["category"].isin(RISING)].sort_values("growth", ascending=False).head(n)[keep]
-        fading = t[t["category"].isin(FADING)].sort_values("growth", ascending=True).head(n)[keep]
+        t = t[np.isfinite(t["growth"].astype(float))]
+        # Significant movers (by their category) first, then the rest by the size of the change.
+        t = t.assign(_up=~t["category"].isin(RISING), _down=~t["category"].isin(FADING))
+        rising = t[t["growth"] > 0].sort_values(["_up", "growth"], ascending=[True, False])
+        fading = t[t["growth"] < 0].sort_values(["_down", "growth"], ascending=[True, True])
+        rising, fading = rising.head(n)[keep], fading.head(n)[keep]
         return Movers(rising.reset_index(drop=True), fading.reset_index(drop=True), "trends")
     if over_time is None or over_time.empty:
         empty = pd.DataFrame(columns=["topic", "label", "recent_share", "previous_share", "change"])
@@ -582,12 +586,17 @@ def facet_kind(s: pd.Series) -> str | None:
 
 
 def facet_counts(values: pd.Series, top: int = 20) -> pd.DataFrame:
-    """Most frequent values (as strings) with counts; the rest summed into one row."""
-    vc = as_strings(values).value_counts(sort=True)
-    vc = vc.sort_values(ascending=False, kind="stable")
+    """The ``top`` most frequent values (as strings) with counts; numbers are listed in order.
+
+    ``attrs`` holds ``others`` (documents with a value not listed) and ``n_values``.
+    """
+    vc = as_strings(values).value_counts().sort_index().sort_values(ascending=False, kind="stable")
     out = pd.DataFrame({"value": vc.index.astype(str), "count": vc.to_numpy()}).head(top)
-    rest = int(vc.iloc[top:].sum()) if len(vc) > top else 0
-    out.attrs["others"] = rest
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = pd.to_numeric(out["value"], errors="coerce")
+        out = out.assign(_n=num).sort_values("_n", na_position="last").drop(columns="_n")
+    out = out.reset_index(drop=True)
+    out.attrs["others"] = int(vc.iloc[top:].sum()) if len(vc) > top else 0
     out.attrs["n_values"] = int(len(vc))
     return out
 
@@ -598,7 +607,9 @@ def facet_bins(values: pd.Series, kind: str, nbins: int = 30) -> pd.DataFrame:
     if v.empty:
         return pd.DataFrame(columns=["lo", "hi", "count"])
     if kind == "date":
-        num = pd.to_datetime(v).astype("int64").to_numpy().astype(np.float64)
+        num = (
+            pd.to_datetime(v).astype("datetime64[ns]").astype("int64").to_numpy().astype(np.float64)
+        )
     else:
         num = v.astype(float).to_numpy()
     lo, hi = float(num.min()), float(num.max())
@@ -613,8 +624,8 @@ def facet_bins(values: pd.Series, kind: str, nbins: int = 30) -> pd.DataFrame:
     counts, _ = np.histogram(num, bins=edges)
     out = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts.astype(int)})
     if kind == "date":
-        out["lo"] = pd.to_datetime(out["lo"].astype("int64"))
-        out["hi"] = pd.to_datetime(out["hi"].astype("int64"))
+        out["lo"] = pd.to_datetime(out["lo"].astype("int64"), unit="ns")
+        out["hi"] = pd.to_datetime(out["hi"].astype("int64"), unit="ns")
     return out
 
 

@@ -78,16 +78,22 @@ def _blank_axes(fig: go.Figure) -> None:
     fig.update_yaxes(visible=False, showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
 
 
+def marker_size(n_points: int) -> float:
+    """Dots shrink as the map fills: about 6 px for 300 documents, 3 px for 20,000 and up."""
+    return float(np.clip(14.0 / max(n_points, 1) ** 0.15, 2.5, 8.0))
+
+
 def _doc_trace(
     docs: pd.DataFrame,
     hover: np.ndarray,
     rows: np.ndarray,
     name: str,
     color: Any,
-    size: float = 4.0,
-    opacity: float = 0.75,
+    size: float,
+    faint: bool = False,
     **marker: Any,
 ) -> go.Scattergl:
+    """Documents ``rows`` as one WebGL trace; ``faint`` for outliers and other background dots."""
     return go.Scattergl(
         x=docs["x"].to_numpy()[rows],
         y=docs["y"].to_numpy()[rows],
@@ -96,7 +102,12 @@ def _doc_trace(
         customdata=rows,
         hovertext=hover[rows],
         hovertemplate="%{hovertext}<extra>%{fullData.name}</extra>",
-        marker={"color": color, "size": size, "opacity": opacity, **marker},
+        marker={
+            "color": color,
+            "size": size * (0.8 if faint else 1.0),
+            "opacity": 0.5 if faint else 0.8,
+            **marker,
+        },
     )
 
 
@@ -123,68 +134,57 @@ def doc_map(
     topic = docs["topic"].to_numpy()
     if not show_outliers:
         keep &= topic != OUTLIER
+    size = marker_size(int(keep.sum()))
     fig = go.Figure()
     if color_by == "topic" or color_kind is None:
         out_rows = np.flatnonzero(keep & (topic == OUTLIER))
         if out_rows.size:
             fig.add_trace(
-                _doc_trace(
-                    docs, hover, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, size=3.0, opacity=0.5
-                )
+                _doc_trace(docs, hover, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, size, faint=True)
             )
         labels = dict(zip(topics["topic"].astype(int), topics["label"].astype(str), strict=True))
         order = np.argsort(topic, kind="stable")
-        sorted_topics = topic[order]
-        for t in np.unique(topic[keep]):
+        bounds = np.searchsorted(topic[order], np.unique(topic[keep]), side="left")
+        for t, lo in zip(np.unique(topic[keep]), bounds, strict=True):
             if t == OUTLIER:
                 continue
-            lo, hi = (
-                np.searchsorted(sorted_topics, t, side="left"),
-                np.searchsorted(sorted_topics, t, side="right"),
-            )
-            rows = np.sort(order[lo:hi])
+            rows = np.sort(order[lo : lo + int((topic == t).sum())])
             rows = rows[keep[rows]]
-            trace = _doc_trace(
-                docs, hover, rows, esc(f"{t}: {labels.get(int(t), '')}", 60), topic_color(int(t))
-            )
-            trace.showlegend = False  # hundreds of topics: labels on the map instead of a legend
+            name = esc(f"{t}: {labels.get(int(t), '')}", 60)
+            # Hundreds of topics: labels on the map instead of a legend.
+            trace = _doc_trace(docs, hover, rows, name, topic_color(int(t)), size)
+            trace.showlegend = False
             fig.add_trace(trace)
     elif color_kind == "categorical":
         values = docs[color_by].astype(str).to_numpy()
         vc = pd.Series(values[keep]).value_counts()
         top = [v for v in vc.index[:top_values] if v != MISSING]
-        rest = ~np.isin(values, top)
         for i, v in enumerate(top):
             rows = np.flatnonzero(keep & (values == v))
-            fig.add_trace(_doc_trace(docs, hover, rows, esc(v, 40), PALETTE[i % len(PALETTE)]))
-        rows = np.flatnonzero(keep & rest)
+            fig.add_trace(
+                _doc_trace(docs, hover, rows, esc(v, 40), PALETTE[i % len(PALETTE)], size)
+            )
+        rows = np.flatnonzero(keep & ~np.isin(values, top))
         if rows.size:
             fig.add_trace(
-                _doc_trace(docs, hover, rows, "other values", OTHER_COLOR, size=3.0, opacity=0.5)
+                _doc_trace(docs, hover, rows, "other values", OTHER_COLOR, size, faint=True)
             )
     else:
         col = docs[color_by]
-        num = (
-            pd.to_datetime(col).dt.year.to_numpy(dtype=float)
-            if color_kind == "date"
-            else pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        )
-        have = keep & ~np.isnan(num)
+        if color_kind == "date":
+            num = pd.to_datetime(col).dt.year.to_numpy(dtype=float)
+        else:
+            num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         rows = np.flatnonzero(keep & np.isnan(num))
         if rows.size:
             fig.add_trace(
                 _doc_trace(
-                    docs,
-                    hover,
-                    rows,
-                    "missing " + esc(color_by),
-                    OTHER_COLOR,
-                    size=3.0,
-                    opacity=0.5,
+                    docs, hover, rows, "missing " + esc(color_by), OTHER_COLOR, size, faint=True
                 )
             )
-        rows = np.flatnonzero(have)
+        rows = np.flatnonzero(keep & ~np.isnan(num))
         title = esc(color_by) + (" (year)" if color_kind == "date" else "")
+        colorbar = {"title": {"text": title}}
         fig.add_trace(
             _doc_trace(
                 docs,
@@ -192,9 +192,10 @@ def doc_map(
                 rows,
                 esc(color_by),
                 num[rows],
+                size,
                 colorscale="Viridis",
                 showscale=True,
-                colorbar={"title": {"text": title}},
+                colorbar=colorbar,
             )
         )
     # Topic labels at the topic positions, for the largest topics.

@@ -13,7 +13,7 @@ st.title(ui.md_escape(run.name))
 st.caption(
     f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(run.manifest.get('corpus', {}).get('input', '?'))}"
 )
-c = st.columns(4)
+c = st.columns([1, 1, 1, 2])
 c[0].metric("Documents", f"{summary['documents']:,}")
 c[1].metric("Topics", f"{summary['topics']:,}")
 c[2].metric(

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
+from pipeline.runner import STAGES
 
 ctx = ui.context()
 run = ctx.run
@@ -74,10 +75,11 @@ with left:
 with right:
     st.subheader("Timings")
     timings = m.get("timings", {})
+    order = {s: i for i, s in enumerate(STAGES)}
     t = pd.DataFrame(
         [
             {"stage": k, "seconds": v.get("seconds"), "cached": bool(v.get("cached"))}
-            for k, v in timings.items()
+            for k, v in sorted(timings.items(), key=lambda kv: order.get(kv[0], len(order)))
         ]
     )
     st.dataframe(

@@ -100,3 +100,17 @@ def empty_root(tmp_path: Path) -> Path:
     root = tmp_path / "empty-cache"
     root.mkdir()
     return root
+
+
+@pytest.fixture(scope="session")
+def dated_run(dashboard_runs: Fixtures):
+    from dashboard.data import RunData
+
+    return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.dated)
+
+
+@pytest.fixture(scope="session")
+def undated_run(dashboard_runs: Fixtures):
+    from dashboard.data import RunData
+
+    return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.undated)
