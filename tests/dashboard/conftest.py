@@ -42,6 +42,7 @@ class Fixtures:
     dated: str = "arxiv"
     evil: str = "evil"
     broken: str = "broken"
+    evil_strings: tuple[str, ...] = (EVIL_SCRIPT, EVIL_IMG, EVIL_LINK)
 
 
 def _trending_slice(path: Path, n_docs: int = 60) -> Path:

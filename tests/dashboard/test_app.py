@@ -1,0 +1,303 @@
+"""The dashboard in Streamlit's AppTest: every page on the prebuilt runs, URL state, errors.
+
+Each test opens the app the way a copied link does: query parameters first, then a run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.data import RunData
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
+PAGES = {
+    "overview": None,  # the title is the run name
+    "map": "Topic map",
+    "topics": "Topics",
+    "trends": "Trends",
+    "documents": "Documents",
+    "facets": "Metadata facets",
+    "hierarchy": "Topic hierarchy",
+    "run-info": "Run info",
+}
+
+
+@pytest.fixture
+def app(dashboard_runs, monkeypatch):
+    monkeypatch.setenv("TOPICTRENDS_CACHE", str(dashboard_runs.root))
+
+    def open_app(run: str | None = None, page: str | None = None, **params: str) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        if run:
+            at.query_params["run"] = run
+        if page:
+            at.query_params["page"] = page
+        for k, v in params.items():
+            at.query_params[k.replace("__", ".")] = v
+        return at.run()
+
+    return open_app
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def header(at: AppTest) -> str:
+    """The first header as shown (the app backslash-escapes Markdown in labels)."""
+    return re.sub(r"\\(.)", r"\1", at.header[0].value)
+
+
+def texts(at: AppTest) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """Everything the app rendered through Markdown: titles, headers, captions, markdown, alerts."""
+    out = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "caption",
+        "markdown",
+        "info",
+        "warning",
+        "error",
+        "success",
+    ):
+        out += [str(e.value) for e in getattr(at, kind)]
+    return out
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize("run", ["trending", "arxiv"])
+def test_every_page_renders(app, run, page):
+    at = ok(app(run, page))
+    assert at.title[0].value == (PAGES[page] or run)
+    assert at.query_params["page"] == page and at.query_params["run"] == run
+
+
+def test_empty_cache_explains_how_to_build(empty_root, monkeypatch):
+    monkeypatch.setenv("TOPICTRENDS_CACHE", str(empty_root))
+    at = ok(AppTest.from_file(str(APP), default_timeout=60).run())
+    code = [c.value for c in at.code]
+    assert "topictrends build hf-trending-papers" in code
+    assert f"topictrends build hf-trending-papers --cache-dir {empty_root}" in code
+
+
+def test_broken_run_shows_the_error_and_other_runs_keep_working(app):
+    at = app("broken", "topics")
+    assert not at.exception
+    (err,) = at.error
+    assert (
+        "checksum mismatch" in err.value
+        and "topictrends build" in err.value
+        and "--force" in err.value
+    )
+    at.sidebar.selectbox(key="w.run").select("arxiv").run()
+    ok(at)
+    assert at.query_params["run"] == "arxiv"
+
+
+@pytest.mark.parametrize("name", ["../../etc", "/tmp", "nope"])
+def test_unknown_run_names_are_never_used_as_paths(app, name):
+    at = app(name, "overview")
+    assert not at.exception
+    assert any("no run named" in w.value for w in at.warning)
+    assert at.query_params["run"] == "arxiv"  # the first listed run
+    assert at.title[0].value == "arxiv"
+
+
+def test_topic_in_the_url_opens_its_detail(app, dated_run):
+    at = ok(app("arxiv", "topics", topic="1"))
+    assert header(at).startswith("1: ")
+    rep_ids = [str(i) for i in dated_run.topics.set_index("topic").loc[1, "representative_doc_ids"]]
+    rep_titles = set(
+        dated_run.docs.set_index(dated_run.docs["doc_id"].astype(str)).loc[rep_ids, "title"]
+    )
+    assert rep_titles <= set(texts(at))
+    docs_table = at.dataframe[-1].value
+    assert len(docs_table) == int((dated_run.docs["topic"] == 1).sum())
+    at.selectbox(key="w.topic").select(2).run()
+    assert ok(at).query_params["topic"] == "2"
+    assert header(at).startswith("2: ")
+
+
+def test_topic_table_search_and_row_selection(app):
+    at = ok(app("arxiv", "topics", tq="segmentation"))
+    table = at.dataframe[0].value
+    assert len(table) > 0 and table["label"].str.contains("segmentation").all()
+    assert "share_over_time" in table.columns
+    key = at.dataframe[0].key
+    at.session_state[key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert ok(at).query_params["topic"] == str(int(table["topic"].iloc[0]))
+
+
+def test_filters_from_the_url_apply_to_documents(app, dated_run):
+    word = "segmentation"
+    at = ok(
+        app("arxiv", "documents", topics="2,3", q=word, **{"f__label": "Instance_Segmentation"})
+    )
+    docs = dated_run.docs
+    blob = (docs["title"] + "\n" + docs["text"]).str.lower()
+    want = (
+        docs["topic"].isin([2, 3])
+        & blob.str.contains(word)
+        & (docs["label"] == "Instance_Segmentation")
+    )
+    table = at.dataframe[0].value
+    assert len(table) == int(want.sum()) > 0
+    assert set(table["topic"]) <= {2, 3}
+    assert at.sidebar.multiselect(key="w.topics").value == [2, 3]
+    assert at.sidebar.text_input(key="w.q").value == word
+
+
+def test_sidebar_filters_write_the_url_and_clear(app):
+    at = ok(app("arxiv", "documents"))
+    at.sidebar.text_input(key="w.q").input("imitation").run()
+    assert ok(at).query_params["q"] == "imitation"
+    n = len(at.dataframe[0].value)
+    assert 0 < n < 300
+    at.sidebar.multiselect(key="w.topics").select(0).run()
+    assert ok(at).query_params["topics"] == "0"
+    at.sidebar.button[0].click().run()  # Clear filters
+    assert "q" not in ok(at).query_params and "topics" not in at.query_params
+    assert len(at.dataframe[0].value) == 300
+
+
+def test_date_range_filter(app, dated_run):
+    at = ok(app("arxiv", "documents", **{"from": "2018-01-01", "to": "2018-12-31"}))
+    assert len(at.dataframe[0].value) == int((dated_run.docs["date"].dt.year == 2018).sum())
+    assert at.sidebar.date_input(key="w.dates").value[0].isoformat() == "2018-01-01"
+
+
+def test_map_selection_lists_the_selected_documents(app, dated_run):
+    at = ok(app("arxiv", "map"))
+    at.session_state["doc_map"] = {
+        "selection": {
+            "points": [{"customdata": 3}, {"customdata": [5]}, {"customdata": 8}],
+            "point_indices": [],
+            "box": [],
+            "lasso": [],
+        }
+    }
+    at.run()
+    ok(at)
+    assert at.subheader[0].value == "3 selected documents"
+    table = at.dataframe[0].value
+    assert table["title"].tolist() == dated_run.docs["title"].iloc[[3, 5, 8]].tolist()
+    assert dated_run.docs["title"].iloc[3] in texts(at)  # the preview
+
+
+def test_map_colour_by_metadata_and_hide_outliers(app):
+    at = ok(app("arxiv", "map", color="label", outliers="0"))
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [t.get("name") for t in spec["data"]]
+    assert "Semantic_Segmentation" in names and "Outliers" not in names
+    assert at.selectbox(key="w.color").value == "label"
+    assert at.checkbox(key="w.outliers").value is False
+
+
+def test_intertopic_click_picks_a_topic(app):
+    at = ok(app("arxiv", "map", view="intertopic"))
+    at.session_state["intertopic"] = {
+        "selection": {"points": [{"customdata": 2}], "point_indices": [], "box": [], "lasso": []}
+    }
+    at.run()
+    assert ok(at).query_params["topic"] == "2"
+    at.button[0].click().run()  # Open in Topics
+    assert ok(at).query_params["page"] == "topics"
+    assert header(at).startswith("2: ")
+
+
+def test_trends_granularity_and_default_topics(app):
+    at = ok(app("arxiv", "trends"))
+    assert at.selectbox(key="w.gran").options == ["month", "quarter", "year", "decade"]
+    assert len(at.multiselect(key="w.tt").value) == 5
+    at.selectbox(key="w.gran").select("quarter").run()
+    assert ok(at).query_params["gran"] == "quarter"
+    counts = at.dataframe[-1].value
+    assert all(re.fullmatch(r"\d{4} Q[1-4]", i) for i in counts.index)
+
+
+def test_undated_run_explains_how_to_add_dates(app):
+    at = ok(app("trending", "trends"))
+    assert "no date column" in at.info[0].value
+    assert any("--date-col" in c.value for c in at.code)
+
+
+def test_semantic_search_ranks_by_similarity(app):
+    at = ok(app("arxiv", "documents", sem="instance segmentation masks", k="20"))
+    table = at.dataframe[0].value
+    assert len(table) == 20 and "similarity" in table.columns
+    assert np.all(np.diff(table["similarity"].to_numpy()) <= 1e-6)
+    assert at.number_input(key="w.k").value == 20
+    assert len(at.get("download_button")) == 1
+
+
+def test_facet_bar_selection_cross_filters(app, dated_run):
+    at = ok(app("arxiv", "facets"))
+    at.session_state["facet.label"] = {
+        "selection": {
+            "points": [{"customdata": "Keyword_Spotting"}],
+            "point_indices": [],
+            "box": [],
+            "lasso": [],
+        }
+    }
+    at.run()
+    ok(at)
+    assert at.query_params["f.label"] == "Keyword_Spotting"
+    assert at.sidebar.multiselect(key="w.f.label").value == ["Keyword_Spotting"]
+    table = at.dataframe[-1].value
+    assert len(table) == int((dated_run.docs["label"] == "Keyword_Spotting").sum())
+    at.switch_page("app_pages/documents.py").run()
+    assert len(ok(at).dataframe[0].value) == len(table)  # the filter follows to other pages
+
+
+def test_hierarchy_node_lists_its_topics_and_documents(app, dated_run):
+    root = int(dated_run.hierarchy.loc[dated_run.hierarchy["parent"] == -1, "node"].iloc[0])
+    child = int(dated_run.hierarchy.loc[dated_run.hierarchy["parent"] == root, "node"].iloc[0])
+    topics = [int(t) for t in dated_run.hierarchy.set_index("node").loc[child, "topics"]]
+    at = ok(app("arxiv", "hierarchy", node=str(child)))
+    assert sorted(at.dataframe[0].value["topic"]) == sorted(topics)
+    assert len(at.dataframe[1].value) == int(dated_run.docs["topic"].isin(topics).sum())
+
+
+def test_switching_runs_drops_the_old_runs_state(app):
+    at = ok(app("arxiv", "topics", topic="3", q="image", tq="mask"))
+    at.sidebar.selectbox(key="w.run").select("trending").run()
+    assert ok(at).query_params == {"run": "trending", "page": "topics"}
+
+
+def test_state_follows_navigation_between_pages(app):
+    at = ok(app("arxiv", "topics", topic="1", q="learning"))
+    at.switch_page("app_pages/trends.py").run()
+    assert ok(at).query_params["page"] == "trends"
+    assert at.query_params["topic"] == "1" and at.query_params["q"] == "learning"
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_document_text_never_goes_through_markdown(app, dashboard_runs, page):
+    run = RunData.open(dashboard_runs.root / "runs" / dashboard_runs.evil)
+    evil_topic = int(run.docs.loc[run.docs["title"].str.contains("<script>"), "topic"].iloc[0])
+    at = ok(app("evil", page, topic=str(max(evil_topic, 0))))
+    for source in markdown_sources(at):
+        for evil in dashboard_runs.evil_strings:
+            assert evil not in source
+
+
+def test_dashboard_source_never_allows_html():
+    sources = "\n".join(p.read_text() for p in APP.parent.rglob("*.py"))
+    assert "unsafe_allow_html" not in sources
+    assert "st.html" not in sources
