@@ -88,6 +88,7 @@ class TrendsConfig(_Section):
     min_window_docs: int = Field(100, ge=1, description="Documents the automatic recent window grows to hold (up to half the complete periods).")
     alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level: q-value (Benjamini-Hochberg) threshold for a trend, and 1 - the confidence level of growth_ci_low/high.")
     min_support: int = Field(10, ge=1, description="Documents a topic needs in the two windows together (or, for 'new', in the recent window) before it can be called anything but 'stable'.")
+    strong_alpha: float = Field(0.005, gt=0.0, lt=1.0, description="Stricter q-value threshold the strong categories ('emerging', 'fading') must also meet: a strong claim needs strong evidence.")
     strong_growth: float = Field(0.693, gt=0.0, description="Growth (natural log of the share ratio) at or beyond which a significant trend is 'emerging' or 'fading'; 0.693 = the share doubled or halved.")
     smoothing: float = Field(0.5, gt=0.0, description="Additive pseudo-count per topic and window (scaled by the window's size) in the smoothed shares behind growth.")
     keywords_per_period: int = Field(5, ge=1, le=30, description="Keywords kept per topic and period in topic_keywords_over_time.parquet.")

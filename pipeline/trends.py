@@ -225,38 +225,92 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def smoothed_log_share(
-    x: np.ndarray, n: float, a: np.ndarray | float, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """log((x + a) / (n + a*k)) and its delta-method variance 1/(x + a) - 1/(n + a*k)."""
-    num = x + a
-    den = n + a * k
-    return np.log(num) - np.log(den), 1.0 / num - 1.0 / den
+def share_ratio_test(
+    xr: np.ndarray,
+    xp: np.ndarray,
+    nr: float,
+    np_: float,
+    k: int,
+    smoothing: float,
+    phi: float,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Growth (log share ratio), its likelihood-ratio interval and the LR p-value of no change.
+
+    Counts are smoothed first: each topic gets a pseudo-count proportional to the window's
+    size (``smoothing`` on average over the two windows) and each window's total gets one
+    per category (``k``), so growth = log((xr + ar)/(nr + ar*k)) - log((xp + ap)/(np + ap*k)).
+    Given the topic's smoothed count in both windows together, its recent count is
+    binomial with probability pi(rho) = rho*Nr / (rho*Nr + Np), where rho is the share ratio
+    and N the smoothed totals (documents fall in the topic independently, at a small rate).
+    Growth is the maximum-likelihood log rho of that model; the p-value is the likelihood-
+    ratio test of rho = 1 and the interval the rhos it does not reject at ``alpha``, with the
+    deviance divided by the dispersion ``phi`` (quasi-likelihood) when it exceeds 1. Both
+    come from one test, so the interval excludes 0 exactly when p < alpha; and a topic absent
+    from one window still gets a sensible p-value (a Wald test on the log scale has almost
+    no power there).
+    """
+    from scipy.stats import chi2
+
+    nbar = (nr + np_) / 2
+    ar, ap = smoothing * nr / nbar, smoothing * np_ / nbar
+    big_r, big_p = nr + ar * k, np_ + ap * k
+    sr, sp = np.asarray(xr, dtype=float) + ar, np.asarray(xp, dtype=float) + ap
+    offset = np.log(big_p / big_r)  # growth = logit(pi) + offset
+
+    def loglik(z: np.ndarray) -> np.ndarray:  # binomial log-likelihood at logit z
+        return -sr * np.logaddexp(0.0, -z) - sp * np.logaddexp(0.0, z)
+
+    zhat = np.log(sr) - np.log(sp)
+    lmax = loglik(zhat)
+    deviance = 2.0 * (lmax - loglik(np.full_like(zhat, -offset)))
+    scale = max(1.0, phi)
+    p = chi2.sf(np.maximum(deviance, 0.0) / scale, df=1)
+    crit = scale * chi2.ppf(1 - alpha, df=1) / 2.0
+
+    def bound(direction: float) -> np.ndarray:
+        inside, outside = zhat.copy(), zhat + direction * 60.0
+        for _ in range(80):
+            mid = (inside + outside) / 2
+            out = lmax - loglik(mid) > crit
+            outside = np.where(out, mid, outside)
+            inside = np.where(out, inside, mid)
+        return (inside + outside) / 2
+
+    growth = zhat + offset
+    return growth, bound(-1.0) + offset, bound(1.0) + offset, p
 
 
-def dispersion(counts: np.ndarray, totals: np.ndarray) -> float:
+MIN_DISPERSION_PAIRS = 3  # period pairs needed to estimate the dispersion, else 1 is assumed
+
+
+def dispersion(blocks: list[tuple[np.ndarray, np.ndarray]]) -> float:
     """Extra-binomial variation of the per-period counts, pooled over topics (1 = binomial).
 
-    Each pair of adjacent periods gives a 1-degree-of-freedom Pearson chi-square of the
-    topic's count in one period against the other; their mean is ~1 when documents fall in
-    topics independently. Adjacent differences cancel slow trends, so a rising topic does
-    not look noisy. ``counts`` is topics x periods, ``totals`` the documents per period.
+    Each pair of adjacent periods (with documents) *within* a window gives a 1-degree-of-
+    freedom Pearson chi-square of a topic's count in one period against the other; their
+    mean is ~1 when documents fall in topics independently, larger when topics come in
+    bursts. Adjacent differences cancel slow trends, so a rising topic does not look noisy,
+    and no pair straddles the two windows, so the change being tested never inflates its own
+    variance. ``blocks`` holds (topics x periods counts, documents per period) per window;
+    with fewer than ``MIN_DISPERSION_PAIRS`` pairs it returns 1.
     """
-    if counts.shape[1] < 2:
+    chis = []
+    pairs = 0
+    for counts, totals in blocks:
+        keep = totals > 0
+        counts, totals = counts[:, keep].astype(float), totals[keep].astype(float)
+        if counts.shape[1] < 2:
+            continue
+        pairs += counts.shape[1] - 1
+        x1, x2, n1, n2 = counts[:, :-1], counts[:, 1:], totals[:-1], totals[1:]
+        pbar = (x1 + x2) / (n1 + n2)
+        var = pbar * (1 - pbar) * (1 / n1 + 1 / n2)
+        ok = var > 0
+        chis.append(((x1 / n1 - x2 / n2) ** 2 / np.where(ok, var, 1.0))[ok])
+    if pairs < MIN_DISPERSION_PAIRS or not chis or not sum(len(c) for c in chis):
         return 1.0
-    x1, x2 = counts[:, :-1].astype(float), counts[:, 1:].astype(float)
-    n1, n2 = totals[:-1].astype(float), totals[1:].astype(float)
-    both = (n1 > 0) & (n2 > 0)
-    x1, x2, n1, n2 = x1[:, both], x2[:, both], n1[both], n2[both]
-    if x1.size == 0:
-        return 1.0
-    pbar = (x1 + x2) / (n1 + n2)
-    var = pbar * (1 - pbar) * (1 / n1 + 1 / n2)
-    ok = var > 0
-    if not ok.any():
-        return 1.0
-    chi = (x1 / n1 - x2 / n2) ** 2 / np.where(ok, var, 1.0)
-    return float(chi[ok].mean())
+    return float(np.concatenate(chis).mean())
 
 
 def wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -288,8 +342,6 @@ def compute_trends(
     precisions: pd.Series | None = None,
 ) -> TrendsResult:
     """Trend scores for every topic (label >= 0) of a dated corpus. See the module docstring."""
-    from scipy.stats import norm
-
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
     dated = d.notna().to_numpy()
@@ -357,25 +409,15 @@ def compute_trends(
         pmask = grid.isin(win.previous)
         xr, xp = counts[:, rmask].sum(axis=1), counts[:, pmask].sum(axis=1)
         nr, np_ = float(totals[rmask].sum()), float(totals[pmask].sum())
-        # Pseudo-counts proportional to each window's size (a on average), so a topic whose
-        # share is the same in both windows, zero included, has growth exactly 0.
-        nbar = (nr + np_) / 2
-        ar, ap = cfg.smoothing * nr / nbar, cfg.smoothing * np_ / nbar
-        lr, vr = smoothed_log_share(xr.astype(float), nr, ar, k)
-        lp, vp = smoothed_log_share(xp.astype(float), np_, ap, k)
-        growth = lr - lp
-        both = rmask | pmask
-        phi = dispersion(counts[:, both & (totals > 0)], totals[both & (totals > 0)])
-        se = np.sqrt(max(1.0, phi) * (vr + vp))
-        z = norm.ppf(1 - cfg.alpha / 2)
-        p = 2 * norm.sf(np.abs(growth) / se)
+        phi = dispersion([(counts[:, m], totals[m]) for m in (pmask, rmask)])
+        growth, lo, hi, p = share_ratio_test(xr, xp, nr, np_, k, cfg.smoothing, phi, cfg.alpha)
         table["recent_count"] = xr
         table["previous_count"] = xp
         table["recent_share"] = xr / nr
         table["previous_share"] = xp / np_
         table["growth"] = growth
-        table["growth_ci_low"] = growth - z * se
-        table["growth_ci_high"] = growth + z * se
+        table["growth_ci_low"] = lo
+        table["growth_ci_high"] = hi
         table["p_value"] = p
         table["q_value"] = benjamini_hochberg(p)
     table["category"] = categorise(table, win, cfg)
@@ -432,7 +474,9 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
     rc = table["recent_count"].to_numpy()
     support = rc + table["previous_count"].to_numpy()
     g = table["growth"].to_numpy()
-    sig = table["q_value"].to_numpy() < cfg.alpha
+    q = table["q_value"].to_numpy()
+    sig = q < cfg.alpha
+    sure = q < cfg.strong_alpha
     prev = table["previous_share"].to_numpy()
     small = prev <= np.median(prev)
     enough = support >= cfg.min_support
@@ -441,9 +485,9 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
     rules = [
         (is_new, "new"),
         (~enough, "stable"),
-        (sig & (g >= cfg.strong_growth) & small, "emerging"),
+        (sure & (g >= cfg.strong_growth) & small, "emerging"),
         (sig & (g > 0), "rising"),
-        (sig & (g <= -cfg.strong_growth), "fading"),
+        (sure & (g <= -cfg.strong_growth), "fading"),
         (sig & (g < 0), "declining"),
     ]
     done = np.zeros(n, dtype=bool)

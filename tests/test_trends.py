@@ -79,10 +79,12 @@ def test_planted_trends_are_found(period: str) -> None:
     steady_cats = Counter(steady["category"])
     assert steady_cats["emerging"] == steady_cats["fading"] == steady_cats["new"] == 0, steady_cats
     assert steady_cats["stable"] >= len(steady) - 1, steady_cats
-    # Intervals cover the estimate; q >= p; the planted trends are significant.
-    assert (table["growth_ci_low"] <= table["growth"]).all() and (
-        table["growth"] <= table["growth_ci_high"]
-    ).all()
+    # Intervals cover the estimate and exclude 0 exactly when p < alpha (one test gives
+    # both); q >= p; the planted trends are significant.
+    assert (table["growth_ci_low"] <= table["growth"]).all()
+    assert (table["growth"] <= table["growth_ci_high"]).all()
+    excludes_zero = (table["growth_ci_low"] > 0) | (table["growth_ci_high"] < 0)
+    assert (excludes_zero == (table["p_value"] < 0.05)).all()
     assert (table["q_value"] >= table["p_value"] - 1e-12).all()
     assert (pd.concat([risers, fallers])["q_value"] < 0.05).all()
     # Shares are of all documents in the window, so they sum to at most 1 over the topics.
@@ -156,6 +158,19 @@ def test_smoothing_gives_zero_growth_for_equal_shares_and_empty_topics() -> None
     assert table.loc[0, "growth"] == pytest.approx(0.0, abs=1e-12)
     assert table.loc[2, "growth"] == pytest.approx(0.0, abs=1e-12)
     assert table.loc[2, "category"] == "stable" and pd.isna(table.loc[2, "first_seen"])
+
+
+def test_a_topic_absent_from_one_window_is_still_testable() -> None:
+    """15 of 1000 recent documents against 0 of 1000 before: clearly significant."""
+    dates = pd.Series(pd.to_datetime(["2020-01-01"] * 1000 + ["2020-02-01"] * 1000))
+    labels = np.array([1] * 1000 + [0] * 15 + [1] * 985)
+    cfg = TrendsConfig(recent_periods=1)
+    table = compute_trends(
+        dates, labels, "month", cfg, precisions=pd.Series(["month"] * 2000)
+    ).table
+    row = table.loc[0]
+    assert row["p_value"] < 1e-4 and row["growth_ci_low"] > 1 and np.isfinite(row["growth_ci_high"])
+    assert row["category"] == "new"  # first seen in the recent window, 15 >= min_support
 
 
 def test_benjamini_hochberg_matches_scipy() -> None:
