@@ -13,9 +13,9 @@ results. ``docs/trends.md`` explains every column; in short:
   ``min_window_docs`` documents); the previous window is every complete period before it.
   Both can be set in ``[trends]``.
 * ``growth`` is the log ratio of the topic's smoothed share in the recent window to its
-  smoothed share in the previous one, with a Wald confidence interval and p-value on the
-  log scale, the variance inflated by the corpus' overdispersion when there is any;
-  ``q_value`` is the Benjamini-Hochberg adjusted p-value across topics.
+  smoothed share in the previous one; its confidence interval and p-value come from one
+  likelihood-ratio test (``share_ratio_test``), scaled by the corpus' overdispersion when
+  there is any; ``q_value`` is the Benjamini-Hochberg adjusted p-value across topics.
 * ``slope`` is the long-run weighted least-squares slope of the per-period share, per year.
 * ``category`` turns these into one word (``new``, ``emerging``, ``rising``, ``stable``,
   ``declining``, ``fading``) by the rules in ``categorise``.
@@ -460,10 +460,10 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
 
     1. ``new``: first document inside the recent window, and ``min_support`` recent documents.
     2. ``stable``: fewer than ``min_support`` documents in the two windows together.
-    3. ``emerging``: q < alpha, growth >= strong_growth, and a previous share no larger
-       than the median topic's previous share (it was small).
+    3. ``emerging``: q < strong_alpha, growth >= strong_growth, and a previous share no
+       larger than the median topic's previous share (it was small).
     4. ``rising``: q < alpha and growth > 0.
-    5. ``fading``: q < alpha and growth <= -strong_growth.
+    5. ``fading``: q < strong_alpha and growth <= -strong_growth.
     6. ``declining``: q < alpha and growth < 0.
     7. ``stable`` otherwise.
     """

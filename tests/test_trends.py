@@ -26,7 +26,7 @@ from pipeline.trends import (
 )
 from tests.trends_planted import LATE, labelled_documents, planted_corpus
 
-NULL_SEEDS = range(10)
+NULL_SEEDS = range(30)
 
 
 def _trends_by_label(docs: pd.DataFrame, period: str = "week", cfg: TrendsConfig | None = None):
