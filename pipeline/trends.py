@@ -349,9 +349,9 @@ def compute_trends(
     topic_ids = np.arange(n_topics)
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
     if not dated.any() or n_topics == 0:
-        return TrendsResult(
-            empty, {}, Windows([], [], [], note="no dated documents in any topic"), {}
-        )
+        note = "no dated documents in any topic"
+        info = {"period": period, "partial_periods": [], "complete_periods": 0, "note": note}
+        return TrendsResult(empty, {}, Windows([], [], [], note=note), info)
 
     lab = labels[dated]
     starts = period_start(d[dated].reset_index(drop=True), period)

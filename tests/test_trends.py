@@ -173,6 +173,13 @@ def test_a_topic_absent_from_one_window_is_still_testable() -> None:
     assert row["category"] == "new"  # first seen in the recent window, 15 >= min_support
 
 
+def test_no_topics_or_no_dates_give_an_empty_table_with_a_note() -> None:
+    dates = pd.Series([pd.NaT] * 5)
+    result = compute_trends(dates, np.zeros(5, dtype=int), "month", TrendsConfig())
+    assert result.table.empty and list(result.table.columns) == list(TREND_COLUMNS)
+    assert result.info["note"] and result.info["partial_periods"] == []
+
+
 def test_benjamini_hochberg_matches_scipy() -> None:
     from scipy.stats import false_discovery_control
 
