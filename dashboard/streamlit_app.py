@@ -14,8 +14,10 @@ import streamlit as st
 from dashboard import loaders, state, ui
 from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds
 from dashboard.filters import FACET_PREFIX, FILTER_PARAMS, format_range, parse_filters
+from pipeline.artifacts import build_progress
 from pipeline.cache import cache_root
 from pipeline.errors import CacheError
+from pipeline.runner import STAGES
 
 HERE = Path(__file__).parent
 PAGES = {
@@ -86,6 +88,43 @@ def run_selector(runs: list[RunEntry], current: RunEntry) -> None:
         on_change=switched,
         help="Every run under the cache root. Build more with `topictrends build`.",
     )
+
+
+def builds_panel(root: Path, runs: list[RunEntry]) -> None:
+    """Builds in progress under the cache root (e.g. ``topictrends demo`` in the background).
+
+    While one runs, the panel refreshes itself every two seconds and reruns the whole app
+    once the set of runs changes, so a finished build appears in the run list.
+    """
+    entries = build_progress(root)
+    if not entries:
+        return
+    known = sorted(r.name for r in runs)
+
+    @st.fragment(run_every=2 if any(e.get("state") == "running" for e in entries) else None)
+    def panel() -> None:
+        now = build_progress(root)
+        if sorted(r.name for r in loaders.runs_under(root)) != known:
+            st.rerun(scope="app")
+        for e in now:
+            name = ui.md_escape(e.get("run", "?"))
+            if e.get("state") == "running":
+                stage = e.get("stage") or "starting"
+                done, total = int(e.get("done") or 0), e.get("total")
+                frac = (
+                    min(1.0, done / total) if total else len(e.get("stages_done", [])) / len(STAGES)
+                )
+                detail = f" {done:,}/{total:,}" if total else ""
+                st.progress(frac, text=f"Building {name}: {ui.md_escape(stage)}{detail}")
+            else:
+                why = e.get("error") or "the process stopped before it finished"
+                st.warning(
+                    ui.md_escape(f"Build of {e.get('run')} {e.get('state')}: {why}"),
+                    icon=":material/warning:",
+                )
+
+    with st.sidebar:
+        panel()
 
 
 def filter_widgets(run: RunData) -> None:
@@ -165,7 +204,7 @@ def facet_widget(run: RunData, col: str, kind: str, sel: tuple | None) -> None:
             name,
             value=current,
             to_param=list,
-            label=col,
+            label=ui.md_escape(col),
             options=options,
             placeholder="any",
         )
@@ -184,7 +223,13 @@ def facet_widget(run: RunData, col: str, kind: str, sel: tuple | None) -> None:
         return None if tuple(v) == (lo, hi) else format_range(*v)
 
     state.bound(
-        st.slider, name, value=cur, to_param=to_param, label=col, min_value=lo, max_value=hi
+        st.slider,
+        name,
+        value=cur,
+        to_param=to_param,
+        label=ui.md_escape(col),
+        min_value=lo,
+        max_value=hi,
     )
 
 
@@ -194,6 +239,7 @@ def main() -> None:
     runs = loaders.runs_under(root)
     if not runs:
         st.session_state["_cache_root"] = str(root)
+        builds_panel(root, runs)
         empty_cache(root)
         return
 
@@ -208,9 +254,12 @@ def main() -> None:
     entry = choose_run(runs)
     state.put("run", entry.name)
     run_selector(runs, entry)
+    builds_panel(root, runs)
     if unknown := st.session_state.pop("_unknown_run", None):
         st.warning(
-            f"There is no run named {unknown!r} under {root}; showing {entry.name!r} instead.",
+            ui.md_escape(
+                f"There is no run named {unknown!r} under {root}; showing {entry.name!r} instead."
+            ),
             icon=":material/warning:",
         )
 
@@ -220,19 +269,21 @@ def main() -> None:
         filter_widgets(run)
         filters = parse_filters(state.params(), set(run.labels), run.facet_kinds())
     except CacheError as exc:
-        st.error(f"Run {entry.name!r} cannot be shown: {exc}", icon=":material/error:")
+        st.error(
+            ui.md_escape(f"Run {entry.name!r} cannot be shown: {exc}"), icon=":material/error:"
+        )
         st.info("Other runs are unaffected: pick one in the sidebar.")
         state.write_url({"page": page_name(pg), "run": entry.name})
         return
 
-    st.sidebar.caption(f"Cache: {root}")
+    st.sidebar.caption(ui.md_escape(f"Cache: {root}"))
     st.session_state[ui.CTX] = ui.AppContext(
         root=root, entry=entry, run=run, filters=filters, pages=pages
     )
     try:
         pg.run()
     except CacheError as exc:  # an artifact this page needs is damaged; other pages may still work
-        st.error(str(exc), icon=":material/error:")
+        st.error(ui.md_escape(exc), icon=":material/error:")
     finally:
         state.write_url({"page": page_name(pg), "run": entry.name})
 

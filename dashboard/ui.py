@@ -23,7 +23,8 @@ from dashboard.filters import Filters
 
 CTX = "_app_context"
 PREVIEW_CHARS = 4000
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~$:!])")
+_MD_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
 
 
 @dataclass
@@ -50,7 +51,8 @@ def context() -> AppContext:
 
 def md_escape(text: object) -> str:
     """Backslash-escape Markdown so a label shows literally in a header or caption."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    flat = " ".join(str(text).split())
+    return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", flat))
 
 
 def topic_name(run: RunData, topic: int) -> str:

@@ -41,7 +41,7 @@ if sem:
     try:
         rows, scores = loaders.semantic(path, key, sem, int(k), loaders.filter_key(ctx.filters))
     except CacheError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(ui.md_escape(exc), icon=":material/error:")
         rows, scores = np.flatnonzero(mask), None
     if scores is not None:
         extra = {"similarity": scores}

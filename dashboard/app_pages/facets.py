@@ -61,10 +61,16 @@ else:
                     hi = max(p[1] for p in picked)
                     state.put(FACET_PREFIX + col, format_range(lo, hi))
                     st.rerun()
-            if sel and st.button(f"Clear {col}", key=f"clear.{col}", icon=":material/close:"):
+            if sel and st.button(
+                f"Clear {ui.md_escape(col)}", key=f"clear.{col}", icon=":material/close:"
+            ):
                 state.put(FACET_PREFIX + col, None)
                 st.rerun()
-            if st.button(f"Colour the map by {col}", key=f"color.{col}", icon=":material/palette:"):
+            if st.button(
+                f"Colour the map by {ui.md_escape(col)}",
+                key=f"color.{col}",
+                icon=":material/palette:",
+            ):
                 ui.nav_to("map", color=col, view=None)
 
     st.subheader("Matching documents")

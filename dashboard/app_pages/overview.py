@@ -63,7 +63,10 @@ with right:
     if not run.dated:
         st.subheader("Trends")
         st.info(
-            f"No trends for this run: {run.manifest.get('trends_absent_reason') or 'the corpus has no dates'}. See the Trends page for how to add dates."
+            ui.md_escape(
+                f"No trends for this run: {run.manifest.get('trends_absent_reason') or 'the corpus has no dates'}."
+            )
+            + " See the Trends page for how to add dates."
         )
     else:
         m = movers(run.topics, run.trends, run.over_time, n=6)

@@ -19,7 +19,7 @@ st.title("Trends")
 
 if not run.dated:
     reason = run.manifest.get("trends_absent_reason") or "the corpus has no dates"
-    st.info(f"This run has no trends: {reason}.", icon=":material/event_busy:")
+    st.info(ui.md_escape(f"This run has no trends: {reason}."), icon=":material/event_busy:")
     st.write(
         "Trends need a date per document. Rebuild the run naming the column that holds the dates:"
     )
@@ -62,7 +62,7 @@ else:
             note += " Shaded (starred) periods are partial: " + "; ".join(
                 f"{figures.period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
             )
-        st.caption(note)
+        st.caption(ui.md_escape(note))
 
     m = movers(run.topics, run.trends, run.over_time, n=8)
     info = run.manifest.get("trends") or {}

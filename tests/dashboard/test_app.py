@@ -301,3 +301,46 @@ def test_dashboard_source_never_allows_html():
     sources = "\n".join(p.read_text() for p in APP.parent.rglob("*.py"))
     assert "unsafe_allow_html" not in sources
     assert "st.html" not in sources
+
+
+def test_background_builds_show_their_progress(dashboard_runs, tmp_path, monkeypatch):
+    import os
+
+    root = tmp_path / "cache"
+    (root / "runs").mkdir(parents=True)
+    (root / "runs" / "arxiv").symlink_to((dashboard_runs.root / "runs" / "arxiv").resolve())
+    progress = root / ".progress"
+    progress.mkdir()
+    running = {
+        "run": "big",
+        "state": "running",
+        "stage": "embed",
+        "done": 250,
+        "total": 1000,
+        "pid": os.getpid(),
+        "stages_done": ["ingest"],
+    }
+    (progress / "big.json").write_text(json.dumps(running))
+    failed = {
+        "run": "bad",
+        "state": "failed",
+        "stage": "reduce",
+        "error": "disk full",
+        "pid": os.getpid(),
+        "stages_done": ["ingest", "embed"],
+    }
+    (progress / "bad.json").write_text(json.dumps(failed))
+    monkeypatch.setenv("TOPICTRENDS_CACHE", str(root))
+    at = ok_but_warnings(AppTest.from_file(str(APP), default_timeout=60).run())
+    bars = at.get("progress")
+    assert (
+        len(bars) == 1
+        and "Building big" in bars[0].proto.text
+        and "250/1,000" in bars[0].proto.text
+    )
+    assert any("disk full" in w.value for w in at.sidebar.warning)
+
+
+def ok_but_warnings(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at

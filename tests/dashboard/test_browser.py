@@ -1,0 +1,149 @@
+"""The dashboard in a real browser: ``topictrends serve`` driven by Playwright in Chromium.
+
+Every page of the undated and the dated run loads without an exception box (a screenshot
+of each goes to test-output/screenshots/), a topic is chosen and a filter applied through
+the widgets, and a copied URL reopens the same view. The security test opens every page of
+a run whose titles and abstracts carry ``<script>``, ``<img onerror>`` and Markdown links
+and checks they are shown as literal text: no such element exists and no dialog fires.
+
+Skipped only when /usr/bin/chromium is missing and CI is not set; in CI that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import dashboard_browser as bt
+import pytest
+
+from dashboard.data import RunData
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not Path(bt.CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"{bt.CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+            )
+        pytest.skip(
+            f"{bt.CHROMIUM} is missing (install Debian's chromium to run the browser tests)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = bt.launch(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_runs, tmp_path_factory):
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with bt.serve(dashboard_runs.root, log=log) as base:
+        yield base
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1440, "height": 1500})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    bt.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(bt.SCREENSHOTS / f"{name}.png"))
+
+
+def wait_url(page, pattern: str) -> None:
+    page.wait_for_url(re.compile(pattern), timeout=30_000)
+    bt.wait_idle(page)
+
+
+@pytest.mark.parametrize("run", ["trending", "arxiv"])
+def test_every_page_renders_in_chromium(server, page, run):
+    bt.open_page(page, server, "overview", run=run)
+    for name in bt.PAGES:
+        if name != "overview":
+            bt.navigate(page, name)
+        assert bt.exceptions(page) == [], f"{run}/{name}"
+        assert f"page={name}" in page.url and f"run={run}" in page.url
+        shot(page, f"{run}-{name}")
+    assert page.dialogs == []
+
+
+def test_choose_a_topic_apply_a_filter_and_reopen_the_link(server, page, dated_run):
+    bt.open_page(page, server, "topics", run="arxiv")
+    main = page.locator('[data-testid="stMain"]')
+    main.locator('[data-testid="stSelectbox"]').filter(has_text="Topic").click()
+    page.get_by_role("option", name=re.compile(r"^1: ")).click()
+    wait_url(page, r"topic=1")
+    assert main.locator("h2").first.inner_text().startswith("1: ")
+    assert bt.exceptions(page) == []
+    shot(page, "arxiv-topics-topic-1")
+
+    keyword = page.locator('[data-testid="stSidebar"] input[aria-label="Keyword search"]')
+    keyword.fill("spotting")
+    keyword.press("Enter")
+    wait_url(page, r"q=spotting")
+    want = int((dated_run.docs["topic"] == 1).sum())
+    caption = main.get_by_text(re.compile(r"documents match the sidebar filters")).inner_text()
+    n = int(re.match(r"([\d,]+) of", caption).group(1).replace(",", ""))
+    assert 0 < n < want
+    shot(page, "arxiv-topics-filtered")
+
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)
+    bt.wait_idle(page)
+    assert main.locator("h2").first.inner_text().startswith("1: ")
+    assert (
+        page.locator('[data-testid="stSidebar"] input[aria-label="Keyword search"]').input_value()
+        == "spotting"
+    )
+    assert main.get_by_text(caption).count() == 1
+    bt.navigate(page, "documents")  # the view state follows sidebar navigation
+    assert "topic=1" in page.url and "q=spotting" in page.url
+    shot(page, "arxiv-documents-filtered")
+    assert bt.exceptions(page) == [] and page.dialogs == []
+
+
+def test_document_text_is_literal_text_in_every_view(server, page, dashboard_runs):
+    evil = RunData.open(dashboard_runs.root / "runs" / dashboard_runs.evil)
+    hit = evil.docs[evil.docs["title"].str.contains("<script>", regex=False)].iloc[0]
+    title, topic = hit["title"], max(int(hit["topic"]), 0)
+    node = str(int(evil.hierarchy["node"].max())) if len(evil.hierarchy) else str(topic)
+    shows_title = {
+        "topics",
+        "documents",
+        "facets",
+        "hierarchy",
+    }  # pages that print a document as text
+    bt.open_page(page, server, "overview", run="evil", topic=str(topic), node=node, q="attack")
+    for name in bt.PAGES:
+        if name != "overview":
+            bt.navigate(page, name)
+        assert bt.exceptions(page) == [], name
+        assert page.locator('img[src="x"]').count() == 0, name
+        assert page.locator('a[href^="http://evil.example"]').count() == 0, name
+        assert page.locator("script", has_text="alert(1)").count() == 0, name
+        body = page.locator('[data-testid="stMain"]').inner_text()
+        if name in shows_title:
+            assert title in body, name
+        shot(page, f"evil-{name}")
+    # Plotly text (axis labels) shows a metadata value `<img src=x onerror=alert(1)>` literally.
+    bt.open_page(page, server, "facets", run="evil")
+    labels = page.eval_on_selector_all(
+        '[data-testid="stPlotlyChart"] svg text', "els => els.map(e => e.textContent)"
+    )
+    assert "<img src=x onerror=alert(1)>" in labels
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.dialogs == []
