@@ -83,7 +83,7 @@ def _store(cache_dir: Path | None):  # noqa: ANN202
 def build(
     input: Annotated[str, typer.Argument(help="Corpus file (.txt trending page, .csv, .tsv, .jsonl, .json, .parquet) or a bundled corpus name: hf-trending-papers, arxiv-sample.", show_default=False)] = "hf-trending-papers",
     name: Annotated[str | None, typer.Option(help="Run name. Default: the file name or bundled corpus name.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file with [ingest], [embed], [reduce], [cluster], [represent], [time], [hierarchy] tables (docs/config.md). Flags override it.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file with [ingest], [embed], [reduce], [cluster], [represent], [time], [trends], [hierarchy] tables (docs/config.md). Flags override it.")] = None,
     cache_dir: CacheDirOpt = None,
     text_col: Annotated[str | None, typer.Option(help="Column with the document body. Default: abstract/text/body/content...")] = None,
     title_col: Annotated[str | None, typer.Option(help="Column with the title ('none' for no title).")] = None,

@@ -1,0 +1,87 @@
+"""A build killed with SIGKILL in any stage leaves the previous run readable; the next build completes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.artifacts import open_run
+from pipeline.cache import Store
+from pipeline.runner import build
+from tests.conftest import planted_corpus
+
+STAGES = ["ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "publish", "mid-write"]
+
+# Runs a real build in a child process that SIGKILLs itself on entering the given stage
+# (or, for "mid-write", after the first artifact file of the new run is written).
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    import pipeline.runner as runner
+    from pipeline.cache import Store
+    from pipeline.config import Config
+    from pathlib import Path
+
+    target, corpus, root = sys.argv[1], sys.argv[2], sys.argv[3]
+    original_timed = runner.Build.timed
+    def timed(self, stage, total=None):
+        if stage == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original_timed(self, stage, total)
+    runner.Build.timed = timed
+    original_save = runner.save_files
+    def save_files(directory, *a, **k):
+        out = original_save(directory, *a, **k)
+        if target == "mid-write":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+    runner.save_files = save_files
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}})
+    runner.build(corpus, cfg, Store(Path(root)), force=True)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    tmp = tmp_path_factory.mktemp("killed")
+    corpus = tmp / "planted.csv"
+    planted_corpus().to_csv(corpus, index=False)
+    from tests.conftest import Config
+
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
+    result = build(str(corpus), cfg, Store(tmp / "cache"))
+    return corpus, tmp / "cache", result.manifest
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_sigkill_in_each_stage_keeps_the_previous_run(built: tuple[Path, Path, dict], stage: str) -> None:
+    corpus, root, manifest = built
+    proc = subprocess.run([sys.executable, "-c", CHILD, stage, str(corpus), str(root)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    run = open_run(Store(root).run_path("planted"))
+    assert run.manifest["run_key"] == manifest["run_key"], "the previous build is still the current one"
+    for fname in run.manifest["artifacts"]:
+        run.verify(fname)
+    if stage != "ingest":  # killed before it could write any progress
+        progress = json.loads((root / ".progress" / "planted.json").read_text())
+        assert progress["state"] == "running"  # the killed process could not clean up; readers see it is gone
+
+
+def test_next_build_after_kills_completes(built: tuple[Path, Path, dict]) -> None:
+    corpus, root, manifest = built
+    from pipeline.artifacts import build_progress
+    from tests.conftest import Config
+
+    assert all(p["state"] == "interrupted" for p in build_progress(root))
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}})
+    result = build(str(corpus), cfg, Store(root))
+    run = open_run(result.run_dir)
+    assert run.manifest["run_key"] != manifest["run_key"]
+    assert run.read_table("documents.parquet").shape[0] == 200
+    assert build_progress(root) == []
