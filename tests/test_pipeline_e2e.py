@@ -182,3 +182,25 @@ def test_cache_root_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert cache_root(tmp_path / "flag") == (tmp_path / "flag").resolve()
     monkeypatch.delenv("TOPICTRENDS_CACHE")
     assert cache_root(None) == Path(os.getcwd(), "cache").resolve()
+
+
+def test_interrupted_embedding_resumes_from_saved_shards(tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.runner as runner
+    from pipeline.embed import HashingEmbedder
+
+    monkeypatch.setattr(runner, "EMBED_SHARD", 64)
+    calls: list[int] = []
+    original = HashingEmbedder.encode
+
+    def flaky(self: HashingEmbedder, texts: list[str], progress: object = None) -> object:
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, texts, progress)
+
+    monkeypatch.setattr(HashingEmbedder, "encode", flaky)
+    store = Store(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt):
+        build(str(planted_csv), fast_config, store)
+    result = build(str(planted_csv), fast_config, store)
+    assert result.timings["embed"]["new_documents"] == 200 - 128, "two shards of 64 survived the interruption"
