@@ -320,6 +320,18 @@ def movers(
     return Movers(rising.reset_index(drop=True), fading.reset_index(drop=True), "share change")
 
 
+def movers_brief(frame: pd.DataFrame) -> pd.DataFrame:
+    """A compact movers table: topic, label, trend category (if scored), and 'before → recent' share."""
+    out = pd.DataFrame({"topic": frame["topic"].astype(int), "label": frame["label"].astype(str)})
+    if "category" in frame.columns:
+        out["trend"] = frame["category"].astype(str)
+    out["share"] = [
+        f"{p:.1%} → {r:.1%}"
+        for p, r in zip(frame["previous_share"], frame["recent_share"], strict=True)
+    ]
+    return out.reset_index(drop=True)
+
+
 def biggest_movers(
     topics: pd.DataFrame, trends: pd.DataFrame | None, over_time: pd.DataFrame | None, n: int = 5
 ) -> list[int]:

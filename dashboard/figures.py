@@ -198,20 +198,16 @@ def doc_map(
                 colorbar=colorbar,
             )
         )
-    # Topic labels at the topic positions, for the largest topics.
-    t = topics.sort_values("size", ascending=False).head(label_top)
-    if len(t):
-        fig.add_trace(
-            go.Scatter(
-                x=t["x"],
-                y=t["y"],
-                mode="text",
-                text=[esc(_short_label(s), 40) for s in t["label"]],
-                textfont={"size": 12, "color": "#1f1f1f"},
-                hoverinfo="skip",
-                showlegend=False,
-                name="labels",
-            )
+    # Labels of the largest topics at their positions, on a light backing to stay legible.
+    for r in topics.sort_values("size", ascending=False).head(label_top).itertuples(index=False):
+        fig.add_annotation(
+            x=float(r.x),
+            y=float(r.y),
+            text=esc(_short_label(r.label), 40),
+            showarrow=False,
+            font={"size": 11, "color": "#1f1f1f"},
+            bgcolor="rgba(255,255,255,0.65)",
+            borderpad=1,
         )
     _blank_axes(fig)
     fig.update_layout(
@@ -348,7 +344,7 @@ def share_lines(
             go.Scatter(
                 x=s.index,
                 y=s.to_numpy(),
-                mode="lines+markers",
+                mode="lines+markers" if matrix.shape[1] <= 60 else "lines",
                 name=esc(f"{t}: {labels.get(t, '')}", 50),
                 line={"color": topic_color(t), "width": 2},
                 marker={"size": 4},

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import ui
-from dashboard.data import counts_summary, largest_topics, movers
+from dashboard.data import counts_summary, largest_topics, movers, movers_brief
 
 ctx = ui.context()
 run = ctx.run
@@ -51,8 +51,9 @@ with left:
                 format="percent",
                 width="small",
             ),
-            "keywords": st.column_config.TextColumn("keywords", width="large"),
+            "keywords": None,
         },
+        height=38 + 35 * len(top),
     )
     rows = ev["selection"]["rows"] if ev else []
     if rows:
@@ -78,30 +79,27 @@ with right:
         fmt = {
             "topic": st.column_config.NumberColumn("topic", width="small"),
             "label": st.column_config.TextColumn("label", width="medium"),
-            "category": st.column_config.TextColumn("category", width="small"),
-            "recent_share": st.column_config.NumberColumn(
-                "recent", format="percent", width="small"
-            ),
-            "previous_share": st.column_config.NumberColumn(
-                "before", format="percent", width="small"
-            ),
-            "growth": st.column_config.NumberColumn(
-                "growth",
-                format="%.2f",
-                width="small",
-                help="log ratio of recent to previous share (0.69 = doubled)",
-            ),
-            "change": st.column_config.NumberColumn("change", format="percent", width="small"),
-            "q_value": None,
+            "trend": st.column_config.TextColumn("trend", width="small"),
+            "share": st.column_config.TextColumn("share before → recent", width="small"),
         }
-        st.subheader("Rising")
-        if m.rising.empty:
-            st.caption("No topic is rising.")
-        else:
-            st.dataframe(m.rising, hide_index=True, width="stretch", column_config=fmt)
-        st.subheader("Fading")
-        if m.fading.empty:
-            st.caption("No topic is fading.")
-        else:
-            st.dataframe(m.fading, hide_index=True, width="stretch", column_config=fmt)
-        st.caption(f"Ranked by {how}. The Trends page has the curves.")
+        for title, frame in (("Rising", m.rising), ("Fading", m.fading)):
+            st.subheader(title)
+            if frame.empty:
+                st.caption(f"No topic is {title.lower()}.")
+                continue
+            brief = movers_brief(frame)
+            ev = st.dataframe(
+                brief,
+                hide_index=True,
+                width="stretch",
+                column_config=fmt,
+                key=f"overview_{title}",
+                on_select="rerun",
+                selection_mode="single-row",
+            )
+            picked = ev["selection"]["rows"] if ev else []
+            if picked:
+                ui.nav_to("topics", topic=int(brief["topic"].iloc[picked[0]]))
+        st.caption(
+            f"Ranked by {how}. Select a row to open the topic; the Trends page has the curves."
+        )

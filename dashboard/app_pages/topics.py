@@ -97,8 +97,8 @@ def detail(topic: int) -> None:
             near_df = pd.DataFrame(
                 {
                     "topic": [t for t, _ in near],
-                    "label": [run.labels.get(t, "") for t, _ in near],
                     "similarity": [s for _, s in near],
+                    "label": [run.labels.get(t, "") for t, _ in near],
                 }
             )
             ev = st.dataframe(
@@ -109,9 +109,11 @@ def detail(topic: int) -> None:
                 on_select="rerun",
                 selection_mode="single-row",
                 column_config={
+                    "topic": st.column_config.NumberColumn("topic", width="small"),
                     "similarity": st.column_config.ProgressColumn(
-                        "cosine", min_value=0.0, max_value=1.0, format="%.2f"
-                    )
+                        "cosine", min_value=0.0, max_value=1.0, format="%.2f", width="small"
+                    ),
+                    "label": st.column_config.TextColumn("label", width="large"),
                 },
             )
             picked = ev["selection"]["rows"] if ev else []

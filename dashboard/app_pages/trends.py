@@ -78,17 +78,29 @@ else:
                 "This run has no trend scores (trends.parquet); movers are ranked by the change in share between the latest periods and the ones before."
             )
         fmt = {
-            "recent_share": st.column_config.NumberColumn("recent", format="percent"),
-            "previous_share": st.column_config.NumberColumn("before", format="percent"),
-            "growth": st.column_config.NumberColumn("growth", format="%.2f"),
-            "change": st.column_config.NumberColumn("change", format="percent"),
-            "q_value": st.column_config.NumberColumn("q", format="%.3f"),
+            "topic": st.column_config.NumberColumn("topic", width="small"),
+            "label": st.column_config.TextColumn("label", width="large"),
+            "category": st.column_config.TextColumn("trend", width="small"),
+            "recent_share": st.column_config.NumberColumn(
+                "recent share", format="percent", width="small"
+            ),
+            "previous_share": st.column_config.NumberColumn(
+                "before", format="percent", width="small"
+            ),
+            "growth": st.column_config.NumberColumn(
+                "growth",
+                format="%.2f",
+                width="small",
+                help="log ratio of the recent to the previous share (0.69 = doubled)",
+            ),
+            "change": st.column_config.NumberColumn("change", format="percent", width="small"),
+            "q_value": st.column_config.NumberColumn(
+                "q", format="%.3f", width="small", help="Benjamini-Hochberg adjusted p-value"
+            ),
         }
-        a, b = st.columns(2)
-        a.markdown("**Rising**")
-        a.dataframe(m.rising, hide_index=True, width="stretch", column_config=fmt)
-        b.markdown("**Fading**")
-        b.dataframe(m.fading, hide_index=True, width="stretch", column_config=fmt)
+        for title, frame in (("Rising", m.rising), ("Fading", m.fading)):
+            st.markdown(f"**{title}**")
+            st.dataframe(frame, hide_index=True, width="stretch", column_config=fmt)
 
     options = [int(t) for t in run.topics["topic"]] + [OUTLIER]
     chosen = [t for t in state.get_ints("tt") if t in options] or biggest_movers(

@@ -344,3 +344,28 @@ def test_background_builds_show_their_progress(dashboard_runs, tmp_path, monkeyp
 def ok_but_warnings(at: AppTest) -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
+    from dashboard import loaders
+    from pipeline.artifacts import RunHandle
+
+    reads: list[str] = []
+    original = RunHandle.read_table
+
+    def counting(self, filename):
+        reads.append(filename)
+        return original(self, filename)
+
+    monkeypatch.setattr(RunHandle, "read_table", counting)
+    loaders.run_data.clear()
+    at = ok(app("arxiv", "overview"))
+    first = sorted(reads)
+    assert first.count("documents.parquet") == 1 and first.count("topics.parquet") == 1
+    for name in ("map", "topics", "trends", "documents", "facets", "hierarchy"):
+        at.switch_page(f"app_pages/{'topic_map' if name == 'map' else name}.py").run()
+        ok(at)
+    at.sidebar.text_input(key="w.q").input("learning").run()
+    ok(app("arxiv", "topics", topic="2"))  # a second session
+    assert reads.count("documents.parquet") == 1 and reads.count("topics.parquet") == 1
+    assert len(reads) == len(set(reads))  # every table at most once

@@ -103,6 +103,7 @@ def test_movers_fall_back_to_share_change_without_trends(dated_run):
 def test_movers_use_trend_scores_when_present(dated_run):
     assert dated_run.trends is not None
     trends = dated_run.trends.copy()
+    trends["category"] = "stable"
     trends.loc[trends["topic"] == 3, ["category", "growth"]] = ["rising", 0.1]
     trends.loc[trends["topic"] == 4, ["category", "growth"]] = ["stable", 2.0]
     m = data.movers(dated_run.topics, trends, dated_run.over_time, n=3)

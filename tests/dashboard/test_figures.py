@@ -61,8 +61,7 @@ def test_doc_map_draws_every_document_once_in_webgl(docs, topics):
         "0: alpha · beta · gamma",
         "1: &lt;b&gt;bold&lt;/b&gt; · delta",
     }
-    labels = [t for t in fig.data if t.type == "scatter"][0]
-    assert labels.mode == "text" and list(labels.text) == [
+    assert [a.text for a in fig.layout.annotations] == [
         "alpha · beta",
         "&lt;b&gt;bold&lt;/b&gt; · delta",
     ]
