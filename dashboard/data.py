@@ -572,6 +572,8 @@ def hierarchy_tree(hierarchy: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFram
 
 def as_strings(s: pd.Series) -> pd.Series:
     """Metadata values as display strings; missing values become '(missing)'."""
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        return s.fillna(MISSING).astype(str)  # already strings (pandas' str dtype): vectorised
 
     def one(v: object) -> str:
         if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import figures
-from dashboard.data import RunData, RunEntry, list_runs, over_time_at
+from dashboard.data import RunData, RunEntry, facet_bins, facet_counts, list_runs, over_time_at
 from dashboard.filters import Filters, filter_mask, filters_to_params, semantic_rank
 from pipeline.artifacts import open_run
 
@@ -95,6 +95,20 @@ def _filters_from_key(run: RunData, key: str) -> Filters:
     from dashboard.filters import parse_filters
 
     return parse_filters(json.loads(key), set(run.labels), run.facet_kinds())
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def facet_summary(
+    path: str, run_key: str, column: str, kind: str, key: str
+) -> tuple[pd.DataFrame, int, int]:
+    """Bars (top values, documents with other values, number of values) or histogram bins
+    of one metadata column over the documents matching the filters ``key``."""
+    run = run_data(path, run_key)
+    values = run.docs[column][mask_for(run, _filters_from_key(run, key))]
+    if kind == "categorical":
+        counts = facet_counts(values, top=20)
+        return counts, int(counts.attrs["others"]), int(counts.attrs["n_values"])
+    return facet_bins(values, kind), 0, 0
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the embedding model…")

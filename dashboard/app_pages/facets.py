@@ -3,8 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, state, ui
-from dashboard.data import facet_bins, facet_counts
+from dashboard import figures, loaders, state, ui
 from dashboard.filters import FACET_PREFIX, format_range
 
 ctx = ui.context()
@@ -22,14 +21,12 @@ else:
     )
     cols = st.columns(2, gap="large")
     for i, (col, kind) in enumerate(kinds.items()):
-        others = ctx.filters.without_facet(col)
-        rows = np.flatnonzero(ctx.mask(others))
-        values = run.docs[col].iloc[rows]
+        others = loaders.filter_key(ctx.filters.without_facet(col))
+        summary, n_others, n_values = loaders.facet_summary(*ctx.path_key, col, kind, others)
         sel = ctx.filters.facet(col)
         with cols[i % 2]:
             if kind == "categorical":
-                counts = facet_counts(values, top=20)
-                fig = figures.facet_bar(counts, sel[1] if sel else (), column=f"{col}")
+                fig = figures.facet_bar(summary, sel[1] if sel else (), column=col)
                 ev = st.plotly_chart(
                     fig,
                     key=f"facet.{col}",
@@ -38,16 +35,15 @@ else:
                     config={"displayModeBar": False},
                 )
                 picked = [str(v) for v in figures.picked_values(ev)]
-                if counts.attrs.get("others"):
+                if n_others:
                     st.caption(
-                        f"Top 20 of {counts.attrs['n_values']:,} values; {counts.attrs['others']:,} documents have other values."
+                        f"Top 20 of {n_values:,} values; {n_others:,} documents have other values."
                     )
                 if picked and state.changed(f"facet.{col}", picked):
                     state.put(FACET_PREFIX + col, picked)
                     st.rerun()
             else:
-                bins = facet_bins(values, kind)
-                fig = figures.facet_hist(bins, kind, sel[1] if sel else None, column=col)
+                fig = figures.facet_hist(summary, kind, sel[1] if sel else None, column=col)
                 ev = st.plotly_chart(
                     fig,
                     key=f"facet.{col}",

@@ -115,3 +115,30 @@ def undated_run(dashboard_runs: Fixtures):
     from dashboard.data import RunData
 
     return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.undated)
+
+
+@pytest.fixture(scope="session")
+def variant_root(dashboard_runs: Fixtures, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Copies of the dated run, each changed one way: an older schema version, a missing
+    documents table, and no trends.parquet (a run built before trend scores existed)."""
+    import json
+
+    root = tmp_path_factory.mktemp("variants") / "cache"
+    src = (dashboard_runs.root / "runs" / dashboard_runs.dated).resolve()
+
+    def copy(name: str) -> tuple[Path, dict]:
+        dst = root / "runs" / name
+        shutil.copytree(src, dst)
+        return dst, json.loads((dst / "manifest.json").read_text())
+
+    dst, m = copy("old-schema")
+    m["schema_version"] = 0
+    (dst / "manifest.json").write_text(json.dumps(m))
+    dst, _ = copy("no-documents")
+    (dst / "documents.parquet").unlink()
+    dst, m = copy("no-trends")
+    for name in ("trends.parquet", "topic_keywords_over_time.parquet"):
+        m["artifacts"].pop(name, None)
+        (dst / name).unlink(missing_ok=True)
+    (dst / "manifest.json").write_text(json.dumps(m))
+    return root

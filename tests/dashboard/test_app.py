@@ -369,3 +369,39 @@ def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
     ok(app("arxiv", "topics", topic="2"))  # a second session
     assert reads.count("documents.parquet") == 1 and reads.count("topics.parquet") == 1
     assert len(reads) == len(set(reads))  # every table at most once
+
+
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        ("old-schema", "schema version 0, but this topictrends reads version 1"),
+        ("no-documents", "documents.parquet: missing"),
+    ],
+)
+def test_each_broken_run_says_why_and_how_to_rebuild(variant_root, monkeypatch, run, message):
+    monkeypatch.setenv("TOPICTRENDS_CACHE", str(variant_root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update({"run": run, "page": "overview"})
+    at.run()
+    assert not at.exception
+    (err,) = at.error
+    shown = re.sub(r"\\(.)", r"\1", err.value)
+    assert message in shown and "Rebuild it with: topictrends build" in shown
+    at.sidebar.selectbox(key="w.run").select("no-trends").run()
+    assert not at.exception and not at.error
+
+
+@pytest.mark.parametrize("page", ["overview", "trends", "topics"])
+def test_run_without_trend_scores_falls_back_to_share_change(variant_root, monkeypatch, page):
+    monkeypatch.setenv("TOPICTRENDS_CACHE", str(variant_root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update({"run": "no-trends", "page": page})
+    at.run()
+    ok(at)
+    if page == "overview":
+        assert any("change in share" in c.value for c in at.caption)
+    if page == "trends":
+        assert any("no trend scores" in c.value for c in at.caption)
+        assert "change" in at.dataframe[0].value.columns
+    if page == "topics":
+        assert "category" not in at.dataframe[0].value.columns
