@@ -214,7 +214,14 @@ def doc_map(
         height=MAP_HEIGHT,
         margin={"l": 0, "r": 0, "t": 10, "b": 0},
         uirevision="map",
-        legend={"itemsizing": "constant"},
+        legend={
+            "itemsizing": "constant",
+            "x": 0.01,
+            "y": 0.01,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "bgcolor": "rgba(255,255,255,0.7)",
+        },
         hovermode="closest",
     )
     return fig

@@ -116,6 +116,27 @@ def test_choose_a_topic_apply_a_filter_and_reopen_the_link(server, page, dated_r
     assert bt.exceptions(page) == [] and page.dialogs == []
 
 
+def test_box_select_on_the_map_lists_the_documents(server, page):
+    bt.open_page(page, server, "map", run="arxiv", topics="0")
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.hover()
+    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=8)
+    page.mouse.up()
+    heading = page.get_by_text(re.compile(r"^\d+ selected documents$"))
+    heading.wait_for(timeout=30_000)
+    bt.wait_idle(page)
+    caption = page.get_by_text(re.compile(r"^\d+ of 300 documents")).inner_text()
+    assert (
+        heading.inner_text().split()[0] == caption.split()[0]
+    )  # every shown document, topic 0 only
+    assert bt.exceptions(page) == []
+    shot(page, "arxiv-map-selection")
+
+
 def test_document_text_is_literal_text_in_every_view(server, page, dashboard_runs):
     evil = RunData.open(dashboard_runs.root / "runs" / dashboard_runs.evil)
     hit = evil.docs[evil.docs["title"].str.contains("<script>", regex=False)].iloc[0]
