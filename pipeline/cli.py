@@ -91,7 +91,7 @@ def build(
     id_col: Annotated[str | None, typer.Option(help="Column with a stable document id. Default: id/doc_id; else content hashes.")] = None,
     url_col: Annotated[str | None, typer.Option(help="Column with a link. Default: url/link/source_url.")] = None,
     date_format: Annotated[str | None, typer.Option(help="strftime format for dates auto-detection cannot read, e.g. '%d/%m/%Y'.")] = None,
-    backend: Annotated[str | None, typer.Option(help="Embedding backend: sentence-transformers (default, all-MiniLM-L6-v2 offline) or hashing (fast, no model).")] = None,
+    backend: Annotated[str | None, typer.Option(help="Embedding backend: sentence-transformers (default, all-MiniLM-L6-v2 offline), static (model2vec distilled from it locally, far faster) or hashing (fast, no model).")] = None,
     min_cluster_size: Annotated[int | None, typer.Option(help="HDBSCAN minimum topic size. Default: adapted to corpus size.")] = None,
     n_neighbors: Annotated[int | None, typer.Option(help="UMAP neighbours. Default: adapted to corpus size.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for UMAP (default 42).")] = None,

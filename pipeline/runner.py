@@ -160,7 +160,7 @@ class Build:
         if self._embedder is None:
             from pipeline.embed import get_embedder
 
-            self._embedder = get_embedder(self.cfg.embed)
+            self._embedder = get_embedder(self.cfg.embed, cache_root=self.store.root)
         return self._embedder
 
     def encode_cached(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -202,7 +202,7 @@ class Build:
 
     # ------------------------------------------------------------------ stages
     def run_stages(self, corpus: Corpus) -> dict[str, Any]:
-        from pipeline.embed import embedding_key
+        from pipeline.embed import embedding_key, truncated_documents
 
         cfg = self.cfg
         texts = corpus.texts
@@ -214,7 +214,9 @@ class Build:
             embeddings = self.encode_cached(texts, progress=rec["tick"])
             rec["cached"] = cached_before == len(set(hashes))
             rec["new_documents"] = len(set(hashes)) - cached_before
-        self.keys["embed"] = stable_hash([embedding_key(cfg.embed), _digest(hashes)])
+            self.keys["embed"] = stable_hash([embedding_key(cfg.embed), _digest(hashes)])
+            # Documents longer than max_seq_length: embedded from their first tokens only.
+            self.truncated_documents = truncated_documents(texts, cfg.embed, self.store, self.keys["embed"])
 
         self.keys["reduce"] = stable_hash([self.keys["embed"], cfg.reduce.key()])
         with self.timed("reduce") as rec:
@@ -418,7 +420,11 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
                     "reassigned_outliers": int(out["cluster_info"].get("n_reassigned", 0)),
                     "dated_documents": int(len(dates)),
                 },
-                "embedding": {"backend": cfg.embed.backend, "model": cfg.embed.model if cfg.embed.backend != "hashing" else "hashing", "dim": int(out["embeddings"].shape[1])},
+                "embedding": {
+                    "backend": cfg.embed.backend, "model": cfg.embed.model if cfg.embed.backend != "hashing" else "hashing", "dim": int(out["embeddings"].shape[1]),
+                    "max_seq_length": cfg.embed.max_seq_length if cfg.embed.backend == "sentence-transformers" else None,
+                    "truncated_documents": b.truncated_documents,
+                },
             }
 
             def write(tmp: Path) -> None:

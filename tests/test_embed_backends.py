@@ -1,0 +1,216 @@
+"""Embedding backends: cache keys, the static model's life cycle, truncation counts, agreement.
+
+The fast tests stand a tiny static model (random vectors over the bundled tokenizer's
+vocabulary) in for the distilled one, so they run in seconds; the two slow ones use the real
+all-MiniLM-L6-v2: int8 against fp32 on the trending papers, and a real distillation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import embed
+from pipeline.artifacts import open_run
+from pipeline.cache import Store
+from pipeline.config import Config, EmbedConfig, IngestConfig, stable_hash
+from pipeline.embed import (
+    StaticEmbedder,
+    available_cpus,
+    count_truncated,
+    embedding_key,
+    get_embedder,
+    static_model_dir,
+    truncated_documents,
+)
+from pipeline.ingest import ingest, resolve_input
+from pipeline.runner import build
+from tests.conftest import planted_corpus
+
+
+def _fake_distill(calls: list[Path]):  # noqa: ANN202
+    """Stand-in for distill_static: random vectors over the bundled tokenizer, same files."""
+
+    def distill(cfg: EmbedConfig, target: Path) -> Path:
+        from model2vec import StaticModel
+        from tokenizers import Tokenizer
+
+        from pipeline.cache import atomic_dir
+
+        calls.append(target)
+        tok = Tokenizer.from_file(str(embed.model_path() / "tokenizer.json"))
+        vectors = np.random.default_rng(0).standard_normal((tok.get_vocab_size(), cfg.static_dims))
+        model = StaticModel(vectors=vectors.astype(np.float32), tokenizer=tok, normalize=True)
+        with atomic_dir(target) as tmp:
+            model.save_pretrained(tmp)
+        return target
+
+    return distill
+
+
+@pytest.fixture
+def fake_static(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    calls: list[Path] = []
+    monkeypatch.setattr(embed, "distill_static", _fake_distill(calls))
+    monkeypatch.setattr(StaticEmbedder, "_models", {})
+    return calls
+
+
+def _trending_texts() -> list[str]:
+    path, name = resolve_input("hf-trending-papers")
+    return ingest(path, name, IngestConfig()).texts
+
+
+# ---------------------------------------------------------------------------- cache keys
+def test_embedding_key_differs_by_backend_and_numerics() -> None:
+    keys = {
+        embedding_key(EmbedConfig(backend="sentence-transformers")),
+        embedding_key(EmbedConfig(backend="static")),
+        embedding_key(EmbedConfig(backend="hashing")),
+        embedding_key(EmbedConfig(precision="int8")),
+        embedding_key(EmbedConfig(max_seq_length=128)),
+        embedding_key(EmbedConfig(backend="static", static_dims=128)),
+    }
+    assert len(keys) == 6
+
+
+def test_default_key_is_unchanged_and_ignores_speed_knobs() -> None:
+    # The fp32 default computes what it always did, so caches built before stay valid.
+    old = stable_hash(
+        {"backend": "sentence-transformers", "model": "all-MiniLM-L6-v2", "max_seq_length": 256}
+    )
+    assert embedding_key(EmbedConfig()) == old
+    assert embedding_key(EmbedConfig(batch_size=7, threads=1)) == old
+    # Knobs of other backends do not leak into a backend's key.
+    assert embedding_key(EmbedConfig(backend="static", max_seq_length=64)) == embedding_key(
+        EmbedConfig(backend="static")
+    )
+    assert embedding_key(EmbedConfig(backend="hashing", precision="int8")) == embedding_key(
+        EmbedConfig(backend="hashing")
+    )
+
+
+def test_available_cpus_is_within_the_machine() -> None:
+    assert 1 <= available_cpus() <= (os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------------- truncation
+def test_count_truncated_uses_the_models_word_pieces() -> None:
+    cfg = EmbedConfig(max_seq_length=32)
+    texts = ["short title", "word " * 30, "word " * 31, "unbelievably " * 40]
+    # [CLS] + 30 words + [SEP] = 32 fits; 31 words do not; "unbelievably" is several pieces.
+    assert count_truncated(texts, cfg) == 2
+    assert count_truncated(texts, EmbedConfig(backend="static", max_seq_length=32)) == 0
+    assert count_truncated(texts, EmbedConfig(backend="hashing", max_seq_length=32)) == 0
+    assert count_truncated(_trending_texts(), EmbedConfig()) == 134
+
+
+def test_truncated_documents_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    texts = ["word " * 300, "a short one"]
+    assert truncated_documents(texts, EmbedConfig(), store, "k1") == 1
+    monkeypatch.setattr(embed, "count_truncated", lambda *a: pytest.fail("recounted"))
+    assert truncated_documents(texts, EmbedConfig(), store, "k1") == 1
+
+
+# ---------------------------------------------------------------------------- static backend
+def test_static_model_is_distilled_once_and_reused(tmp_path: Path, fake_static: list[Path]) -> None:
+    cfg = EmbedConfig(backend="static", static_dims=32)
+    first = get_embedder(cfg, cache_root=tmp_path)
+    vecs = first.encode(["a galaxy far away", "butter and flour", "x"])
+    assert fake_static == [static_model_dir(cfg, tmp_path)] and first.distilled
+    model_dir = tmp_path / ".store" / "models" / f"static-{embedding_key(cfg)}"
+    assert (model_dir / "model.safetensors").exists()
+    assert not [
+        p for p in model_dir.rglob("*") if p.suffix in {".pkl", ".pickle", ".bin", ".pt", ".joblib"}
+    ]
+    assert vecs.shape == (3, 32) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
+
+    StaticEmbedder._models.clear()  # a new process: loads from disk, does not distil
+    second = get_embedder(cfg, cache_root=tmp_path)
+    assert np.allclose(
+        second.encode(["a galaxy far away", "butter and flour", "x"]), vecs, atol=1e-6
+    )
+    assert len(fake_static) == 1 and not second.distilled
+
+    # Another cache root, or another size, is another model.
+    get_embedder(cfg, cache_root=tmp_path / "other").encode(["x"])
+    get_embedder(EmbedConfig(backend="static", static_dims=16), cache_root=tmp_path).encode(["x"])
+    assert len(fake_static) == 3
+
+
+def test_static_backend_end_to_end(tmp_path: Path, fake_static: list[Path]) -> None:
+    path = tmp_path / "planted.csv"
+    planted_corpus().to_csv(path, index=False)
+    cfg = Config().with_overrides(
+        {"embed": {"backend": "static", "static_dims": 32}, "reduce": {"ensemble": 2}}
+    )
+    store = Store(tmp_path / "cache")
+    run = open_run(build(str(path), cfg, store).run_dir)
+    emb = run.manifest["embedding"]
+    assert emb == {
+        "backend": "static",
+        "model": "all-MiniLM-L6-v2",
+        "dim": 32,
+        "max_seq_length": None,
+        "truncated_documents": 0,
+    }
+    assert np.allclose(
+        np.linalg.norm(run.read_array("embeddings.npy").astype(np.float32), axis=1), 1, atol=1e-2
+    )
+    # A clustering knob changed: embeddings come from the cache, the model is not distilled again.
+    StaticEmbedder._models.clear()
+    again = build(str(path), cfg.with_overrides({"cluster": {"min_cluster_size": 6}}), store)
+    assert again.timings["embed"]["cached"] and len(fake_static) == 1
+    assert fake_static[0].parent == store.root / ".store" / "models"
+
+
+def test_hashing_manifest_reports_no_truncation(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
+    run = open_run(build(str(planted_csv), fast_config, Store(tmp_path / "cache")).run_dir)
+    assert run.manifest["embedding"]["truncated_documents"] == 0
+    assert run.manifest["embedding"]["max_seq_length"] is None
+
+
+# ---------------------------------------------------------------------------- real model
+@pytest.mark.slow
+def test_int8_agrees_with_fp32_on_every_trending_abstract() -> None:
+    texts = _trending_texts()
+    ref = get_embedder(EmbedConfig()).encode(texts)
+    q = get_embedder(EmbedConfig(precision="int8")).encode(texts)
+    for vecs in (ref, q):
+        assert vecs.shape == (265, 384)
+        assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-4)
+    cos = (ref * q).sum(axis=1)
+    assert cos.min() >= 0.99, f"worst document: cosine {cos.min():.4f}"
+
+
+@pytest.mark.slow
+def test_static_model_distilled_from_the_bundled_transformer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(StaticEmbedder, "_models", {})
+    cfg = EmbedConfig(backend="static")
+    e = get_embedder(cfg, cache_root=tmp_path)
+    df = planted_corpus(n_per_topic=20)
+    vecs = e.encode((df["title"] + ". " + df["abstract"]).tolist())
+    assert e.distilled and vecs.shape == (100, 256)
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
+    # It separates the planted topics: a document's nearest neighbours share its topic.
+    sim = vecs @ vecs.T
+    np.fill_diagonal(sim, -2)
+    nn = np.argsort(-sim, axis=1)[:, :5]
+    labels = df["planted"].to_numpy()
+    assert (labels[nn] == labels[:, None]).mean() >= 0.9
+    # Reused from disk afterwards, never distilled again.
+    StaticEmbedder._models.clear()
+    monkeypatch.setattr(embed, "distill_static", lambda *a: pytest.fail("distilled twice"))
+    again = get_embedder(cfg, cache_root=tmp_path)
+    assert np.allclose(
+        again.encode(["galaxy telescope"]), e.encode(["galaxy telescope"]), atol=1e-6
+    )
