@@ -18,8 +18,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import figures
-from dashboard.data import RunData, RunEntry, facet_bins, facet_counts, list_runs, over_time_at
-from dashboard.filters import Filters, filter_mask, filters_to_params, semantic_rank
+from dashboard.data import RunData, RunEntry, facet_bins, facet_counts, over_time_at
+from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
 from pipeline.artifacts import open_run
 
 RUNS = 4  # runs kept in memory at once
@@ -39,10 +39,6 @@ def run_data(path: str, run_key: str) -> RunData:
     return run
 
 
-def runs_under(root: Path) -> list[RunEntry]:
-    return list_runs(root)
-
-
 def filter_key(f: Filters) -> str:
     return json.dumps(filters_to_params(f), sort_keys=True)
 
@@ -50,10 +46,8 @@ def filter_key(f: Filters) -> str:
 @st.cache_data(max_entries=64, show_spinner=False)
 def filtered_rows(path: str, run_key: str, key: str) -> np.ndarray:
     """Row positions of the documents matching the filters ``key`` (``filter_key``)."""
-    from dashboard.filters import parse_filters
-
     run = run_data(path, run_key)
-    f = parse_filters(json.loads(key), set(run.labels), run.facet_kinds())
+    f = _filters_from_key(run, key)
     blob = run.search_blob if f.query.strip() else None
     return np.flatnonzero(filter_mask(run.docs, f, run.facet_kinds(), blob))
 
@@ -92,8 +86,6 @@ def map_figure(path: str, run_key: str, color_by: str, show_outliers: bool, key:
 
 
 def _filters_from_key(run: RunData, key: str) -> Filters:
-    from dashboard.filters import parse_filters
-
     return parse_filters(json.loads(key), set(run.labels), run.facet_kinds())
 
 

@@ -76,10 +76,8 @@ def put(name: str, value: Any) -> None:
         params()[name] = str(value)
 
 
-def clear(keep: tuple[str, ...] = ()) -> None:
-    for k in list(params()):
-        if k not in keep:
-            del params()[k]
+def clear() -> None:
+    params().clear()
 
 
 def booted() -> bool:
@@ -88,12 +86,7 @@ def booted() -> bool:
 
 def load_from_url() -> None:
     """Copy the address bar's parameters into the session (first run of a session only)."""
-    qp = st.query_params
-    state: dict[str, Param] = {}
-    for key in qp:
-        values = qp.get_all(key)
-        state[key] = values[0] if len(values) == 1 else list(values)
-    st.session_state[STATE] = state
+    st.session_state[STATE] = url_params()
     st.session_state[BOOTED] = True
 
 

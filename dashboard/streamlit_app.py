@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import loaders, state, ui
-from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds
+from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds, list_runs
 from dashboard.filters import FACET_PREFIX, FILTER_PARAMS, format_range, parse_filters
 from pipeline.artifacts import build_progress
 from pipeline.cache import cache_root
@@ -31,7 +31,6 @@ PAGES = {
     "run-info": ("app_pages/run_info.py", "Run info", ":material/info:"),
 }
 DEFAULT_PAGE = "overview"
-RUN_PARAMS_KEPT = ("run",)  # switching runs drops every other parameter (topic ids differ)
 
 
 def make_pages() -> dict[str, st.Page]:
@@ -47,7 +46,7 @@ def page_name(page: st.Page) -> str:
     return page.url_path or DEFAULT_PAGE
 
 
-def empty_cache(root: Path) -> None:
+def empty_cache() -> None:
     st.navigation(
         [
             st.Page(
@@ -104,7 +103,7 @@ def builds_panel(root: Path, runs: list[RunEntry]) -> None:
     @st.fragment(run_every=2 if any(e.get("state") == "running" for e in entries) else None)
     def panel() -> None:
         now = build_progress(root)
-        if sorted(r.name for r in loaders.runs_under(root)) != known:
+        if sorted(r.name for r in list_runs(root)) != known:
             st.rerun(scope="app")
         for e in now:
             name = ui.md_escape(e.get("run", "?"))
@@ -236,11 +235,11 @@ def facet_widget(run: RunData, col: str, kind: str, sel: tuple | None) -> None:
 def main() -> None:
     st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
     root = cache_root(None)
-    runs = loaders.runs_under(root)
+    runs = list_runs(root)
     if not runs:
         st.session_state["_cache_root"] = str(root)
         builds_panel(root, runs)
-        empty_cache(root)
+        empty_cache()
         return
 
     pages = make_pages()

@@ -106,11 +106,7 @@ def doc_table(
         height=height,
         width="stretch",
     )
-    picked = (
-        (event or {}).get("selection", {}).get("rows", [])
-        if isinstance(event, dict) or hasattr(event, "get")
-        else []
-    )
+    picked = event["selection"]["rows"] if event else []
     if picked and 0 <= picked[0] < len(frame):
         return int(frame["_row"].iloc[picked[0]])
     return None
