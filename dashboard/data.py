@@ -28,6 +28,7 @@ OUTLIER = -1
 OUTLIER_LABEL = "Outliers"
 MISSING = "(missing)"
 TRENDS_FILE = "trends.parquet"
+KEYWORDS_FILE = "topic_keywords_over_time.parquet"
 RISING = ("new", "emerging", "rising")
 FADING = ("fading", "declining")
 # A date known only to the month cannot be binned by week, and so on (pipeline.over_time).
@@ -178,6 +179,13 @@ class RunData:
         if not self.handle.has(TRENDS_FILE):
             return None
         return self._once("trends", lambda: self.handle.read_table(TRENDS_FILE))
+
+    @property
+    def keywords_over_time(self) -> pd.DataFrame | None:
+        """``topic_keywords_over_time.parquet`` (a topic's keywords per period) when present."""
+        if not self.handle.has(KEYWORDS_FILE):
+            return None
+        return self._once("keywords_over_time", lambda: self.handle.read_table(KEYWORDS_FILE))
 
     @property
     def topic_embeddings(self) -> np.ndarray:

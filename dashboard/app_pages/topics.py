@@ -134,6 +134,27 @@ def detail(topic: int) -> None:
             config={"displayModeBar": False},
         )
 
+        kot = run.keywords_over_time
+        if kot is not None:
+            mine = kot[kot["topic"] == topic].sort_values("period_start", ascending=False)
+            with st.expander(f"Keywords per {run.manifest.get('period')} ({len(mine)} periods)"):
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "period": [
+                                figures.period_label(p, ot.period) for p in mine["period_start"]
+                            ],
+                            "documents": mine["count"].to_numpy(),
+                            "keywords": [", ".join(list(k)[:8]) for k in mine["keywords"]],
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
+                st.caption(
+                    "c-TF-IDF over each period's documents only, so earlier periods never use later words."
+                )
+
     st.subheader("Representative documents")
     rep = representative_docs(run.docs, run.topics, topic)
     for _, d in rep.iterrows():

@@ -127,6 +127,10 @@ def test_topic_in_the_url_opens_its_detail(app, dated_run):
     assert rep_titles <= set(texts(at))
     docs_table = at.dataframe[-1].value
     assert len(docs_table) == int((dated_run.docs["topic"] == 1).sum())
+    per_period = [d.value for d in at.dataframe if "period" in d.value.columns]
+    assert per_period and per_period[0]["documents"].sum() == int(
+        ((dated_run.docs["topic"] == 1) & dated_run.docs["date"].notna()).sum()
+    )
     at.selectbox(key="w.topic").select(2).run()
     assert ok(at).query_params["topic"] == "2"
     assert header(at).startswith("2: ")
