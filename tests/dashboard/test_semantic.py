@@ -1,0 +1,45 @@
+"""Semantic search embeds the query in the run's own space (the model is loaded lazily, once)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dashboard import loaders
+from pipeline.embed import HashingEmbedder
+
+
+def test_hashing_runs_embed_queries_with_the_hashing_embedder(dated_run):
+    manifest = dated_run.manifest
+    assert manifest["embedding"]["backend"] == "hashing"
+    q = loaders.embed_query(manifest, "instance segmentation masks")
+    expected = HashingEmbedder(dim=manifest["embedding"]["dim"]).encode(
+        ["instance segmentation masks"]
+    )[0]
+    assert np.allclose(q, expected)
+    assert loaders.query_embedder(
+        "hashing", manifest["embedding"]["dim"]
+    ) is loaders.query_embedder("hashing", manifest["embedding"]["dim"])
+
+
+def test_the_dashboard_does_not_import_the_model_stack_up_front():
+    code = "import sys, dashboard.ui, dashboard.loaders, pipeline.runner; print(sorted(m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_sentence_transformer_runs_embed_queries_with_minilm():
+    manifest = {
+        "embedding": {"backend": "sentence-transformers", "model": "all-MiniLM-L6-v2", "dim": 384}
+    }
+    a = loaders.embed_query(manifest, "federated learning with differential privacy")
+    b = loaders.embed_query(manifest, "privacy-preserving distributed training")
+    c = loaders.embed_query(manifest, "a recipe for sourdough bread")
+    assert a.shape == (384,) and np.isclose(np.linalg.norm(a), 1.0, atol=1e-3)
+    assert float(a @ b) > float(a @ c) + 0.2
