@@ -26,12 +26,44 @@ def describe(n: int) -> str:
 
 node = state.get_int("node")
 node = node if node in options else None
-st.caption(
-    "Topics merged bottom-up by the similarity of their keywords. Click a block to zoom into it; pick a node below to list its topics and documents."
+views = {"tree": "Dendrogram", "icicle": "Icicle"}
+view = state.get_str("hview", "tree")
+view = view if view in views else "tree"
+view = (
+    state.bound(
+        st.segmented_control,
+        "hview",
+        value=view,
+        to_param=lambda v: None if v in (None, "tree") else v,
+        label="View",
+        options=list(views),
+        format_func=views.get,
+        label_visibility="collapsed",
+    )
+    or "tree"
 )
-st.plotly_chart(
-    figures.hierarchy_icicle(tree, selected=node), key="icicle", config={"displaylogo": False}
-)
+if view == "tree":
+    st.caption(
+        "Topics merged bottom-up by the similarity of their keywords; the further right two branches join, the less alike they are. Click a node (or a topic) to list its topics and documents."
+    )
+    event = st.plotly_chart(
+        figures.hierarchy_dendrogram(tree, selected=node),
+        key="dendrogram",
+        on_select="rerun",
+        selection_mode=("points",),
+        config={"displaylogo": False},
+    )
+    picked = figures.picked_topic(event)
+    if picked is not None and picked in options and state.changed("dendrogram", picked):
+        state.put("node", picked)
+        node = picked
+else:
+    st.caption(
+        "The same tree as nested blocks, width = documents. Click a block to zoom into it; pick a node below to list its topics and documents."
+    )
+    st.plotly_chart(
+        figures.hierarchy_icicle(tree, selected=node), key="icicle", config={"displaylogo": False}
+    )
 node = state.bound(
     st.selectbox,
     "node",

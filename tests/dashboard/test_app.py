@@ -278,6 +278,19 @@ def test_hierarchy_node_lists_its_topics_and_documents(app, dated_run):
     assert len(at.dataframe[1].value) == int(dated_run.docs["topic"].isin(topics).sum())
 
 
+def test_dendrogram_click_chooses_a_node(app, dated_run):
+    at = ok(app("arxiv", "hierarchy"))
+    node = int(dated_run.hierarchy["node"].iloc[0])
+    at.session_state["dendrogram"] = {
+        "selection": {"points": [{"customdata": node}], "point_indices": [], "box": [], "lasso": []}
+    }
+    at.run()
+    assert ok(at).query_params["node"] == str(node)
+    assert at.selectbox(key="w.node").value == node
+    at = ok(app("arxiv", "hierarchy", hview="icicle", node=str(node)))
+    assert len(at.get("plotly_chart")) == 1 and at.selectbox(key="w.node").value == node
+
+
 def test_switching_runs_drops_the_old_runs_state(app):
     at = ok(app("arxiv", "topics", topic="3", q="image", tq="mask"))
     at.sidebar.selectbox(key="w.run").select("trending").run()

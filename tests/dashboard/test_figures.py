@@ -201,3 +201,21 @@ def test_hierarchy_icicle_matches_the_tree(dated_run):
 def test_keyword_bars_escape_keywords():
     fig = figures.keyword_bars(pd.DataFrame({"keyword": ["<b>x</b>", "y"], "weight": [0.9, 0.5]}))
     assert list(fig.data[0].y) == ["y", "&lt;b&gt;x&lt;/b&gt;"]
+
+
+def test_hierarchy_dendrogram_labels_every_topic_and_marks_every_node(dated_run):
+    tree = data.hierarchy_tree(dated_run.hierarchy, dated_run.topics)
+    fig = figures.hierarchy_dendrogram(tree, selected=int(tree["node"].max()))
+    lines, merges, leaves = fig.data
+    assert sorted(leaves.customdata) == sorted(dated_run.topics["topic"])
+    assert sorted(merges.customdata) == sorted(tree.loc[~tree["leaf"], "node"])
+    assert len(fig.layout.yaxis.ticktext) == len(dated_run.topics)
+    assert len(set(leaves.x)) == 1 and leaves.x[0] < min(merges.x)
+    root = int(tree.loc[tree["parent"] == -1, "node"].iloc[0])
+    assert max(merges.x) == pytest.approx(float(tree.set_index("node").loc[root, "distance"]))
+
+
+def test_hierarchy_dendrogram_without_merges(dated_run):
+    tree = data.hierarchy_tree(dated_run.hierarchy.iloc[0:0], dated_run.topics)
+    fig = figures.hierarchy_dendrogram(tree)
+    assert len(fig.layout.yaxis.ticktext) == len(dated_run.topics)
