@@ -334,7 +334,7 @@ def movers_brief(frame: pd.DataFrame) -> pd.DataFrame:
     if "category" in frame.columns:
         out["trend"] = frame["category"].astype(str)
     out["share"] = [
-        f"{p:.1%} → {r:.1%}"
+        f"{p:.1%}→{r:.1%}"
         for p, r in zip(frame["previous_share"], frame["recent_share"], strict=True)
     ]
     return out.reset_index(drop=True)

@@ -29,7 +29,7 @@ c[3].metric(
     else run.manifest.get("trends_absent_reason"),
 )
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([9, 10], gap="medium")
 with left:
     st.subheader("Largest topics")
     top = largest_topics(run.topics, 12)
@@ -41,8 +41,8 @@ with left:
         on_select="rerun",
         selection_mode="single-row",
         column_config={
-            "topic": st.column_config.NumberColumn("topic", width="small"),
-            "label": st.column_config.TextColumn("label", width="medium"),
+            "topic": st.column_config.NumberColumn("topic", width=50),
+            "label": st.column_config.TextColumn("label", width=190),
             "size": st.column_config.NumberColumn("documents", width="small"),
             "share": st.column_config.ProgressColumn(
                 "share",
@@ -77,10 +77,12 @@ with right:
             else "change in share between the latest periods and the ones before"
         )
         fmt = {
-            "topic": st.column_config.NumberColumn("topic", width="small"),
-            "label": st.column_config.TextColumn("label", width="medium"),
-            "trend": st.column_config.TextColumn("trend", width="small"),
-            "share": st.column_config.TextColumn("share before → recent", width="small"),
+            "topic": st.column_config.NumberColumn("topic", width=50),
+            "label": st.column_config.TextColumn("label", width=190),
+            "trend": st.column_config.TextColumn("trend", width=75),
+            "share": st.column_config.TextColumn(
+                "share", width=105, help="share of documents: previous window → recent window"
+            ),
         }
         for title, frame in (("Rising", m.rising), ("Fading", m.fading)):
             st.subheader(title)

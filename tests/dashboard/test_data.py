@@ -235,3 +235,20 @@ def test_facet_bins_cover_every_value():
         pd.Series(pd.to_datetime(["2020-01-01", "2020-06-01", None])), "date", nbins=4
     )
     assert dates["count"].sum() == 2 and pd.api.types.is_datetime64_any_dtype(dates["lo"])
+
+
+def test_movers_brief_is_compact():
+    frame = pd.DataFrame(
+        {
+            "topic": [3],
+            "label": ["a · b"],
+            "category": ["new"],
+            "previous_share": [0.0],
+            "recent_share": [0.1234],
+        }
+    )
+    assert data.movers_brief(frame).to_dict("records") == [
+        {"topic": 3, "label": "a · b", "trend": "new", "share": "0.0%→12.3%"}
+    ]
+    no_trend = data.movers_brief(frame.drop(columns="category"))
+    assert list(no_trend.columns) == ["topic", "label", "share"]
