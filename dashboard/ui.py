@@ -9,7 +9,6 @@ shown as exactly those characters. Labels that go into Markdown (headers) pass t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +79,7 @@ def doc_frame(
     return out
 
 
-def doc_table(
-    frame: pd.DataFrame, key: str, *, height: int | str = "auto", more: list[str] | None = None
-) -> int | None:
+def doc_table(frame: pd.DataFrame, key: str, *, height: int | str = "auto") -> int | None:
     """Show documents; returns the docs row of the selected line (or None)."""
     column_config = {
         "title": st.column_config.TextColumn("title", width="large"),
@@ -112,13 +109,7 @@ def doc_table(
     return None
 
 
-def doc_preview(
-    run: RunData,
-    row: int | None,
-    *,
-    fallback: int | None = None,
-    hint: str = "Select a row to read it here.",
-) -> None:
+def doc_preview(run: RunData, row: int | None, *, fallback: int | None = None) -> None:
     """One document in full, as plain text (the selected row, else ``fallback``)."""
     row = row if row is not None else fallback
     if row is None:
@@ -127,7 +118,8 @@ def doc_preview(
     with st.container(border=True):
         st.caption(
             "Document"
-            + ("" if row != fallback or fallback is None else f" (first listed; {hint.lower()})")
+            if row != fallback
+            else "Document (the first listed; select a row to read another)"
         )
         st.text(d["title"] or "(untitled)")
         meta = [
@@ -144,44 +136,42 @@ def doc_preview(
 
 
 def csv_download(
-    frame_fn: Callable[[], pd.DataFrame],
-    file_name: str,
-    label: str = "Download CSV",
-    key: str | None = None,
+    run: RunData,
+    rows: np.ndarray | list[int],
+    name: str,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """A CSV download generated only when clicked (a 60,000-row table is not built per rerun)."""
+    """Download the documents ``rows`` (every column, metadata included) as CSV; the file is
+    built only when the button is clicked, so a 60,000-row table is not rendered per rerun."""
+
+    def build() -> bytes:
+        frame = run.docs.iloc[np.asarray(rows, dtype=np.int64)].drop(columns=["date_str"])
+        return frame.assign(**(extra or {})).to_csv(index=False).encode("utf-8")
+
     st.download_button(
-        label,
-        data=lambda: frame_fn().to_csv(index=False).encode("utf-8"),
-        file_name=file_name,
+        f"Download {len(rows):,} rows as CSV",
+        data=build,
+        file_name=f"{run.name}-{name}.csv",
         mime="text/csv",
         on_click="ignore",
-        key=key,
+        key=f"csv.{name}",
         icon=":material/download:",
     )
 
 
-def topic_picker(
-    run: RunData,
-    *,
-    label: str = "Topic",
-    key_name: str = "topic",
-    placeholder: str = "Choose a topic",
-) -> int | None:
+def topic_picker(run: RunData) -> int | None:
     """Selectbox of topics bound to the ``topic`` URL parameter."""
     options = [int(t) for t in run.topics["topic"]]
-    current = state.get_int(key_name)
-    current = current if current in options else None
+    current = state.get_int("topic")
     return state.bound(
         st.selectbox,
-        key_name,
-        value=current,
-        to_param=lambda v: v,
-        label=label,
+        "topic",
+        value=current if current in options else None,
+        label="Topic",
         options=options,
         format_func=lambda t: topic_name(run, t),
         index=None,
-        placeholder=placeholder,
+        placeholder="Choose a topic",
     )
 
 

@@ -62,14 +62,5 @@ else:
 
 frame = ui.doc_frame(run, rows, extra)
 picked = ui.doc_table(frame, key=f"docs_table.{sem}", height=440)
-ui.csv_download(
-    lambda: (
-        run.docs.iloc[rows]
-        .drop(columns=["date_str"])
-        .assign(**({"similarity": extra["similarity"]} if extra else {}))
-    ),
-    f"{run.name}-documents.csv",
-    label=f"Download {len(rows):,} rows as CSV",
-    key="docs_csv",
-)
+ui.csv_download(run, rows, "documents", extra)
 ui.doc_preview(run, picked, fallback=int(rows[0]) if len(rows) else None)

@@ -80,9 +80,5 @@ else:
             run.docs[col].iloc[rows].to_numpy(),
         )
     picked_row = ui.doc_table(frame, key="facet_docs", height=380)
-    ui.csv_download(
-        lambda: run.docs.iloc[rows].drop(columns=["date_str"]),
-        f"{run.name}-facets.csv",
-        key="facet_csv",
-    )
+    ui.csv_download(run, rows, "facets")
     ui.doc_preview(run, picked_row, fallback=int(rows[0]) if len(rows) else None)

@@ -73,11 +73,7 @@ if view == "docs":
         st.subheader(f"{len(rows):,} selected documents")
         frame = ui.doc_frame(run, rows)
         picked = ui.doc_table(frame, key="map_selected", height=min(420, 38 + 35 * len(frame)))
-        ui.csv_download(
-            lambda: run.docs.iloc[rows].drop(columns=["date_str"]),
-            f"{run.name}-selection.csv",
-            key="map_csv",
-        )
+        ui.csv_download(run, rows, "selection")
         ui.doc_preview(run, picked, fallback=rows[0])
     else:
         st.caption("Nothing selected yet.")

@@ -175,11 +175,7 @@ def detail(topic: int) -> None:
     picked = ui.doc_table(
         frame, key=f"topic_docs.{topic}", height=min(400, 38 + 35 * max(len(frame), 1))
     )
-    ui.csv_download(
-        lambda: run.docs.iloc[rows].drop(columns=["date_str"]),
-        f"{run.name}-topic-{topic}.csv",
-        key="topic_csv",
-    )
+    ui.csv_download(run, rows, f"topic-{topic}")
     ui.doc_preview(run, picked, fallback=int(rows[0]) if len(rows) else None)
 
 

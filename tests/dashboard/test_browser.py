@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import dashboard_browser as bt
+import pandas as pd
 import pytest
 
 from dashboard.data import RunData
@@ -113,6 +114,16 @@ def test_choose_a_topic_apply_a_filter_and_reopen_the_link(server, page, dated_r
     bt.navigate(page, "documents")  # the view state follows sidebar navigation
     assert "topic=1" in page.url and "q=spotting" in page.url
     shot(page, "arxiv-documents-filtered")
+    matching = dated_run.docs[
+        (dated_run.docs["title"] + "\n" + dated_run.docs["text"])
+        .str.lower()
+        .str.contains("spotting")
+    ]
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile(r"Download [\d,]+ rows as CSV")).click()
+    csv = pd.read_csv(download.value.path(), dtype={"doc_id": str})
+    assert sorted(csv["doc_id"].astype(str)) == sorted(matching["doc_id"].astype(str))
+    assert {"title", "text", "topic", "topic_prob", "label", "year"} <= set(csv.columns)
     assert bt.exceptions(page) == [] and page.dialogs == []
 
 
