@@ -103,33 +103,43 @@ def facet_summary(
     return facet_bins(values, kind), 0, 0
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the embedding model…")
-def query_embedder(backend: str, dim: int) -> Any:
-    """The model that embeds search queries in the run's space; loaded on first use only."""
-    from pipeline.embed import HashingEmbedder, load_sentence_transformer
+@st.cache_resource(max_entries=4, show_spinner="Loading the embedding model…")
+def query_embedder(embed_config: str, cache_root: str) -> Any:
+    """The run's own embedder (backend, model and settings of its build), loaded on the first
+    search and kept: all-MiniLM-L6-v2 via ``load_sentence_transformer`` for
+    sentence-transformers runs, ``HashingEmbedder(dim)`` for hashing runs, the distilled
+    static model (kept under the cache root) for static runs."""
+    from pipeline.config import EmbedConfig
+    from pipeline.embed import get_embedder
 
-    if backend == "hashing":
-        return HashingEmbedder(dim=dim)
-    return load_sentence_transformer()
+    return get_embedder(EmbedConfig.model_validate_json(embed_config), Path(cache_root))
 
 
-def embed_query(manifest: dict[str, Any], query: str) -> np.ndarray:
+def embed_query(manifest: dict[str, Any], query: str, cache_root: Path) -> np.ndarray:
+    """``query`` as a vector in the run's embedding space."""
+    from pydantic import ValidationError
+
+    from pipeline.config import EmbedConfig
+
     emb = manifest.get("embedding", {})
-    backend = emb.get("backend", "sentence-transformers")
-    model = query_embedder(backend, int(emb.get("dim") or 384))
-    if backend == "hashing":
-        return model.encode([query])[0]
-    return model.encode(
-        [query], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-    )[0]
+    cfg = manifest.get("config", {}).get("embed") or {}
+    try:
+        EmbedConfig.model_validate(cfg)
+    except ValidationError:  # a manifest from another version: backend and size are enough
+        cfg = {
+            "backend": emb.get("backend", "sentence-transformers"),
+            "dim": int(emb.get("dim") or 384),
+        }
+    embedder = query_embedder(json.dumps(cfg, sort_keys=True), str(cache_root))
+    return np.asarray(embedder.encode([query]), dtype=np.float32)[0]
 
 
 @st.cache_data(max_entries=64, show_spinner="Searching…")
 def semantic(
-    path: str, run_key: str, query: str, k: int, key: str
+    path: str, run_key: str, query: str, k: int, key: str, cache_root: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` documents by cosine to ``query`` among those matching the filters ``key``."""
     run = run_data(path, run_key)
-    qvec = embed_query(run.manifest, query)
+    qvec = embed_query(run.manifest, query, Path(cache_root))
     mask = mask_for(run, _filters_from_key(run, key))
     return semantic_rank(run.embeddings, qvec, mask, k)

@@ -39,7 +39,9 @@ path, key = ctx.path_key
 extra = None
 if sem:
     try:
-        rows, scores = loaders.semantic(path, key, sem, int(k), loaders.filter_key(ctx.filters))
+        rows, scores = loaders.semantic(
+            path, key, sem, int(k), loaders.filter_key(ctx.filters), str(ctx.root)
+        )
     except CacheError as exc:
         st.error(ui.md_escape(exc), icon=":material/error:")
         rows, scores = np.flatnonzero(mask), None

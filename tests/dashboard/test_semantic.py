@@ -12,17 +12,23 @@ from dashboard import loaders
 from pipeline.embed import HashingEmbedder
 
 
-def test_hashing_runs_embed_queries_with_the_hashing_embedder(dated_run):
+def test_hashing_runs_embed_queries_with_the_hashing_embedder(dated_run, dashboard_runs):
     manifest = dated_run.manifest
     assert manifest["embedding"]["backend"] == "hashing"
-    q = loaders.embed_query(manifest, "instance segmentation masks")
+    q = loaders.embed_query(manifest, "instance segmentation masks", dashboard_runs.root)
     expected = HashingEmbedder(dim=manifest["embedding"]["dim"]).encode(
         ["instance segmentation masks"]
     )[0]
     assert np.allclose(q, expected)
-    assert loaders.query_embedder(
-        "hashing", manifest["embedding"]["dim"]
-    ) is loaders.query_embedder("hashing", manifest["embedding"]["dim"])
+
+
+def test_a_manifest_from_another_version_still_gets_its_backend(dated_run, dashboard_runs):
+    manifest = {
+        **dated_run.manifest,
+        "config": {"embed": {"backend": "hashing", "no_such_field": 1}},
+    }
+    q = loaders.embed_query(manifest, "masks", dashboard_runs.root)
+    assert np.allclose(q, HashingEmbedder(dim=manifest["embedding"]["dim"]).encode(["masks"])[0])
 
 
 def test_the_dashboard_does_not_import_the_model_stack_up_front():
@@ -34,12 +40,13 @@ def test_the_dashboard_does_not_import_the_model_stack_up_front():
 
 
 @pytest.mark.slow
-def test_sentence_transformer_runs_embed_queries_with_minilm():
+def test_sentence_transformer_runs_embed_queries_with_minilm(tmp_path):
     manifest = {
-        "embedding": {"backend": "sentence-transformers", "model": "all-MiniLM-L6-v2", "dim": 384}
+        "embedding": {"backend": "sentence-transformers", "model": "all-MiniLM-L6-v2", "dim": 384},
+        "config": {"embed": {"backend": "sentence-transformers"}},
     }
-    a = loaders.embed_query(manifest, "federated learning with differential privacy")
-    b = loaders.embed_query(manifest, "privacy-preserving distributed training")
-    c = loaders.embed_query(manifest, "a recipe for sourdough bread")
+    a = loaders.embed_query(manifest, "federated learning with differential privacy", tmp_path)
+    b = loaders.embed_query(manifest, "privacy-preserving distributed training", tmp_path)
+    c = loaders.embed_query(manifest, "a recipe for sourdough bread", tmp_path)
     assert a.shape == (384,) and np.isclose(np.linalg.norm(a), 1.0, atol=1e-3)
     assert float(a @ b) > float(a @ c) + 0.2
