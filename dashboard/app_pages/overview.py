@@ -9,7 +9,7 @@ ctx = ui.context()
 run = ctx.run
 summary = counts_summary(run.manifest)
 
-st.title(ui.md_escape(run.name))
+st.title(ui.md_escape(ctx.entry.name))
 st.caption(
     f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(run.manifest.get('corpus', {}).get('input', '?'))}"
 )

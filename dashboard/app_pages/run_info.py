@@ -11,7 +11,7 @@ run = ctx.run
 m = run.manifest
 st.title("Run info")
 st.caption(
-    f"{ui.md_escape(run.name)} · built {m.get('created_at', '?')} · run key {m.get('run_key', '?')} · schema version {m.get('schema_version')}"
+    f"{ui.md_escape(ctx.entry.name)} · built {m.get('created_at', '?')} · run key {m.get('run_key', '?')} · schema version {m.get('schema_version')}"
 )
 st.text(f"Directory: {run.path.resolve()}")
 
