@@ -66,7 +66,7 @@ else:
 
     m = movers(run.topics, run.trends, run.over_time, n=8)
     info = run.manifest.get("trends") or {}
-    with st.expander("Biggest movers", expanded=True):
+    with st.expander("Biggest movers: trend scores", expanded=False):
         if m.source == "trends":
             rw, pw = info.get("recent_window") or {}, info.get("previous_window") or {}
             if rw and pw:
