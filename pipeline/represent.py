@@ -11,6 +11,7 @@ counts per-topic documents, not papers, so it is left at 1.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,16 +44,24 @@ class PhraseAnalyzer:
     def __init__(self, stop_words: frozenset[str], ngram_max: int) -> None:
         self.stop_words = stop_words
         self.ngram_max = ngram_max
+        # c-TF-IDF and the hierarchy re-analyse the same sentences in different
+        # concatenations; memoising per phrase makes that nearly free.
+        self._phrase = functools.lru_cache(maxsize=500_000)(self._phrase_terms)
+
+    def _phrase_terms(self, phrase: str) -> tuple[str, ...]:
+        toks = TOKEN_RE.findall(phrase)
+        ok = [t not in self.stop_words and len(t) > 1 for t in toks]
+        terms: list[str] = []
+        for n in range(1, self.ngram_max + 1):
+            for i in range(len(toks) - n + 1):
+                if all(ok[i : i + n]) and (n == 1 or len(set(toks[i : i + n])) == n):
+                    terms.append(" ".join(toks[i : i + n]))
+        return tuple(terms)
 
     def __call__(self, doc: str) -> list[str]:
         terms: list[str] = []
         for phrase in PHRASE_SPLIT.split(doc.lower()):
-            toks = TOKEN_RE.findall(phrase)
-            ok = [t not in self.stop_words and len(t) > 1 for t in toks]
-            for n in range(1, self.ngram_max + 1):
-                for i in range(len(toks) - n + 1):
-                    if all(ok[i : i + n]) and (n == 1 or len(set(toks[i : i + n])) == n):
-                        terms.append(" ".join(toks[i : i + n]))
+            terms.extend(self._phrase(phrase))
         return terms
 
 
@@ -137,7 +146,17 @@ def fit_representation(
 
     n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
     vectorizer = CountVectorizer(analyzer=PhraseAnalyzer(stop_words_for(cfg), cfg.ngram_max), min_df=1)
-    model = BERTopic(
+    class _TopicModel(BERTopic):
+        """BERTopic without its representative-document sampling.
+
+        We pick representative documents by distance to the topic centroid; BERTopic's
+        sampling re-tokenised up to 500 documents per topic and took most of this stage.
+        """
+
+        def _save_representative_docs(self, documents: pd.DataFrame) -> None:
+            self.representative_docs_ = {}
+
+    model = _TopicModel(
         embedding_model=_bertopic_embedder(encode),
         umap_model=BaseDimensionalityReduction(),
         hdbscan_model=BaseCluster(),

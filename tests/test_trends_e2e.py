@@ -25,7 +25,7 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     tmp = tmp_path_factory.mktemp("trends")
     path = tmp / "planted-trends.csv"
     planted_corpus(seed=0).to_csv(path, index=False)
-    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
     store = Store(tmp / "cache")
     result = build(str(path), cfg, store)
     return open_run(result.run_dir), store, path, cfg
@@ -141,7 +141,7 @@ def test_undated_run_has_no_trends(tmp_path: Path) -> None:
 
     path = tmp_path / "undated.csv"
     small_planted(dated=False).to_csv(path, index=False)
-    cfg = Config().with_overrides({"embed": {"backend": "hashing"}})
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
     run = open_run(build(str(path), cfg, Store(tmp_path / "cache")).run_dir)
     assert not run.has("trends.parquet") and not run.has("topic_keywords_over_time.parquet")
     assert run.manifest["trends"] is None and run.manifest["trends_absent_reason"]
