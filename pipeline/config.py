@@ -46,7 +46,7 @@ class EmbedConfig(_Section):
     batch_size: int = Field(32, ge=1, description="Texts per forward pass; texts are sorted by length first to cut padding.")
     max_seq_length: int = Field(256, ge=16, le=512, description="Word pieces per text for the transformer; longer texts are truncated (the model was trained at 256) and counted in the manifest (embedding.truncated_documents).")
     dim: int = Field(384, ge=8, description="Vector size of the 'hashing' backend (the transformer's is fixed at 384).")
-    precision: Literal["fp32", "int8"] = Field("fp32", description="Transformer numerics: 'int8' quantises the attention projections (about 15% faster on CPU, cosine >= 0.99 to fp32 for every trending-paper abstract); part of the embedding cache key.")
+    precision: Literal["fp32", "int8"] = Field("fp32", description="Transformer numerics: 'int8' quantises the attention projections: about 1.2x faster on a 2-core CPU, cosine >= 0.99 to fp32 for every document measured (docs/performance.md); part of the embedding cache key.")
     threads: int | None = Field(None, ge=1, description="torch threads for the transformer; when unset, the CPUs this process may use (affinity and cgroup quota).")
     static_dims: int = Field(256, ge=8, le=384, description="Vector size of the 'static' backend (PCA of the distilled token vectors).")
 

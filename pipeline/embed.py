@@ -8,9 +8,9 @@ Three backends (``[embed] backend``), see docs/performance.md for speed and qual
     not padded to the length of one long abstract, and torch uses as many threads as this
     process may run on (CPU affinity and cgroup quota, not the host's core count).
     ``precision = "int8"`` quantises the attention projections to int8 (per channel,
-    dynamic): about 15% faster on a 2-core AVX2 CPU, cosine >= 0.99 to fp32 for every
-    trending-paper abstract; the feed-forward layers stay fp32 because quantising them too
-    drops agreement to 0.97. Texts longer than ``max_seq_length`` word pieces are
+    dynamic): about 1.2x faster on a 2-core AVX2 CPU, cosine >= 0.99 to fp32 for every
+    trending-paper and arXiv abstract measured; the feed-forward layers stay fp32 because
+    quantising them too drops agreement to 0.97. Texts longer than ``max_seq_length`` word pieces are
     truncated (the model was trained at 256; about half the trending-paper abstracts are
     longer): :func:`count_truncated` counts them so the manifest says how many were cut.
 
