@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -309,14 +310,21 @@ class StaticEmbedder:
         self.distilled = False  # whether this embedder had to distil the model
 
     def model(self):  # noqa: ANN201 - model2vec.StaticModel, imported lazily
+        from model2vec import StaticModel
+
         with self._lock:
             if self.path not in self._models:
-                if not (self.path / "model.safetensors").exists():
+                model = None
+                if (self.path / "model.safetensors").exists():
+                    try:
+                        model = StaticModel.from_pretrained(self.path)
+                    except Exception:  # a damaged entry is a miss, like any cache entry
+                        shutil.rmtree(self.path, ignore_errors=True)
+                if model is None:
                     distill_static(self.cfg, self.path)
                     self.distilled = True
-                from model2vec import StaticModel
-
-                self._models[self.path] = StaticModel.from_pretrained(self.path)
+                    model = StaticModel.from_pretrained(self.path)
+                self._models[self.path] = model
             return self._models[self.path]
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:

@@ -143,6 +143,17 @@ def test_static_model_is_distilled_once_and_reused(tmp_path: Path, fake_static: 
     assert len(fake_static) == 3
 
 
+def test_damaged_static_model_is_distilled_again(tmp_path: Path, fake_static: list[Path]) -> None:
+    cfg = EmbedConfig(backend="static", static_dims=16)
+    get_embedder(cfg, cache_root=tmp_path).encode(["x"])
+    model_dir = static_model_dir(cfg, tmp_path)
+    (model_dir / "tokenizer.json").write_text("{not json")
+    StaticEmbedder._models.clear()
+    again = get_embedder(cfg, cache_root=tmp_path)
+    vecs = again.encode(["a galaxy", "butter"])
+    assert again.distilled and len(fake_static) == 2 and vecs.shape == (2, 16)
+
+
 def test_static_backend_end_to_end(tmp_path: Path, fake_static: list[Path]) -> None:
     path = tmp_path / "planted.csv"
     planted_corpus().to_csv(path, index=False)
