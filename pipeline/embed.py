@@ -178,7 +178,6 @@ def quantize_attention(model):  # noqa: ANN001, ANN201 - SentenceTransformer in 
     papers, quantising all Linear layers gives cosine 0.97 to fp32 (every document under
     0.99, the error spread over all six layers), these alone 0.995 at worst.
     """
-    import copy
     import warnings
 
     import torch
@@ -190,8 +189,10 @@ def quantize_attention(model):  # noqa: ANN001, ANN201 - SentenceTransformer in 
         if isinstance(module, torch.nn.Linear) and ".attention." in name
     }
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
-        return quantize_dynamic(copy.deepcopy(model), spec, dtype=torch.qint8)
+        # torch.ao.quantization is deprecated in favour of torchao (not a dependency here);
+        # it still works in torch 2.13, and tests/test_embed_backends.py would catch its removal.
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, spec, dtype=torch.qint8)  # a copy: inplace=False
 
 
 def model_path() -> Path:
