@@ -48,7 +48,9 @@ CORPORA = {
 }
 
 
-def ours(texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, build: Build) -> tuple[np.ndarray, list[list[str]]]:
+def ours(
+    texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, build: Build
+) -> tuple[np.ndarray, list[list[str]]]:
     from pipeline.cluster import cluster
     from pipeline.reduce import reduce
     from pipeline.represent import fit_representation
@@ -56,16 +58,27 @@ def ours(texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, build
     cfg = Config()
     spaces, xy = reduce(emb, ReduceConfig(seed=seed))
     result = cluster(spaces, emb, cfg.cluster)
-    rep = fit_representation(texts, emb, result.labels, xy, doc_ids, build.encode_cached, cfg.represent, seed=seed)
+    rep = fit_representation(
+        texts, emb, result.labels, xy, doc_ids, build.encode_cached, cfg.represent, seed=seed
+    )
     return result.labels, [list(k) for k in rep.topics["keywords"]]
 
 
-def plain_bertopic(texts: list[str], emb: np.ndarray, seed: int) -> tuple[np.ndarray, list[list[str]]]:
+def plain_bertopic(
+    texts: list[str], emb: np.ndarray, seed: int
+) -> tuple[np.ndarray, list[list[str]]]:
     from bertopic import BERTopic
     from umap import UMAP
 
     # BERTopic()'s own UMAP settings, seeded so that seeds can be compared.
-    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", low_memory=False, random_state=seed)
+    umap_model = UMAP(
+        n_neighbors=15,
+        n_components=5,
+        min_dist=0.0,
+        metric="cosine",
+        low_memory=False,
+        random_state=seed,
+    )
     model = BERTopic(umap_model=umap_model)
     topics, _ = model.fit_transform(texts, embeddings=emb)
     words = [[w for w, _ in model.get_topic(t)][:10] for t in sorted(set(topics)) if t != -1]
@@ -85,7 +98,9 @@ def reference_matrix(texts: list[str]):  # noqa: ANN201
 
     pattern = r"(?u)\b\w(?:\w|-(?=\w))*\b"
     docs = [f"{t}\n{_STRIP.sub('', t)}" for t in texts]
-    vec = CountVectorizer(ngram_range=(1, 2), token_pattern=pattern, lowercase=True, binary=True, min_df=1)
+    vec = CountVectorizer(
+        ngram_range=(1, 2), token_pattern=pattern, lowercase=True, binary=True, min_df=1
+    )
     return vec.fit_transform(docs).tocsc(), vec.vocabulary_
 
 
@@ -127,14 +142,20 @@ def evaluate(name: str, spec: str, seeds: list[int], store: Store) -> list[dict]
     build = Build(store, Config(), SilentReporter())
     t0 = time.perf_counter()
     emb = build.encode_cached(texts)
-    print(f"[{name}] {len(texts)} documents embedded in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    print(
+        f"[{name}] {len(texts)} documents embedded in {time.perf_counter() - t0:.0f}s",
+        file=sys.stderr,
+    )
     labels = None
     if "label" in corpus.docs.columns and "n_labels" in corpus.docs.columns:
         single = (corpus.docs["n_labels"] == 1).to_numpy()
         labels = corpus.docs["label"].to_numpy()
     matrix, vocab = reference_matrix(texts)
     rows = []
-    for system, fit in (("topictrends", lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, build)), ("BERTopic()", lambda s: plain_bertopic(texts, emb, s))):
+    for system, fit in (
+        ("topictrends", lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, build)),
+        ("BERTopic()", lambda s: plain_bertopic(texts, emb, s)),
+    ):
         assignments = []
         for seed in seeds:
             t0 = time.perf_counter()
@@ -150,7 +171,10 @@ def evaluate(name: str, spec: str, seeds: list[int], store: Store) -> list[dict]
                 row["nmi"] = float(normalized_mutual_info_score(labels[single], topics[single]))
                 row["ari"] = float(adjusted_rand_score(labels[single], topics[single]))
             rows.append(row)
-            print(f"[{name}] {system} seed {seed}: {json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})}", file=sys.stderr)
+            print(
+                f"[{name}] {system} seed {seed}: {json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})}",
+                file=sys.stderr,
+            )
         pairs = [adjusted_rand_score(a, b) for a, b in itertools.combinations(assignments, 2)]
         for row in rows[-len(seeds) :]:
             row["seed_ari"] = float(np.mean(pairs)) if pairs else float("nan")
@@ -159,7 +183,20 @@ def evaluate(name: str, spec: str, seeds: list[int], store: Store) -> list[dict]
 
 def table(rows: list[dict]) -> str:
     df = pd.DataFrame(rows)
-    metrics = [c for c in ("nmi", "ari", "npmi", "diversity", "outlier_share", "topics", "seed_ari", "seconds") if c in df.columns]
+    metrics = [
+        c
+        for c in (
+            "nmi",
+            "ari",
+            "npmi",
+            "diversity",
+            "outlier_share",
+            "topics",
+            "seed_ari",
+            "seconds",
+        )
+        if c in df.columns
+    ]
     out = ["| corpus | system | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for (corpus, system), g in df.groupby(["corpus", "system"], sort=False):
         cells = []
@@ -168,13 +205,17 @@ def table(rows: list[dict]) -> str:
             if v.empty:
                 cells.append("–")
             elif m == "topics":
-                cells.append(f"{int(v.min())}–{int(v.max())}" if v.min() != v.max() else str(int(v.min())))
+                cells.append(
+                    f"{int(v.min())}–{int(v.max())}" if v.min() != v.max() else str(int(v.min()))
+                )
             elif m == "seed_ari":
                 cells.append(f"{v.iloc[0]:.3f}")
             elif m == "outlier_share":
                 cells.append(f"{v.mean():.1%}")
             else:
-                cells.append(f"{v.mean():.3f} ± {v.std(ddof=0):.3f}" if len(v) > 1 else f"{v.mean():.3f}")
+                cells.append(
+                    f"{v.mean():.3f} ± {v.std(ddof=0):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+                )
         out.append(f"| {corpus} | {system} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -183,7 +224,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA))
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    ap.add_argument("--cache-dir", default=None, help="topictrends cache root holding the embeddings (default: $TOPICTRENDS_CACHE or ./cache)")
+    ap.add_argument(
+        "--cache-dir",
+        default=None,
+        help="topictrends cache root holding the embeddings (default: $TOPICTRENDS_CACHE or ./cache)",
+    )
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "quality.json"))
     args = ap.parse_args()
     store = Store(cache_root(args.cache_dir))

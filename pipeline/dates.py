@@ -52,7 +52,13 @@ def parse_one(value: object, fmt: str | None = None) -> tuple[dt.date, str] | No
             parsed = dt.datetime.strptime(s, fmt)
         except ValueError:
             return None
-        precision = "day" if "%d" in fmt or "%j" in fmt else "month" if ("%m" in fmt or "%b" in fmt or "%B" in fmt) else "year"
+        precision = (
+            "day"
+            if "%d" in fmt or "%j" in fmt
+            else "month"
+            if ("%m" in fmt or "%b" in fmt or "%B" in fmt)
+            else "year"
+        )
         return parsed.date(), precision
     try:
         if m := _ISO_DAY.match(s) or _SLASH_DAY.match(s):
@@ -86,7 +92,9 @@ def is_missing(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def parse_column(values: Iterable[object], fmt: str | None = None) -> tuple[list[dt.date | None], list[str | None], int | None]:
+def parse_column(
+    values: Iterable[object], fmt: str | None = None
+) -> tuple[list[dt.date | None], list[str | None], int | None]:
     """Parse a column. Returns dates, precisions and the index of the first bad value (or None).
 
     Unique values are parsed once: a 20k-row column usually has a few hundred distinct dates.

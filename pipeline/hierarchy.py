@@ -17,10 +17,21 @@ COLUMNS = ["node", "parent", "left", "right", "distance", "label", "topics"]
 
 
 def empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, ["int64", "int64", "int64", "int64", "float64", "object", "object"], strict=True)})
+    return pd.DataFrame(
+        {
+            c: pd.Series(dtype=t)
+            for c, t in zip(
+                COLUMNS,
+                ["int64", "int64", "int64", "int64", "float64", "object", "object"],
+                strict=True,
+            )
+        }
+    )
 
 
-def hierarchy(model, texts: list[str], cfg: HierarchyConfig, model_topic_ids: dict[int, int]) -> pd.DataFrame:  # noqa: ANN001
+def hierarchy(
+    model, texts: list[str], cfg: HierarchyConfig, model_topic_ids: dict[int, int]
+) -> pd.DataFrame:  # noqa: ANN001
     """``model_topic_ids`` maps our topic ids to the model's (BERTopic numbers them its own way)."""
     to_ours = {b: t for t, b in model_topic_ids.items()}
     from scipy.cluster import hierarchy as sch
@@ -46,7 +57,16 @@ def hierarchy(model, texts: list[str], cfg: HierarchyConfig, model_topic_ids: di
         parent_of[left] = node
         parent_of[right] = node
         words = [w for w in str(r.Parent_Name).split("_") if w]
-        rows.append({"node": node, "left": left, "right": right, "distance": float(r.Distance), "label": make_label(words, 3), "topics": sorted(to_ours[int(t)] for t in r.Topics)})
+        rows.append(
+            {
+                "node": node,
+                "left": left,
+                "right": right,
+                "distance": float(r.Distance),
+                "label": make_label(words, 3),
+                "topics": sorted(to_ours[int(t)] for t in r.Topics),
+            }
+        )
     df = pd.DataFrame(rows)
     df["parent"] = df["node"].map(lambda n: parent_of.get(n, -1)).astype(np.int64)
     return df.sort_values("node").reset_index(drop=True)[COLUMNS]

@@ -25,7 +25,9 @@ from pipeline.dates import parse_column
 from pipeline.errors import UserError
 
 MIN_DOCUMENTS = 20
-SUPPORTED = ".txt (trending-papers page), .csv, .tsv, .jsonl/.ndjson, .json (array of objects), .parquet"
+SUPPORTED = (
+    ".txt (trending-papers page), .csv, .tsv, .jsonl/.ndjson, .json (array of objects), .parquet"
+)
 
 BUNDLED: dict[str, str] = {
     "hf-trending-papers": "hf-trending-papers.txt",
@@ -33,14 +35,45 @@ BUNDLED: dict[str, str] = {
 }
 DEFAULT_CORPUS = "hf-trending-papers"
 
-TEXT_NAMES = ("abstract", "text", "body", "content", "summary", "description", "paragraph", "document", "doc")
+TEXT_NAMES = (
+    "abstract",
+    "text",
+    "body",
+    "content",
+    "summary",
+    "description",
+    "paragraph",
+    "document",
+    "doc",
+)
 TITLE_NAMES = ("title", "name", "headline", "subject")
-DATE_NAMES = ("date", "published", "published_at", "publication_date", "created", "created_at", "timestamp", "time", "year")
+DATE_NAMES = (
+    "date",
+    "published",
+    "published_at",
+    "publication_date",
+    "created",
+    "created_at",
+    "timestamp",
+    "time",
+    "year",
+)
 ID_NAMES = ("id", "doc_id", "document_id", "arxiv_id", "uid", "key")
 URL_NAMES = ("url", "link", "source_url", "href", "pdf_url")
 
 # Columns the pipeline writes into documents.parquet; metadata with these names is prefixed.
-RESERVED = {"doc_id", "title", "text", "date", "date_precision", "url", "topic", "topic_prob", "x", "y"}
+RESERVED = {
+    "doc_id",
+    "title",
+    "text",
+    "date",
+    "date_precision",
+    "url",
+    "topic",
+    "topic_prob",
+    "x",
+    "y",
+}
 NONE = "none"  # a column flag set to "none" switches auto-detection of that column off
 
 
@@ -70,7 +103,9 @@ class Corpus:
     def content_hash(self) -> str:
         """Hash of everything ingest produced, so any change to the input changes it."""
         h = hashlib.sha256("\x1f".join(self.docs.columns).encode())
-        as_text = self.docs.map(lambda v: json.dumps(_jsonable(v), default=str) if not isinstance(v, str) else v)
+        as_text = self.docs.map(
+            lambda v: json.dumps(_jsonable(v), default=str) if not isinstance(v, str) else v
+        )
         h.update(pd.util.hash_pandas_object(as_text, index=False).values.tobytes())
         return h.hexdigest()
 
@@ -168,7 +203,9 @@ def sniff_format(path: Path, head: bytes) -> str:
             return "tsv"
         if b"," in first:
             return "csv"
-    raise UserError(f"{path}: unsupported format '{ext or 'no extension'}'. Supported: {SUPPORTED}.")
+    raise UserError(
+        f"{path}: unsupported format '{ext or 'no extension'}'. Supported: {SUPPORTED}."
+    )
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -198,7 +235,9 @@ def _read_parquet(path: Path, data: bytes) -> pd.DataFrame:
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise UserError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}). Re-export it, or use CSV or JSON Lines.") from None
+        raise UserError(
+            f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}). Re-export it, or use CSV or JSON Lines."
+        ) from None
     return table.to_pandas()
 
 
@@ -210,7 +249,12 @@ def _read_trending(path: Path, text: str) -> pd.DataFrame:
     lines = [(i + 1, ln.strip()) for i, ln in enumerate(text.splitlines()) if ln.strip()]
     while lines and _BOILERPLATE.match(lines[0][1]):
         lines.pop(0)
-    if lines and lines[0][1].startswith("Subscribe") and len(lines[0][1]) > 9 and not lines[0][1][9].islower():
+    if (
+        lines
+        and lines[0][1].startswith("Subscribe")
+        and len(lines[0][1]) > 9
+        and not lines[0][1][9].islower()
+    ):
         lines[0] = (lines[0][0], lines[0][1][len("Subscribe") :].strip())
     if len(lines) % 2:
         lineno, title = lines[-1]
@@ -225,7 +269,14 @@ def _read_trending(path: Path, text: str) -> pd.DataFrame:
 def _read_delimited(path: Path, text: str, sep: str) -> pd.DataFrame:
     kind = "CSV" if sep == "," else "TSV"
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, on_bad_lines="error", engine="c")
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            on_bad_lines="error",
+            engine="c",
+        )
     except pd.errors.ParserError as exc:
         msg = str(exc)
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
@@ -236,15 +287,23 @@ def _read_delimited(path: Path, text: str, sep: str) -> pd.DataFrame:
             ) from None
         m = re.search(r"line (\d+)", msg)
         where = f"line {m[1]}: " if m else ""
-        raise UserError(f"{path}: {where}malformed {kind} ({msg.strip().splitlines()[-1]}). Check quoting near that line.") from None
+        raise UserError(
+            f"{path}: {where}malformed {kind} ({msg.strip().splitlines()[-1]}). Check quoting near that line."
+        ) from None
     except pd.errors.EmptyDataError:
-        raise UserError(f"{path}: the file has no {kind} header or rows. Add a header line and documents.") from None
+        raise UserError(
+            f"{path}: the file has no {kind} header or rows. Add a header line and documents."
+        ) from None
     # An unclosed quote makes the C parser swallow the rest of the file into one field.
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed:")]
     if unnamed and len(unnamed) == len(df.columns):
-        raise UserError(f"{path}: line 1: the {kind} header is empty. Add column names such as title,abstract,date.")
+        raise UserError(
+            f"{path}: line 1: the {kind} header is empty. Add column names such as title,abstract,date."
+        )
     if len(df.columns) == 1 and sep == "," and "\t" in text.split("\n", 1)[0]:
-        raise UserError(f"{path}: line 1: looks tab-separated but is named .csv. Rename it to .tsv.")
+        raise UserError(
+            f"{path}: line 1: looks tab-separated but is named .csv. Rename it to .tsv."
+        )
     _check_unbalanced_quotes(path, text, sep, kind)
     return df
 
@@ -255,7 +314,9 @@ def _check_unbalanced_quotes(path: Path, text: str, sep: str, kind: str) -> None
         for _ in reader:
             pass
     except csv.Error as exc:
-        raise UserError(f"{path}: line {reader.line_num}: malformed {kind} ({exc}). Close the quote or escape it by doubling it.") from None
+        raise UserError(
+            f"{path}: line {reader.line_num}: malformed {kind} ({exc}). Close the quote or escape it by doubling it."
+        ) from None
 
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
@@ -266,9 +327,13 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UserError(f"{path}: line {lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Each line must be one JSON object.") from None
+            raise UserError(
+                f"{path}: line {lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Each line must be one JSON object."
+            ) from None
         if not isinstance(obj, dict):
-            raise UserError(f"{path}: line {lineno}: expected a JSON object, got {type(obj).__name__}. Each line must be one object like {{\"title\": ..., \"abstract\": ...}}.")
+            raise UserError(
+                f'{path}: line {lineno}: expected a JSON object, got {type(obj).__name__}. Each line must be one object like {{"title": ..., "abstract": ...}}.'
+            )
         rows.append(obj)
     return _records_frame(path, rows)
 
@@ -277,38 +342,52 @@ def _read_json(path: Path, text: str) -> pd.DataFrame:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Fix the syntax there.") from None
+        raise UserError(
+            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Fix the syntax there."
+        ) from None
     if isinstance(obj, dict):
         lists = [k for k, v in obj.items() if isinstance(v, list)]
         if len(lists) == 1:
             obj = obj[lists[0]]
     if not isinstance(obj, list):
-        raise UserError(f"{path}: expected a JSON array of objects, got {type(obj).__name__}. Wrap the documents in [ ... ] or use JSON Lines.")
+        raise UserError(
+            f"{path}: expected a JSON array of objects, got {type(obj).__name__}. Wrap the documents in [ ... ] or use JSON Lines."
+        )
     for i, item in enumerate(obj):
         if not isinstance(item, dict):
-            raise UserError(f"{path}: array item {i}: expected an object, got {type(item).__name__}. Each item must be like {{\"title\": ..., \"abstract\": ...}}.")
+            raise UserError(
+                f'{path}: array item {i}: expected an object, got {type(item).__name__}. Each item must be like {{"title": ..., "abstract": ...}}.'
+            )
     return _records_frame(path, obj)
 
 
 def _records_frame(path: Path, rows: list[dict]) -> pd.DataFrame:
     if not rows:
-        raise UserError(f"{path}: no documents in the file. Add at least {MIN_DOCUMENTS} documents.")
+        raise UserError(
+            f"{path}: no documents in the file. Add at least {MIN_DOCUMENTS} documents."
+        )
     df = pd.DataFrame.from_records(rows)
     for col in df.columns:
         if df[col].map(lambda v: isinstance(v, dict)).any():
-            df[col] = df[col].map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+            df[col] = df[col].map(
+                lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
+            )
     return df
 
 
 # --------------------------------------------------------------------------- columns
 
 
-def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], role: str, path: Path, flag: str) -> str | None:
+def _find(
+    columns: list[str], wanted: str | None, names: tuple[str, ...], role: str, path: Path, flag: str
+) -> str | None:
     if wanted is not None:
         if wanted.lower() == NONE:
             return None
         if wanted not in columns:
-            raise UserError(f"{path}: {flag} '{wanted}' is not a column. Columns seen: {', '.join(map(str, columns))}.")
+            raise UserError(
+                f"{path}: {flag} '{wanted}' is not a column. Columns seen: {', '.join(map(str, columns))}."
+            )
         return wanted
     lower = {str(c).lower().strip(): c for c in columns}
     for name in names:
@@ -364,13 +443,17 @@ def ingest(path: Path, name: str, cfg: IngestConfig) -> Corpus:
                 "Use ISO dates (2024-03-05, 2024-03, 2024), pass --date-format (e.g. '%d/%m/%Y'), "
                 "or --date-col none to ignore dates."
             )
-        docs["date"] = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce").astype("datetime64[ns]")
+        docs["date"] = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce").astype(
+            "datetime64[ns]"
+        )
         docs["date_precision"] = pd.Series(precs, dtype=object)
     else:
         docs["date"] = pd.Series([pd.NaT] * n_input, dtype="datetime64[ns]")
         docs["date_precision"] = pd.Series([None] * n_input, dtype=object)
 
-    docs["url"] = raw[roles["url"]].map(lambda v: normalise_ws(v) or None).values if roles["url"] else None
+    docs["url"] = (
+        raw[roles["url"]].map(lambda v: normalise_ws(v) or None).values if roles["url"] else None
+    )
     if roles["id"]:
         docs["doc_id"] = raw[roles["id"]].map(normalise_ws).values
     else:
@@ -396,7 +479,9 @@ def ingest(path: Path, name: str, cfg: IngestConfig) -> Corpus:
     docs = docs[~dup].reset_index(drop=True)
 
     if len(docs) == 0:
-        raise UserError(f"{path}: all {n_input} documents have empty text. Check the text column ({roles['text'] or roles['title']}) or pick another with --text-col.")
+        raise UserError(
+            f"{path}: all {n_input} documents have empty text. Check the text column ({roles['text'] or roles['title']}) or pick another with --text-col."
+        )
     if len(docs) < MIN_DOCUMENTS:
         raise UserError(
             f"{path}: only {len(docs)} usable documents; topic modelling needs at least {MIN_DOCUMENTS}. Add more documents."
@@ -404,13 +489,17 @@ def ingest(path: Path, name: str, cfg: IngestConfig) -> Corpus:
 
     missing_id = docs["doc_id"] == ""
     if missing_id.any():
-        docs.loc[missing_id, "doc_id"] = [text_hash(t)[:16] for t in modelled_texts(docs[missing_id])]
+        docs.loc[missing_id, "doc_id"] = [
+            text_hash(t)[:16] for t in modelled_texts(docs[missing_id])
+        ]
 
     ordered = ["doc_id", "title", "text", "date", "date_precision", "url"] + meta_cols
     docs = docs[ordered]
     notes = []
     if not roles["date"]:
-        notes.append("no date column found: trend artifacts are not computed (pass --date-col to name one)")
+        notes.append(
+            "no date column found: trend artifacts are not computed (pass --date-col to name one)"
+        )
     elif docs["date"].isna().all():
         notes.append(f"date column '{roles['date']}' is empty: trend artifacts are not computed")
     return Corpus(

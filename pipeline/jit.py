@@ -19,7 +19,9 @@ _ENABLED = False
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "topictrends" / "numba")
+    return Path(
+        os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "topictrends" / "numba"
+    )
 
 
 def enable_numba_cache() -> None:

@@ -28,7 +28,9 @@ def period_start(dates: pd.Series, period: str) -> pd.Series:
     if period == "year":
         return d.dt.to_period("Y").dt.start_time
     if period == "decade":
-        return pd.to_datetime((d.dt.year // 10 * 10).astype("Int64").astype(str) + "-01-01", errors="coerce")
+        return pd.to_datetime(
+            (d.dt.year // 10 * 10).astype("Int64").astype(str) + "-01-01", errors="coerce"
+        )
     raise ValueError(f"unknown period {period!r}")
 
 
@@ -61,7 +63,9 @@ def _span_bins(d: pd.Series, period: str) -> int:
 
 def topics_over_time(dates: pd.Series, topics: pd.Series, period: str) -> pd.DataFrame:
     """One row per (topic, period) with documents: count, share of the period, period total."""
-    df = pd.DataFrame({"topic": topics.to_numpy(), "date": pd.to_datetime(dates).to_numpy()}).dropna(subset=["date"])
+    df = pd.DataFrame(
+        {"topic": topics.to_numpy(), "date": pd.to_datetime(dates).to_numpy()}
+    ).dropna(subset=["date"])
     df["period_start"] = period_start(df["date"], period)
     totals = df.groupby("period_start").size().rename("period_total")
     counts = df.groupby(["topic", "period_start"]).size().rename("count").reset_index()
@@ -70,4 +74,8 @@ def topics_over_time(dates: pd.Series, topics: pd.Series, period: str) -> pd.Dat
     counts["topic"] = counts["topic"].astype("int64")
     counts["count"] = counts["count"].astype("int64")
     counts["period_total"] = counts["period_total"].astype("int64")
-    return counts[["topic", "period_start", "count", "share", "period_total"]].sort_values(["topic", "period_start"]).reset_index(drop=True)
+    return (
+        counts[["topic", "period_start", "count", "share", "period_total"]]
+        .sort_values(["topic", "period_start"])
+        .reset_index(drop=True)
+    )

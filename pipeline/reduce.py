@@ -28,7 +28,9 @@ def n_neighbors_for(cfg: ReduceConfig, n_docs: int) -> int:
 EXACT_KNN_MAX = 40_000  # below this, exact kNN by BLAS beats NN-descent and needs no JIT
 
 
-def exact_knn(x: np.ndarray, k: int, metric: str, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def exact_knn(
+    x: np.ndarray, k: int, metric: str, chunk: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours (self first), in row chunks to bound memory."""
     x = np.asarray(x, dtype=np.float32)
     if metric == "cosine":
@@ -44,7 +46,9 @@ def exact_knn(x: np.ndarray, k: int, metric: str, chunk: int = 2048) -> tuple[np
         if metric == "cosine":
             d = 1.0 - block @ x.T
         else:
-            d = np.sqrt(np.maximum(sq[start : start + chunk, None] + sq[None, :] - 2 * block @ x.T, 0))
+            d = np.sqrt(
+                np.maximum(sq[start : start + chunk, None] + sq[None, :] - 2 * block @ x.T, 0)
+            )
         rows = np.arange(len(block))
         d[rows, start + rows] = -1.0  # self is always the first neighbour
         part = np.argpartition(d, k - 1, axis=1)[:, :k]
@@ -59,7 +63,9 @@ def auto_ensemble(n_docs: int) -> int:
     return 10 if n_docs <= 1_000 else 5 if n_docs <= 6_000 else 1
 
 
-def reduce(embeddings: np.ndarray, cfg: ReduceConfig, tick: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def reduce(
+    embeddings: np.ndarray, cfg: ReduceConfig, tick: Callable[[str], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (clustering spaces, 2-d map), float32, seeded.
 
     The clustering spaces have shape (ensemble, n, n_components): one UMAP fit per seed,
@@ -81,16 +87,34 @@ def reduce(embeddings: np.ndarray, cfg: ReduceConfig, tick: Callable[[str], None
             knn_idx, knn_dist = exact_knn(embeddings, k, cfg.metric)
         else:
             knn_idx, knn_dist, _ = nearest_neighbors(
-                embeddings, n_neighbors=k, metric=cfg.metric, metric_kwds=None, angular=False, random_state=np.random.RandomState(cfg.seed), low_memory=True, n_jobs=1
+                embeddings,
+                n_neighbors=k,
+                metric=cfg.metric,
+                metric_kwds=None,
+                angular=False,
+                random_state=np.random.RandomState(cfg.seed),
+                low_memory=True,
+                n_jobs=1,
             )
-        common = dict(n_neighbors=k, metric=cfg.metric, random_state=cfg.seed, precomputed_knn=(knn_idx, knn_dist, None), init="spectral", low_memory=True)
+        common = dict(
+            n_neighbors=k,
+            metric=cfg.metric,
+            random_state=cfg.seed,
+            precomputed_knn=(knn_idx, knn_dist, None),
+            init="spectral",
+            low_memory=True,
+        )
         spaces = []
         m = cfg.ensemble or auto_ensemble(n)
         for i in range(m):
             if tick:
                 tick(f"cluster space {i + 1}/{m}")
             params = {**common, "random_state": cfg.seed + i}
-            spaces.append(UMAP(n_components=min(cfg.n_components, n - 2), min_dist=cfg.min_dist, **params).fit_transform(embeddings))
+            spaces.append(
+                UMAP(
+                    n_components=min(cfg.n_components, n - 2), min_dist=cfg.min_dist, **params
+                ).fit_transform(embeddings)
+            )
         if tick:
             tick("2-d map")
         xy = UMAP(n_components=2, min_dist=cfg.map_min_dist, **common).fit_transform(embeddings)

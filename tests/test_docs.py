@@ -21,7 +21,9 @@ def test_every_setting_is_documented() -> None:
 def test_config_reference_is_current() -> None:
     from pipeline.config import config_reference
 
-    assert (REPO / "docs" / "config.md").read_text() == config_reference(), "run: python -m pipeline.config > docs/config.md"
+    assert (REPO / "docs" / "config.md").read_text() == config_reference(), (
+        "run: python -m pipeline.config > docs/config.md"
+    )
 
 
 def test_every_artifact_column_is_documented() -> None:
@@ -30,7 +32,9 @@ def test_every_artifact_column_is_documented() -> None:
         assert f"`{fname}`" in text, fname
         body = text.split(f"`{fname}`", 1)[1]
         for col in cols:
-            assert re.search(rf"^\|[^\n]*`{col}`", body, re.M), f"{fname}: {col} is not in docs/artifacts.md"
+            assert re.search(rf"^\|[^\n]*`{col}`", body, re.M), (
+                f"{fname}: {col} is not in docs/artifacts.md"
+            )
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -28,11 +28,20 @@ text_values = st.one_of(
     st.none(),
     st.booleans(),
 )
-keys = st.sampled_from(["title", "abstract", "text", "date", "id", "url", "extra", "Year", "", "tópic"])
+keys = st.sampled_from(
+    ["title", "abstract", "text", "date", "id", "url", "extra", "Year", "", "tópic"]
+)
 records = st.one_of(
     st.lists(st.dictionaries(keys, text_values, max_size=6), max_size=40),
     # Big enough to pass the size check, so the success path is fuzzed too.
-    st.lists(st.fixed_dictionaries({"title": st.text(min_size=1, max_size=50), "abstract": text_values}, optional={"date": text_values, "id": text_values}), min_size=22, max_size=50),
+    st.lists(
+        st.fixed_dictionaries(
+            {"title": st.text(min_size=1, max_size=50), "abstract": text_values},
+            optional={"date": text_values, "id": text_values},
+        ),
+        min_size=22,
+        max_size=50,
+    ),
 )
 
 
@@ -66,7 +75,11 @@ def test_random_bytes(data: bytes, ext: str) -> None:
 
 
 @FUZZ
-@given(rows=records, sep=st.sampled_from([",", "\t"]), encoding=st.sampled_from(["utf-8", "utf-16", "latin-1", "utf-8-sig"]))
+@given(
+    rows=records,
+    sep=st.sampled_from([",", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-16", "latin-1", "utf-8-sig"]),
+)
 def test_random_csv(rows: list[dict], sep: str, encoding: str) -> None:
     buf = io.StringIO()
     cols = sorted({k for r in rows for k in r})
@@ -78,7 +91,11 @@ def test_random_csv(rows: list[dict], sep: str, encoding: str) -> None:
 
 
 @FUZZ
-@given(rows=records, as_lines=st.booleans(), garbage=st.sampled_from(["", "{", "]", "null", "[1,2]", '"str"']))
+@given(
+    rows=records,
+    as_lines=st.booleans(),
+    garbage=st.sampled_from(["", "{", "]", "null", "[1,2]", '"str"']),
+)
 def test_random_json(rows: list[dict], as_lines: bool, garbage: str) -> None:
     if as_lines:
         body = "\n".join(json.dumps(r) for r in rows) + ("\n" + garbage if garbage else "")

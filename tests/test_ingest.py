@@ -69,7 +69,12 @@ def test_bundled_corpora_ship_inside_the_package() -> None:
 def test_whitespace_empties_and_duplicates(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=6)
     df.loc[0, "abstract"] = "  spaced \n\t out   text  "
-    extra = pd.DataFrame([{**df.iloc[1].to_dict(), "id": "dup"}, {**df.iloc[2].to_dict(), "id": "empty", "title": " ", "abstract": ""}])
+    extra = pd.DataFrame(
+        [
+            {**df.iloc[1].to_dict(), "id": "dup"},
+            {**df.iloc[2].to_dict(), "id": "empty", "title": " ", "abstract": ""},
+        ]
+    )
     corpus = ingest(_write(pd.concat([df, extra]), tmp_path / "c.csv"), "c", IngestConfig())
     assert corpus.n_input == len(df) + 2
     assert corpus.n_duplicate == 1 and corpus.n_empty == 1

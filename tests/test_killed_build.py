@@ -15,7 +15,17 @@ from pipeline.cache import Store
 from pipeline.runner import build
 from tests.conftest import planted_corpus
 
-STAGES = ["ingest", "embed", "reduce", "cluster", "represent", "hierarchy", "over_time", "publish", "mid-write"]
+STAGES = [
+    "ingest",
+    "embed",
+    "reduce",
+    "cluster",
+    "represent",
+    "hierarchy",
+    "over_time",
+    "publish",
+    "mid-write",
+]
 
 # Runs a real build in a child process that SIGKILLs itself on entering the given stage
 # (or, for "mid-write", after the first artifact file of the new run is written).
@@ -60,17 +70,28 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_sigkill_in_each_stage_keeps_the_previous_run(built: tuple[Path, Path, dict], stage: str) -> None:
+def test_sigkill_in_each_stage_keeps_the_previous_run(
+    built: tuple[Path, Path, dict], stage: str
+) -> None:
     corpus, root, manifest = built
-    proc = subprocess.run([sys.executable, "-c", CHILD, stage, str(corpus), str(root)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, stage, str(corpus), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     run = open_run(Store(root).run_path("planted"))
-    assert run.manifest["run_key"] == manifest["run_key"], "the previous build is still the current one"
+    assert run.manifest["run_key"] == manifest["run_key"], (
+        "the previous build is still the current one"
+    )
     for fname in run.manifest["artifacts"]:
         run.verify(fname)
     if stage != "ingest":  # killed before it could write any progress
         progress = json.loads((root / ".progress" / "planted.json").read_text())
-        assert progress["state"] == "running"  # the killed process could not clean up; readers see it is gone
+        assert (
+            progress["state"] == "running"
+        )  # the killed process could not clean up; readers see it is gone
 
 
 def test_next_build_after_kills_completes(built: tuple[Path, Path, dict]) -> None:
@@ -79,7 +100,9 @@ def test_next_build_after_kills_completes(built: tuple[Path, Path, dict]) -> Non
     from tests.conftest import Config
 
     assert all(p["state"] == "interrupted" for p in build_progress(root))
-    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}})
+    cfg = Config().with_overrides(
+        {"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}}
+    )
     result = build(str(corpus), cfg, Store(root))
     run = open_run(result.run_dir)
     assert run.manifest["run_key"] != manifest["run_key"]

@@ -45,9 +45,13 @@ def test_planted_topics_are_recovered(tmp_path: Path, planted_csv: Path) -> None
     assert docs["venue"].notna().all(), "metadata is carried into documents.parquet"
 
 
-def test_eom_selection_recovers_exactly_the_planted_topics(tmp_path: Path, planted_csv: Path, fast_config: Config) -> None:
+def test_eom_selection_recovers_exactly_the_planted_topics(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
     cfg = fast_config.with_overrides({"cluster": {"selection_method": "eom"}})
-    docs = open_run(build(str(planted_csv), cfg, Store(tmp_path / "cache")).run_dir).read_table("documents.parquet")
+    docs = open_run(build(str(planted_csv), cfg, Store(tmp_path / "cache")).run_dir).read_table(
+        "documents.parquet"
+    )
     assert docs["topic"].nunique() == 5
     assert adjusted_rand_score(docs["planted"], docs["topic"]) > 0.95
 
@@ -56,7 +60,16 @@ def test_artifact_schema_round_trip(tmp_path: Path, planted_csv: Path, fast_conf
     run = open_run(build(str(planted_csv), fast_config, Store(tmp_path / "cache")).run_dir)
     m = run.manifest
     assert m["schema_version"] == SCHEMA_VERSION
-    for key in ("corpus", "config", "libraries", "timings", "counts", "artifacts", "created_at", "stage_keys"):
+    for key in (
+        "corpus",
+        "config",
+        "libraries",
+        "timings",
+        "counts",
+        "artifacts",
+        "created_at",
+        "stage_keys",
+    ):
         assert key in m
     assert m["config"] == fast_config.model_dump(mode="json")
     assert Config.model_validate(m["config"]) == fast_config
@@ -82,7 +95,9 @@ def test_artifact_schema_round_trip(tmp_path: Path, planted_csv: Path, fast_conf
         assert f.suffix not in {".pkl", ".pickle", ".joblib"}
 
 
-def test_reader_refuses_wrong_schema_and_corruption(tmp_path: Path, planted_csv: Path, fast_config: Config) -> None:
+def test_reader_refuses_wrong_schema_and_corruption(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
     run_dir = build(str(planted_csv), fast_config, Store(tmp_path / "cache")).run_dir.resolve()
     # Builds are read-only snapshots once published; copy one to tamper with it.
     import shutil
@@ -90,21 +105,30 @@ def test_reader_refuses_wrong_schema_and_corruption(tmp_path: Path, planted_csv:
     bad = tmp_path / "bad"
     shutil.copytree(run_dir, bad)
     (bad / "topics.parquet").write_bytes((bad / "topics.parquet").read_bytes()[:100])
-    with pytest.raises(CacheError, match=r"topics.parquet: checksum mismatch.*topictrends build .* --name planted --force"):
+    with pytest.raises(
+        CacheError,
+        match=r"topics.parquet: checksum mismatch.*topictrends build .* --name planted --force",
+    ):
         open_run(bad).read_table("topics.parquet")
     manifest = json.loads((bad / "manifest.json").read_text())
     manifest["schema_version"] = 999
     (bad / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(CacheError, match=r"manifest.json: schema version 999.*Rebuild it with: topictrends build"):
+    with pytest.raises(
+        CacheError, match=r"manifest.json: schema version 999.*Rebuild it with: topictrends build"
+    ):
         open_run(bad)
 
 
-def test_unchanged_rebuild_recomputes_nothing(tmp_path: Path, planted_csv: Path, fast_config: Config) -> None:
+def test_unchanged_rebuild_recomputes_nothing(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
     store = Store(tmp_path / "cache")
     first = build(str(planted_csv), fast_config, store)
     second = build(str(planted_csv), fast_config, store)
     assert second.up_to_date
-    assert not (store.root / ".progress" / "planted.json").exists(), "a finished build leaves no progress file"
+    assert not (store.root / ".progress" / "planted.json").exists(), (
+        "a finished build leaves no progress file"
+    )
     assert set(second.timings) == {"ingest"}
     assert second.run_dir.resolve() == first.run_dir.resolve()
     forced = build(str(planted_csv), fast_config, store, force=True)
@@ -113,7 +137,9 @@ def test_unchanged_rebuild_recomputes_nothing(tmp_path: Path, planted_csv: Path,
         assert forced.timings[stage]["cached"], stage
 
 
-def test_clustering_knob_reuses_embeddings_and_layout(tmp_path: Path, planted_csv: Path, fast_config: Config) -> None:
+def test_clustering_knob_reuses_embeddings_and_layout(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
     store = Store(tmp_path / "cache")
     build(str(planted_csv), fast_config, store)
     changed = fast_config.with_overrides({"cluster": {"min_cluster_size": 12}})
@@ -137,13 +163,20 @@ def test_new_documents_embed_only_themselves(tmp_path: Path, fast_config: Config
     assert result.manifest["counts"]["documents"] == 200
 
 
-def test_second_concurrent_build_gets_a_clear_message(tmp_path: Path, planted_csv: Path, fast_config: Config) -> None:
+def test_second_concurrent_build_gets_a_clear_message(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
     store = Store(tmp_path / "cache")
-    with store.lock("planted"), pytest.raises(BuildLockedError, match="another build of run 'planted' is running"):
+    with (
+        store.lock("planted"),
+        pytest.raises(BuildLockedError, match="another build of run 'planted' is running"),
+    ):
         build(str(planted_csv), fast_config, store)
 
 
-def test_crash_while_publishing_keeps_the_previous_run(tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_while_publishing_keeps_the_previous_run(
+    tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = Store(tmp_path / "cache")
     first = build(str(planted_csv), fast_config, store)
     before = first.run_dir.resolve()
@@ -165,7 +198,9 @@ def test_crash_while_publishing_keeps_the_previous_run(tmp_path: Path, planted_c
     assert leftovers == []
 
 
-def test_undated_corpus_has_no_trend_artifacts_and_says_why(tmp_path: Path, fast_config: Config) -> None:
+def test_undated_corpus_has_no_trend_artifacts_and_says_why(
+    tmp_path: Path, fast_config: Config
+) -> None:
     path = tmp_path / "undated.csv"
     planted_corpus(dated=False).to_csv(path, index=False)
     run = open_run(build(str(path), fast_config, Store(tmp_path / "cache")).run_dir)
@@ -184,7 +219,9 @@ def test_cache_root_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert cache_root(None) == Path(os.getcwd(), "cache").resolve()
 
 
-def test_interrupted_embedding_resumes_from_saved_shards(tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_embedding_resumes_from_saved_shards(
+    tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pipeline.runner as runner
     from pipeline.embed import HashingEmbedder
 
@@ -203,4 +240,6 @@ def test_interrupted_embedding_resumes_from_saved_shards(tmp_path: Path, planted
     with pytest.raises(KeyboardInterrupt):
         build(str(planted_csv), fast_config, store)
     result = build(str(planted_csv), fast_config, store)
-    assert result.timings["embed"]["new_documents"] == 200 - 128, "two shards of 64 survived the interruption"
+    assert result.timings["embed"]["new_documents"] == 200 - 128, (
+        "two shards of 64 survived the interruption"
+    )

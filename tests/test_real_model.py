@@ -20,8 +20,15 @@ def test_trending_papers_with_the_real_model(tmp_path: Path) -> None:
     topics = run.read_table("topics.parquet")
     counts = run.manifest["counts"]
     embedding = run.manifest["embedding"]
-    assert {k: embedding[k] for k in ("backend", "model", "dim", "max_seq_length")} == {"backend": "sentence-transformers", "model": "all-MiniLM-L6-v2", "dim": 384, "max_seq_length": 256}
-    assert embedding["truncated_documents"] == 134, "about half the abstracts exceed 256 word pieces"
+    assert {k: embedding[k] for k in ("backend", "model", "dim", "max_seq_length")} == {
+        "backend": "sentence-transformers",
+        "model": "all-MiniLM-L6-v2",
+        "dim": 384,
+        "max_seq_length": 256,
+    }
+    assert embedding["truncated_documents"] == 134, (
+        "about half the abstracts exceed 256 word pieces"
+    )
     assert counts["documents"] == 265
     assert len(topics) >= 8, "plain BERTopic gives 2-7 topics here; we aim for 8+"
     assert counts["outlier_share"] <= 0.25
