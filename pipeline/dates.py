@@ -8,6 +8,7 @@ and is stored as the start of that interval.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
 
@@ -43,7 +44,7 @@ def parse_one(value: object, fmt: str | None = None) -> tuple[dt.date, str] | No
     if isinstance(value, dt.date):
         return value, "day"
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value == int(value) and 1000 <= value <= 2999:
+        if math.isfinite(value) and value == int(value) and 1000 <= value <= 2999:
             return dt.date(int(value), 1, 1), "year"
         return None
     s = " ".join(str(value).split())

@@ -116,6 +116,12 @@ def test_dates_keep_their_precision(value: object, expected: tuple[dt.date, str]
     assert parse_one(value) == expected
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), 1e300, 12.5, "not a date"])
+def test_unreadable_date_values_are_none_not_crashes(value: object) -> None:
+    # Found by the fuzzer: a JSON date of Infinity once raised OverflowError.
+    assert parse_one(value) is None
+
+
 def test_date_format_flag(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
     df["date"] = pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y")
