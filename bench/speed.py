@@ -72,17 +72,6 @@ CASE_TITLES = {
     "plain": "plain BERTopic script",
 }
 KNOB = {"cluster": {"selection_method": "eom"}}
-STAGES = (
-    "ingest",
-    "embed",
-    "reduce",
-    "cluster",
-    "represent",
-    "hierarchy",
-    "over_time",
-    "trends",
-    "publish",
-)
 
 
 # ================================================================== corpora

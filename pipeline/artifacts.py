@@ -19,6 +19,7 @@ import pandas as pd
 from pipeline import SCHEMA_VERSION
 from pipeline.cache import load_npy, sha256_file
 from pipeline.errors import CacheError
+from pipeline.trends import KEYWORD_COLUMNS, TREND_COLUMNS
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "documents.parquet": (
@@ -54,28 +55,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "period_total",
         "partial",
     ),
-    "trends.parquet": (
-        "topic",
-        "recent_count",
-        "previous_count",
-        "recent_share",
-        "previous_share",
-        "growth",
-        "growth_ci_low",
-        "growth_ci_high",
-        "p_value",
-        "q_value",
-        "slope",
-        "first_seen",
-        "category",
-    ),
-    "topic_keywords_over_time.parquet": (
-        "topic",
-        "period_start",
-        "count",
-        "keywords",
-        "keyword_weights",
-    ),
+    "trends.parquet": TREND_COLUMNS,
+    "topic_keywords_over_time.parquet": KEYWORD_COLUMNS,
     "hierarchy.parquet": ("node", "parent", "left", "right", "distance", "label", "topics"),
 }
 ARRAYS = ("embeddings.npy", "topic_embeddings.npy")
