@@ -43,3 +43,15 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert code[0].startswith("make demo") and code[1].startswith("make test")
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_build_help_names_every_config_section() -> None:
+    """Rich reads "[cluster]" as markup and drops it unless escaped; the help must show them."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["build", "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    for section in Config.model_fields:
+        assert f"[{section}]" in result.output, f"build --help does not name [{section}]"
