@@ -18,7 +18,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import figures
-from dashboard.data import RunData, RunEntry, facet_bins, facet_counts, over_time_at
+from dashboard.data import (
+    RunData,
+    RunEntry,
+    facet_bins,
+    facet_counts,
+    lineage_rows,
+    over_time_at,
+    sizes_at_step,
+)
 from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
 from pipeline.artifacts import open_run
 
@@ -143,3 +151,17 @@ def semantic(
     qvec = embed_query(run.manifest, query, Path(cache_root))
     mask = mask_for(run, _filters_from_key(run, key))
     return semantic_rank(run.embeddings, qvec, mask, k)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def lineage_figure(path: str, run_key: str, relations: tuple[str, ...]) -> go.Figure:
+    """The run's lineage Sankey for the chosen ``relations``, built once: shared read-only."""
+    run = run_data(path, run_key)
+    lineage = run.lineage if run.lineage is not None else pd.DataFrame()
+    return figures.lineage_sankey(
+        lineage_rows(lineage, list(relations)),
+        current_sizes=dict(
+            zip(run.topics["topic"].astype(int), run.topics["size"].astype(int), strict=True)
+        ),
+        previous_sizes=sizes_at_step(run.topic_history, run.update_step - 1),
+    )

@@ -11,7 +11,7 @@ the end of every run ``write_url`` mirrors it back into the address bar. Paramet
     outliers 0 hides outliers on the map            gran     trends granularity
     tt       topics on the trend lines (ids)        tq       topic table search
     sem      semantic search query                  k        semantic search results
-    hview    hierarchy view: tree | icicle
+    hview    hierarchy view: tree | icicle          rel      lineage relations shown
     topics, from, to, q, f.<column>                 the document filters (filters.py)
 """
 

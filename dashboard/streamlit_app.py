@@ -28,6 +28,7 @@ PAGES = {
     "documents": ("app_pages/documents.py", "Documents", ":material/description:"),
     "facets": ("app_pages/facets.py", "Metadata facets", ":material/filter_alt:"),
     "hierarchy": ("app_pages/hierarchy.py", "Hierarchy", ":material/account_tree:"),
+    "lineage": ("app_pages/lineage.py", "Lineage", ":material/call_split:"),
     "run-info": ("app_pages/run_info.py", "Run info", ":material/info:"),
 }
 DEFAULT_PAGE = "overview"

@@ -3,7 +3,15 @@
 import streamlit as st
 
 from dashboard import ui
-from dashboard.data import counts_summary, largest_topics, movers, movers_brief
+from dashboard.data import (
+    NO_HISTORY,
+    counts_summary,
+    largest_topics,
+    movers,
+    movers_brief,
+    update_command,
+    update_info,
+)
 
 ctx = ui.context()
 run = ctx.run
@@ -28,6 +36,59 @@ c[3].metric(
     if summary["period"]
     else run.manifest.get("trends_absent_reason"),
 )
+
+
+def new_since_last_update() -> None:
+    """What the latest update added: its documents and the topics found among them."""
+    info = update_info(run.manifest, run.docs, run.topics, run.lineage)
+    if info is None:
+        return
+    with st.container(border=True):
+        st.subheader("New since the last update")
+        c = st.columns([1, 1, 1, 2])
+        c[0].metric("New documents", f"{info.new_documents:,}")
+        c[1].metric("New topics", f"{len(info.new_topics):,}")
+        if info.ids_kept is not None and info.ids_previous is not None:
+            c[2].metric(
+                "Topics kept",
+                f"{info.ids_kept:,} of {info.ids_previous:,}",
+                help="Topics of the previous build that carry on under the same id.",
+            )
+        c[3].metric(
+            "Step",
+            f"{info.step} ({info.kind})",
+            help=f"Previous build: {info.previous_build or '?'}",
+        )
+        if len(info.new_topics):
+            ev = st.dataframe(
+                info.new_topics,
+                hide_index=True,
+                width="stretch",
+                key="overview_new_topics",
+                on_select="rerun",
+                selection_mode="single-row",
+                column_config={
+                    "topic": st.column_config.NumberColumn("topic", width=50),
+                    "label": st.column_config.TextColumn("label", width="large"),
+                    "size": st.column_config.NumberColumn("documents", width="small"),
+                },
+                height=min(38 + 35 * len(info.new_topics), 300),
+            )
+            picked = ev["selection"]["rows"] if ev else []
+            if picked:
+                ui.nav_to("topics", topic=int(info.new_topics["topic"].iloc[picked[0]]))
+            st.caption(
+                "Topics with no predecessor in the previous build. Select one to open it; "
+                "the Lineage page shows how every topic carried over."
+            )
+        else:
+            st.caption(
+                "The update found no new topic: its documents went to existing ones. "
+                "The Lineage page shows how every topic carried over."
+            )
+
+
+new_since_last_update()
 
 left, right = st.columns([9, 10], gap="medium")
 with left:
@@ -105,3 +166,9 @@ with right:
         st.caption(
             f"Ranked by {how}. Select a row to open the topic; the Trends page has the curves."
         )
+
+if run.update_step <= 0:
+    st.caption(
+        f"{NO_HISTORY}: adding documents keeps its topics, and this page then shows what is new."
+    )
+    st.code(update_command(run.name), language="bash")

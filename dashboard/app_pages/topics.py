@@ -6,11 +6,15 @@ import streamlit as st
 
 from dashboard import figures, loaders, state, ui
 from dashboard.data import (
+    NO_HISTORY,
     keyword_table,
     nearest_topics,
     representative_docs,
     share_matrix,
+    topic_history_rows,
+    topic_lineage,
     topics_table,
+    update_command,
 )
 from dashboard.filters import Filters
 
@@ -155,6 +159,8 @@ def detail(topic: int) -> None:
                     "c-TF-IDF over each period's documents only, so earlier periods never use later words."
                 )
 
+    history(topic)
+
     st.subheader("Representative documents")
     rep = representative_docs(run.docs, run.topics, topic)
     for _, d in rep.iterrows():
@@ -177,6 +183,79 @@ def detail(topic: int) -> None:
     )
     ui.csv_download(run, rows, f"topic-{topic}")
     ui.doc_preview(run, picked, fallback=int(rows[0]) if len(rows) else None)
+
+
+def history(topic: int) -> None:
+    """The topic across the run's updates: size, label and relation per step, and the
+    lineage rows that say what it came from."""
+    st.subheader("History")
+    hist = run.topic_history
+    if hist is None:
+        st.caption(f"{NO_HISTORY}: adding documents records each topic's history.")
+        st.code(update_command(run.name), language="bash")
+        return
+    rows = topic_history_rows(hist, topic)
+    if len(rows) > 1:
+        st.plotly_chart(
+            figures.topic_history_figure(hist, topic),
+            key="topic_history",
+            config={"displayModeBar": False},
+        )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        key=f"history.{topic}",
+        column_config={
+            "step": st.column_config.NumberColumn("step", width="small", format="%d"),
+            "date": st.column_config.TextColumn("date", width="small"),
+            "build": st.column_config.TextColumn("build", width="medium"),
+            "label": st.column_config.TextColumn("label", width="large"),
+            "size": st.column_config.NumberColumn("documents", width="small"),
+            "relation": st.column_config.TextColumn("relation", width="small"),
+        },
+    )
+    first = int(rows["step"].iloc[0]) if len(rows) else run.update_step
+    st.caption(
+        f"Since step {first}: one row per build of the run it was part of "
+        "(step 0 = the first build)."
+        if len(rows) > 1 or first == 0
+        else f"The topic first appears at step {first}."
+    )
+    lin = run.lineage
+    if lin is None or run.update_step <= 0:
+        return
+    mine = topic_lineage(lin, topic)
+    if mine.empty:
+        st.caption("No lineage rows name this topic in the latest update.")
+        return
+    st.caption(
+        f"Lineage at step {run.update_step}: where it came from (a merge lists every previous "
+        "topic that went into it; a split lists the other topics its predecessor became)."
+    )
+    ev = st.dataframe(
+        mine,
+        hide_index=True,
+        width="stretch",
+        key=f"topic_lineage.{topic}",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "previous_topic": st.column_config.NumberColumn("previous", width="small", format="%d"),
+            "topic": st.column_config.NumberColumn("topic", width="small", format="%d"),
+            "shared_documents": st.column_config.NumberColumn("shared docs", width="small"),
+            "document_overlap": st.column_config.NumberColumn(
+                "overlap", format="percent", width="small"
+            ),
+            "similarity": st.column_config.NumberColumn("similarity", format="%.2f", width="small"),
+        },
+    )
+    picked = ev["selection"]["rows"] if ev else []
+    if picked and state.changed(f"topic_lineage.{topic}", picked[0]):
+        other = mine["topic"].iloc[picked[0]]
+        if not pd.isna(other) and int(other) != topic:
+            state.put("topic", int(other))
+            st.rerun()
 
 
 topic = ui.topic_picker(run)

@@ -6,7 +6,11 @@ One cache root holds:
 - ``arxiv``: 300 dated arXiv papers with metadata columns (year, label, all_labels, n_labels);
 - ``evil``: 40 dated papers whose titles and abstracts carry ``<script>``, ``<img onerror>``
   and markdown links, for the escaping tests;
-- ``broken``: a copy of ``trending`` whose documents.parquet no longer matches its checksum.
+- ``broken``: a copy of ``trending`` whose documents.parquet no longer matches its checksum;
+- ``updates``: 200 arXiv papers on four subjects, then 80 on speech recognition and Mamba
+  added as step 1 (``update_fixture``): lineage, topic history, ``added_step``;
+- ``evil-updates``: ``updates`` with ``<script>``/``<img onerror>``/markdown-link topic
+  labels in its topics, lineage and history.
 
 All are built with the model-free hashing backend, so the whole set takes seconds once the
 numba cache is warm.
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from update_fixture import build_updated_run, republish
 
 from pipeline.cache import Store
 from pipeline.config import Config
@@ -42,6 +47,8 @@ class Fixtures:
     dated: str = "arxiv"
     evil: str = "evil"
     broken: str = "broken"
+    updated: str = "updates"
+    evil_updated: str = "evil-updates"
     evil_strings: tuple[str, ...] = (EVIL_SCRIPT, EVIL_IMG, EVIL_LINK)
 
 
@@ -78,6 +85,46 @@ def _evil_corpus(path: Path) -> Path:
     return path
 
 
+def _update_corpora(base: Path) -> tuple[Path, Path]:
+    """The first corpus (four subjects) and the grown one (plus two new subjects)."""
+    df = pd.read_parquet(ARXIV)
+    old_subjects = [
+        "Instance_Segmentation",
+        "Imitation_Learning",
+        "Semantic_Segmentation",
+        "Keyword_Spotting",
+    ]
+    old = df[df["label"].isin(old_subjects)].sort_values("id").head(200)
+    new = df[df["label"].isin(["Speech_Recognition", "Mamba"])].sort_values("id").head(80)
+    first, grown = base / "first.parquet", base / "grown.parquet"
+    old.to_parquet(first, index=False)
+    pd.concat([old, new]).to_parquet(grown, index=False)
+    return first, grown
+
+
+def _evil_labels(store: Store, source: str, name: str) -> None:
+    """A copy of run ``source`` whose topic labels carry script, image and link markup."""
+    run = store.run_path(source).resolve()
+    topics = pd.read_parquet(run / "topics.parquet")
+    lineage = pd.read_parquet(run / "lineage.parquet")
+    history = pd.read_parquet(run / "topic_history.parquet")
+    evil = {int(t): f"{EVIL_TITLE} {int(t)}" for t in topics["topic"]}
+    topics["label"] = topics["topic"].map(evil)
+    lineage["label"] = lineage["topic"].map(lambda t: None if pd.isna(t) else evil[int(t)])
+    lineage["previous_label"] = lineage["previous_topic"].map(
+        lambda t: None if pd.isna(t) else f"{EVIL_TITLE} was {int(t)}"
+    )
+    history["label"] = [
+        f"{EVIL_TITLE} {t} at {s}" for t, s in zip(history["topic"], history["step"], strict=True)
+    ]
+    republish(
+        store,
+        name,
+        frames={"topics": topics, "lineage": lineage, "topic_history": history},
+        source=run,
+    )
+
+
 @pytest.fixture(scope="session")
 def dashboard_runs(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     base = tmp_path_factory.mktemp("dashboard")
@@ -93,6 +140,9 @@ def dashboard_runs(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     shutil.copytree(store.run_path(fx.undated).resolve(), broken)
     with (broken / "documents.parquet").open("ab") as fh:
         fh.write(b"garbage")
+    first, grown = _update_corpora(base)
+    build_updated_run(store, fx.updated, str(first), str(grown), cfg)
+    _evil_labels(store, fx.updated, fx.evil_updated)
     return fx
 
 

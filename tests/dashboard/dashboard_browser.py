@@ -20,7 +20,17 @@ from urllib.parse import urlencode
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PAGES = ("overview", "map", "topics", "trends", "documents", "facets", "hierarchy", "run-info")
+PAGES = (
+    "overview",
+    "map",
+    "topics",
+    "trends",
+    "documents",
+    "facets",
+    "hierarchy",
+    "lineage",
+    "run-info",
+)
 NAV_TITLES = {
     "overview": "Overview",
     "map": "Topic map",
@@ -29,6 +39,7 @@ NAV_TITLES = {
     "documents": "Documents",
     "facets": "Metadata facets",
     "hierarchy": "Hierarchy",
+    "lineage": "Lineage",
     "run-info": "Run info",
 }
 SCREENSHOTS = REPO / "test-output" / "screenshots"

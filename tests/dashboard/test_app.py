@@ -24,6 +24,7 @@ PAGES = {
     "documents": "Documents",
     "facets": "Metadata facets",
     "hierarchy": "Topic hierarchy",
+    "lineage": "Lineage",
     "run-info": "Run info",
 }
 
