@@ -19,7 +19,11 @@ import pandas as pd
 from pipeline import SCHEMA_VERSION
 from pipeline.cache import load_npy, sha256_file
 from pipeline.errors import CacheError
+from pipeline.lineage import HISTORY_COLUMNS, LINEAGE_COLUMNS
 from pipeline.trends import KEYWORD_COLUMNS, TREND_COLUMNS
+
+LINEAGE_FILE = "lineage.parquet"
+HISTORY_FILE = "topic_history.parquet"
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "documents.parquet": (
@@ -58,7 +62,14 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "trends.parquet": TREND_COLUMNS,
     "topic_keywords_over_time.parquet": KEYWORD_COLUMNS,
     "hierarchy.parquet": ("node", "parent", "left", "right", "distance", "label", "topics"),
+    # Present in runs built since issue 7 (lineage only when the build has a predecessor);
+    # runs from before open as they are: has() says whether a run holds them.
+    LINEAGE_FILE: LINEAGE_COLUMNS,
+    HISTORY_FILE: HISTORY_COLUMNS,
 }
+# Columns added after schema version 1 was published: documented and written by every
+# build now, but not required, so older runs still open. Readers fall back when missing.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"documents.parquet": ("added_step",)}
 ARRAYS = ("embeddings.npy", "topic_embeddings.npy")
 MODEL_DIR = "model"
 

@@ -55,6 +55,11 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def new_stamp() -> str:
+    """Name of a new build directory: UTC time to the second plus 6 random hex digits."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
 def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
@@ -252,9 +257,13 @@ class Store:
     def run_path(self, name: str) -> Path:
         return self.runs_dir / name
 
-    def publish_run(self, name: str, build_dir_writer) -> Path:  # noqa: ANN001 - callable(tmp: Path) -> None
-        """Write a new build with ``build_dir_writer(tmp)`` and swap the run's symlink to it."""
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    def publish_run(self, name: str, build_dir_writer, stamp: str | None = None) -> Path:  # noqa: ANN001 - callable(tmp: Path) -> None
+        """Write a new build with ``build_dir_writer(tmp)`` and swap the run's symlink to it.
+
+        ``stamp`` names the build directory (``new_stamp()`` when not given); a caller
+        that records the build's name inside it (``topic_history.parquet``) makes it first.
+        """
+        stamp = stamp or new_stamp()
         builds = self.store_dir / "runs" / name
         final = builds / stamp
         with atomic_dir(final) as tmp:

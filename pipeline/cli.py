@@ -129,7 +129,7 @@ def build(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy] tables (docs/config.md). Flags override it.",
+            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update] tables (docs/config.md). Flags override it.",
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,
@@ -184,12 +184,20 @@ def build(
             help="Rebuild the run even if input and config are unchanged (stage caches are still used).",
         ),
     ] = False,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="Refit from scratch, then keep the previous build's topic ids wherever a topic is the same, and write lineage.parquet (docs/updates.md).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
 ) -> None:
     """Build a run: ingest, embed, reduce, cluster, describe topics, topics over time, hierarchy.
 
     Every stage is cached under a key of its inputs and its config section, so an unchanged
     rebuild recomputes nothing and a changed clustering knob reuses embeddings and UMAP.
+    With --refit the new topics are matched to the run's current ones and keep their ids.
     The last line of stdout is the run directory.
     """
     _quiet_libraries()
@@ -217,7 +225,13 @@ def build(
     with reporter.progress:
         try:
             result = run_build(
-                input, cfg, _store(cache_dir), name=name, force=force, reporter=reporter
+                input,
+                cfg,
+                _store(cache_dir),
+                name=name,
+                force=force,
+                reporter=reporter,
+                refit=refit,
             )
         except BaseException:
             reporter.progress.live.transient = True  # the error line alone, no half-drawn bars
@@ -242,6 +256,75 @@ def build(
         f"dates: {' .. '.join(m['date_span']) + ' by ' + str(m['period']) if m.get('date_span') else 'none (' + str(m.get('trends_absent_reason')) + ')'}"
     )
     out.print(f"time: {timing}")
+    _print_update(m)
+    print(result.run_dir)
+
+
+def _print_update(m: dict[str, Any]) -> None:
+    """One line on how this build relates to the one before (update and refit only)."""
+    u = m.get("update") or {}
+    if u.get("kind") in ("update", "refit"):
+        new = ", ".join(str(t) for t in u.get("new_topics", [])) or "none"
+        out.print(
+            f"{u['kind']} step {u['step']}: {u['new_documents']} new documents, "
+            f"{u['ids_kept']}/{u['ids_previous']} topic ids kept, new topics: {new}"
+        )
+
+
+@app.command()
+def update(
+    run: Annotated[
+        str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
+    ],
+    input: Annotated[
+        str,
+        typer.Argument(
+            help="Corpus file with the new documents (may also hold the old ones: they are skipped by id and by content).",
+            show_default=False,
+        ),
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file whose \\[update] table replaces the run's (docs/config.md); every other table is the run's own.",
+        ),
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
+    """Add new documents to a run without refitting: topic ids and labels stay.
+
+    New documents are embedded (only they), join the nearest existing topic when similar
+    enough, and those that fit none may form new topics; trend scores are recomputed and
+    lineage.parquet records the step. Nothing new: nothing is written. The last line of
+    stdout is the run directory.
+    """
+    _quiet_libraries()
+    _setup_logging(verbose)
+    from pipeline.runner import update as run_update
+
+    update_cfg = None
+    if config is not None:
+        from pipeline.config import load_config
+
+        update_cfg = load_config(config).update
+    store = _store(cache_dir)
+    reporter = RichReporter()
+    with reporter.progress:
+        try:
+            result = run_update(run, input, store, update_cfg=update_cfg, reporter=reporter)
+        except BaseException:
+            reporter.progress.live.transient = True
+            raise
+    m = result.manifest
+    if result.up_to_date:
+        err.print(f"[green]up to date[/]: no new documents in {input} for run '{run}'")
+    else:
+        c = m["counts"]
+        out.print(f"run: {m['run']}")
+        out.print(f"documents: {c['documents']}, topics: {c['topics']}")
+        _print_update(m)
     print(result.run_dir)
 
 

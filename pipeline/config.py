@@ -245,6 +245,60 @@ class HierarchyConfig(_Section):
     )
 
 
+class UpdateConfig(_Section):
+    """``topictrends update`` and ``build --refit`` (docs/updates.md).
+
+    Not part of any stage key, nor of a plain build's run key: these knobs only change
+    how a build is related to the one before it, never what a plain build computes.
+    """
+
+    assign_threshold: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="update: minimum cosine similarity between a new document and a topic centroid for the document to join that topic; when unset, [cluster] outlier_threshold.",
+    )
+    min_new_topic_size: int | None = Field(
+        None,
+        ge=2,
+        description="update: HDBSCAN minimum cluster size among the documents that fit no topic (new ones and earlier outliers); when unset, the run's minimum cluster size ([cluster] min_cluster_size, else adapted to the first build's size).",
+    )
+    map_neighbors: int = Field(
+        5,
+        ge=1,
+        description="update: a new document is placed on the 2-d map at the mean position of this many most similar documents already there.",
+    )
+    match_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="refit: minimum topic similarity (see embedding_weight) for a refitted topic to keep the id of the previous topic it is optimally paired with.",
+    )
+    embedding_weight: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="refit: topic similarity = this x cosine of the topic centroids + the rest x Jaccard overlap of their keywords.",
+    )
+    split_share: float = Field(
+        0.3,
+        gt=0.0,
+        le=1.0,
+        description="A previous topic is 'split' when at least this share of its documents goes to each of two or more new topics.",
+    )
+    merge_share: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="A new topic is 'merged' when it holds at least this share of the documents of each of two or more previous topics.",
+    )
+    grow_ratio: float = Field(
+        1.5,
+        gt=1.0,
+        description="A kept topic is 'grew' instead of 'same' when it has at least this many times its previous size.",
+    )
+
+
 class Config(BaseModel):
     """The whole pipeline config. Sections map one-to-one to TOML tables."""
 
@@ -258,6 +312,7 @@ class Config(BaseModel):
     time: TimeConfig = TimeConfig()
     hierarchy: HierarchyConfig = HierarchyConfig()
     trends: TrendsConfig = TrendsConfig()
+    update: UpdateConfig = UpdateConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

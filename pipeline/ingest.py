@@ -423,7 +423,8 @@ def detect_columns(df: pd.DataFrame, cfg: IngestConfig, path: Path) -> dict[str,
 # --------------------------------------------------------------------------- main entry
 
 
-def ingest(path: Path, name: str, cfg: IngestConfig) -> Corpus:
+def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DOCUMENTS) -> Corpus:
+    """Read and normalise a corpus file; ``min_documents`` is 1 for an update's new batch."""
     raw = read_table(path)
     n_input = len(raw)
     if n_input == 0:
@@ -482,9 +483,9 @@ def ingest(path: Path, name: str, cfg: IngestConfig) -> Corpus:
         raise UserError(
             f"{path}: all {n_input} documents have empty text. Check the text column ({roles['text'] or roles['title']}) or pick another with --text-col."
         )
-    if len(docs) < MIN_DOCUMENTS:
+    if len(docs) < min_documents:
         raise UserError(
-            f"{path}: only {len(docs)} usable documents; topic modelling needs at least {MIN_DOCUMENTS}. Add more documents."
+            f"{path}: only {len(docs)} usable documents; topic modelling needs at least {min_documents}. Add more documents."
         )
 
     missing_id = docs["doc_id"] == ""

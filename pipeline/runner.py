@@ -34,11 +34,19 @@ import numpy as np
 import pandas as pd
 
 from pipeline import SCHEMA_VERSION, __version__
-from pipeline.artifacts import MODEL_DIR, open_run
-from pipeline.cache import Store, now_iso, save_files, sha256_file, write_json
-from pipeline.config import Config, stable_hash
-from pipeline.errors import BuildLockedError, CacheError
+from pipeline.artifacts import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR, RunHandle, open_run
+from pipeline.cache import Store, new_stamp, now_iso, save_files, sha256_file, write_json
+from pipeline.config import Config, UpdateConfig, stable_hash, validate_config
+from pipeline.errors import BuildLockedError, CacheError, UserError
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
+from pipeline.lineage import (
+    TopicSet,
+    history_rows,
+    refit_lineage,
+    relation_of_topics,
+    renumber_tables,
+    update_lineage,
+)
 
 LIBRARIES = (
     "numpy",
@@ -459,7 +467,16 @@ class Build:
 
 
 def run_key(corpus_hash: str, cfg: Config) -> str:
-    return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, cfg.model_dump(mode="json")])
+    """Key of a plain build: corpus content, config, schema and topictrends version.
+
+    The ``[update]`` section is left out: it only says how a build relates to the one
+    before it (``update``, ``build --refit``), never what a build computes, so adding it
+    did not change the key of any existing run (they stay up to date), and tuning it never
+    invalidates a build. Stage keys are per section and never included it.
+    """
+    settings = cfg.model_dump(mode="json")
+    settings.pop("update", None)
+    return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, settings])
 
 
 def _up_to_date(store: Store, name: str, key: str) -> Path | None:
@@ -484,20 +501,145 @@ def build(
     name: str | None = None,
     force: bool = False,
     reporter: Reporter | None = None,
+    refit: bool = False,
 ) -> BuildResult:
-    """Build (or reuse) the run for corpus ``spec``; returns the published run directory."""
+    """Build (or reuse) the run for corpus ``spec``; returns the published run directory.
+
+    ``refit`` builds from scratch even when nothing changed, then publishes the topics
+    under the ids of the run's current build wherever they are the same topic
+    (``pipeline.lineage``), with ``lineage.parquet`` and the topic history carried on.
+    """
     path, default_name = resolve_input(spec)
     name = name or default_name
     status = StatusFileReporter(
         reporter or SilentReporter(), store.root / ".progress" / f"{name}.json", name
     )
     try:
-        result = _build(spec, path, default_name, name, cfg, store, force, status)
+        result = _build(spec, path, default_name, name, cfg, store, force or refit, status, refit)
     except BaseException as exc:
         status.finish(exc)
         raise
     status.finish(None)
     return result
+
+
+def _previous(store: Store, name: str) -> RunHandle | None:
+    """The run's current build, for a refit or an update to relate to; None when absent."""
+    current = store.previous_build(name)
+    if current is None:
+        return None
+    return open_run(current)
+
+
+def _history_before(handle: RunHandle) -> pd.DataFrame:
+    """The previous build's topic history; a build from before histories gets its step."""
+    if handle.has(HISTORY_FILE):
+        return handle.read_table(HISTORY_FILE)
+    topics = handle.read_table("topics.parquet")
+    return history_rows(
+        _step_of(handle),
+        handle.path.name,
+        str(handle.manifest.get("created_at")),
+        topics,
+        {},
+    )
+
+
+def _step_of(handle: RunHandle) -> int:
+    return int((handle.manifest.get("update") or {}).get("step", 0))
+
+
+def _added_steps(handle: RunHandle, docs: pd.DataFrame) -> pd.Series:
+    """``added_step`` of the previous build's documents (0 for a build from before it)."""
+    if "added_step" in docs.columns:
+        return docs["added_step"].astype(np.int64)
+    return pd.Series(np.zeros(len(docs), dtype=np.int64), index=docs.index)
+
+
+def _next_id(topic_ids: list[int], history: pd.DataFrame) -> int:
+    """First topic id the run has never used: a gone topic's id is never handed out again."""
+    used = [*topic_ids, *history["topic"].astype(int).tolist()]
+    return max(used, default=-1) + 1
+
+
+def _update_section(
+    kind: str,
+    step: int,
+    previous: RunHandle | None,
+    new_documents: int,
+    new_topics: list[int],
+    ids_kept: int,
+    ids_previous: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "step": step,
+        "previous_build": previous.path.name if previous else None,
+        "new_documents": int(new_documents),
+        "new_topics": [int(t) for t in new_topics],
+        "ids_kept": int(ids_kept),
+        "ids_previous": int(ids_previous),
+        **extra,
+    }
+
+
+def _insert_topic_columns(
+    docs: pd.DataFrame,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    xy: np.ndarray,
+    added_step: np.ndarray,
+) -> pd.DataFrame:
+    """documents.parquet column order: ingest's core columns, the model's, then metadata."""
+    docs = docs.copy()
+    insert_at = docs.columns.get_loc("url") + 1
+    for offset, (col, values) in enumerate(
+        [
+            ("topic", labels.astype(np.int64)),
+            ("topic_prob", probs.astype(np.float32)),
+            ("x", xy[:, 0].astype(np.float32)),
+            ("y", xy[:, 1].astype(np.float32)),
+            ("added_step", added_step.astype(np.int64)),
+        ]
+    ):
+        docs.insert(insert_at + offset, col, values)
+    return docs
+
+
+def _writer(
+    frames: dict[str, pd.DataFrame],
+    arrays: dict[str, np.ndarray],
+    model_src: Path | None,
+    manifest: dict[str, Any],
+    b: Build,
+    t_start: float,
+) -> Callable[[Path], None]:
+    """The function ``Store.publish_run`` calls to fill the new build directory."""
+
+    def write(tmp: Path) -> None:
+        digests = save_files(tmp, arrays=arrays, frames=frames)
+        artifacts: dict[str, Any] = {}
+        for fname, digest in digests.items():
+            info: dict[str, Any] = {"sha256": digest, "bytes": (tmp / fname).stat().st_size}
+            stem = fname.rsplit(".", 1)[0]
+            if stem in frames:
+                info["rows"] = int(len(frames[stem]))
+            artifacts[fname] = info
+        if model_src is not None and model_src.exists():
+            (tmp / MODEL_DIR).mkdir()
+            for f in sorted(model_src.iterdir()):
+                (tmp / MODEL_DIR / f.name).write_bytes(f.read_bytes())
+                artifacts[f"{MODEL_DIR}/{f.name}"] = {
+                    "sha256": sha256_file(tmp / MODEL_DIR / f.name),
+                    "bytes": f.stat().st_size,
+                }
+        manifest["artifacts"] = artifacts
+        manifest["timings"] = {**b.timings, "publish": {"cached": False, "seconds": None}}
+        manifest["total_seconds"] = round(time.perf_counter() - t_start, 3)
+        write_json(tmp / "manifest.json", manifest)
+
+    return write
 
 
 def _build(
@@ -509,6 +651,7 @@ def _build(
     store: Store,
     force: bool,
     reporter: Reporter,
+    refit: bool = False,
 ) -> BuildResult:
     t_start = time.perf_counter()
     with store.lock(name):
@@ -522,28 +665,75 @@ def _build(
             return BuildResult(
                 run_dir=store.run_path(name), manifest=manifest, up_to_date=True, timings=b.timings
             )
+        previous = _previous(store, name) if refit else None
 
         out = b.run_stages(corpus)
         with b.timed("publish"):
-            docs = corpus.docs.copy()
-            insert_at = docs.columns.get_loc("url") + 1
-            for offset, (col, values) in enumerate(
-                [
-                    ("topic", out["labels"].astype(np.int64)),
-                    ("topic_prob", out["probs"].astype(np.float32)),
-                    ("x", out["xy"][:, 0]),
-                    ("y", out["xy"][:, 1]),
-                ]
-            ):
-                docs.insert(insert_at + offset, col, values)
-            labels = out["labels"]
-            n_topics = int(len(out["topics"]))
+            stamp, created_at = new_stamp(), now_iso()
+            labels = out["labels"].astype(np.int64)
+            topics, topic_emb, hier = out["topics"], out["topic_embeddings"], out["hierarchy"]
+            tables: dict[str, pd.DataFrame] = {}
+            if out["over_time"] is not None:
+                tables["topics_over_time"] = out["over_time"]
+            if out["trends"] is not None:
+                tables["trends"] = out["trends"]["table"]
+                tables["topic_keywords_over_time"] = out["trends"]["keywords"]
+            doc_ids = corpus.docs["doc_id"]
+            lineage = None
+            if previous is None:
+                step, history, relations = 0, None, {}
+                added_step = np.zeros(len(labels), dtype=np.int64)
+                update = _update_section("build", 0, None, len(labels), topics["topic"], 0, 0)
+            else:
+                with b.timed("lineage"):
+                    prev_docs = previous.read_table("documents.parquet")
+                    prev_topics = previous.read_table("topics.parquet")
+                    history = _history_before(previous)
+                    step = _step_of(previous) + 1
+                    fit = refit_lineage(
+                        TopicSet.from_frame(
+                            prev_topics, previous.read_array("topic_embeddings.npy")
+                        ),
+                        TopicSet.from_frame(topics, topic_emb),
+                        prev_docs.set_index("doc_id")["topic"],
+                        pd.Series(labels, index=doc_ids.to_numpy()),
+                        cfg.update,
+                        _next_id(prev_topics["topic"].astype(int).tolist(), history),
+                    )
+                    labels, topics, topic_emb, hier, tables = renumber_tables(
+                        fit.id_map, labels, topics, topic_emb, hier, tables
+                    )
+                    lineage = fit.lineage
+                    relations = relation_of_topics(lineage)
+                    before = dict(
+                        zip(prev_docs["doc_id"], _added_steps(previous, prev_docs), strict=True)
+                    )
+                    added_step = np.array([before.get(d, step) for d in doc_ids], dtype=np.int64)
+                    new_docs = int((added_step == step).sum())
+                    update = _update_section(
+                        "refit",
+                        step,
+                        previous,
+                        new_docs,
+                        sorted(
+                            int(t)
+                            for t in lineage.loc[lineage["relation"] == "new", "topic"].dropna()
+                        ),
+                        fit.ids_kept,
+                        len(prev_topics),
+                    )
+            this_step = history_rows(step, stamp, created_at, topics, relations)
+            history = (
+                this_step if history is None else pd.concat([history, this_step], ignore_index=True)
+            )
+            docs = _insert_topic_columns(corpus.docs, labels, out["probs"], out["xy"], added_step)
+            n_topics = int(len(topics))
             dates = docs["date"].dropna()
             manifest: dict[str, Any] = {
                 "schema_version": SCHEMA_VERSION,
                 "run": name,
                 "run_key": key,
-                "created_at": now_iso(),
+                "created_at": created_at,
                 "corpus": {
                     "input": spec
                     if spec == default_name and not Path(spec).exists()
@@ -586,44 +776,367 @@ def _build(
                     else None,
                     "truncated_documents": b.truncated_documents,
                 },
+                "update": update,
             }
-
-            def write(tmp: Path) -> None:
-                frames = {"documents": docs, "topics": out["topics"], "hierarchy": out["hierarchy"]}
-                if out["over_time"] is not None:
-                    frames["topics_over_time"] = out["over_time"]
-                if out["trends"] is not None:
-                    frames["trends"] = out["trends"]["table"]
-                    frames["topic_keywords_over_time"] = out["trends"]["keywords"]
-                digests = save_files(
-                    tmp,
-                    arrays={
-                        "embeddings": out["embeddings"].astype(np.float16),
-                        "topic_embeddings": out["topic_embeddings"],
-                    },
-                    frames=frames,
-                )
-                artifacts: dict[str, Any] = {}
-                for fname, digest in digests.items():
-                    info: dict[str, Any] = {"sha256": digest, "bytes": (tmp / fname).stat().st_size}
-                    stem = fname.rsplit(".", 1)[0]
-                    if stem in frames:
-                        info["rows"] = int(len(frames[stem]))
-                    artifacts[fname] = info
-                src = out["model_dir"]
-                if src.exists():
-                    (tmp / MODEL_DIR).mkdir()
-                    for f in sorted(src.iterdir()):
-                        (tmp / MODEL_DIR / f.name).write_bytes(f.read_bytes())
-                        artifacts[f"{MODEL_DIR}/{f.name}"] = {
-                            "sha256": sha256_file(tmp / MODEL_DIR / f.name),
-                            "bytes": f.stat().st_size,
-                        }
-                manifest["artifacts"] = artifacts
-                manifest["timings"] = {**b.timings, "publish": {"cached": False, "seconds": None}}
-                manifest["total_seconds"] = round(time.perf_counter() - t_start, 3)
-                write_json(tmp / "manifest.json", manifest)
-
-            run_dir = store.publish_run(name, write)
+            frames = {"documents": docs, "topics": topics, "hierarchy": hier, **tables}
+            frames[HISTORY_FILE.removesuffix(".parquet")] = history
+            if lineage is not None:
+                frames[LINEAGE_FILE.removesuffix(".parquet")] = lineage
+            arrays = {
+                "embeddings": out["embeddings"].astype(np.float16),
+                "topic_embeddings": topic_emb,
+            }
+            write = _writer(frames, arrays, out["model_dir"], manifest, b, t_start)
+            run_dir = store.publish_run(name, write, stamp=stamp)
         manifest["timings"]["publish"] = b.timings["publish"]
     return BuildResult(run_dir=run_dir, manifest=manifest, timings=b.timings)
+
+
+# --------------------------------------------------------------------------- update
+
+
+def update(
+    name: str,
+    spec: str,
+    store: Store,
+    update_cfg: UpdateConfig | None = None,
+    reporter: Reporter | None = None,
+) -> BuildResult:
+    """Add the documents of ``spec`` to run ``name`` without refitting (``pipeline.update``).
+
+    The run's own config is used (so documents are read, embedded and described exactly
+    as the run's were); ``update_cfg`` replaces only its ``[update]`` section. Documents
+    the run already has, by id or by content, are skipped, so the same growing file can be
+    passed every day. Nothing new means nothing is published (``up_to_date``).
+    """
+    path, _ = resolve_input(spec)
+    status = StatusFileReporter(
+        reporter or SilentReporter(), store.root / ".progress" / f"{name}.json", name
+    )
+    try:
+        result = _update(name, spec, path, store, update_cfg, status)
+    except BaseException as exc:
+        status.finish(exc)
+        raise
+    status.finish(None)
+    return result
+
+
+def _update(
+    name: str,
+    spec: str,
+    path: Path,
+    store: Store,
+    update_cfg: UpdateConfig | None,
+    reporter: Reporter,
+) -> BuildResult:
+    from pipeline.embed import embedding_key, truncated_documents
+    from pipeline.ingest import Corpus, modelled_texts
+    from pipeline.update import fold, interpolate_position, place, topic_centroids
+
+    t_start = time.perf_counter()
+    with store.lock(name):
+        previous = _previous(store, name)
+        if previous is None:
+            raise UserError(
+                f"{store.run_path(name)}: no run named '{name}' to update. "
+                f"Build it first with: topictrends build {spec} --name {name}"
+            )
+        m = previous.manifest
+        cfg = validate_config(m["config"], source=f"{previous.path / 'manifest.json'} config")
+        if update_cfg is not None:
+            cfg = cfg.model_copy(update={"update": update_cfg})
+        b = Build(store, cfg, reporter)
+        with b.timed("ingest"):
+            batch = ingest(path, name, cfg.ingest, min_documents=1)
+            prev_docs = previous.read_table("documents.parquet")
+            prev_texts = modelled_texts(prev_docs)
+            prev_hashes = {text_hash(t) for t in prev_texts}
+            batch_texts = batch.texts
+            same_id = batch.docs["doc_id"].isin(set(prev_docs["doc_id"])).to_numpy()
+            same_text = np.array([text_hash(t) in prev_hashes for t in batch_texts], dtype=bool)
+            keep = ~(same_id | same_text)
+            new = batch.docs[keep].reset_index(drop=True)
+        duplicates = {
+            "rows_in": int(batch.n_input),
+            "dropped_empty": int(batch.n_empty),
+            "dropped_duplicate_in_input": int(batch.n_duplicate),
+            "dropped_known_id": int(same_id.sum()),
+            "dropped_known_content": int((same_text & ~same_id).sum()),
+        }
+        if len(new) == 0:
+            return BuildResult(
+                run_dir=store.run_path(name), manifest=m, up_to_date=True, timings=b.timings
+            )
+
+        step = _step_of(previous) + 1
+        history = _history_before(previous)
+        prev_topics = previous.read_table("topics.parquet")
+        core = ["doc_id", "title", "text", "date", "date_precision", "url"]
+        model_cols = ["topic", "topic_prob", "x", "y", "added_step"]
+        prev_meta = [c for c in prev_docs.columns if c not in core + model_cols]
+        extra_meta = [c for c in new.columns if c not in core and c not in prev_meta]
+        combined = pd.concat(
+            [prev_docs[core + prev_meta], new[[c for c in core + prev_meta if c in new]]],
+            ignore_index=True,
+        )
+        for c in extra_meta:
+            combined[c] = pd.concat(
+                [pd.Series([None] * len(prev_docs), dtype=object), new[c].astype(object)],
+                ignore_index=True,
+            )
+        combined["date"] = pd.to_datetime(combined["date"]).astype("datetime64[ns]")
+        corpus = Corpus(
+            name=name,
+            source=str(path),
+            docs=combined,
+            metadata_columns=prev_meta + extra_meta,
+            columns=m.get("corpus", {}).get("columns", batch.columns),
+            n_input=int(len(combined)),
+            n_empty=0,
+            n_duplicate=0,
+            notes=list(m.get("notes") or []),
+        )
+        texts = corpus.texts
+        hashes = [text_hash(t) for t in texts]
+        n_prev = len(prev_docs)
+        added = np.concatenate(
+            [_added_steps(previous, prev_docs).to_numpy(), np.full(len(new), step)]
+        ).astype(np.int64)
+
+        with b.timed("embed", total=len(texts)) as rec:
+            ekey = embedding_key(cfg.embed)
+            cached_before = len(store.load_embeddings(ekey, hashes))
+            embeddings = b.encode_cached(texts, progress=rec["tick"])
+            rec["new_documents"] = len(set(hashes)) - cached_before
+            rec["cached"] = rec["new_documents"] == 0
+            b.keys["embed"] = stable_hash([ekey, _digest(hashes)])
+            b.truncated_documents = truncated_documents(texts, cfg.embed, store, b.keys["embed"])
+
+        with b.timed("assign") as rec:
+            from pipeline.cluster import auto_min_cluster_size
+
+            first_size = (
+                int(history.loc[history["step"] == history["step"].min(), "size"].sum()) or n_prev
+            )
+            min_size = (
+                cfg.update.min_new_topic_size
+                or cfg.cluster.min_cluster_size
+                or auto_min_cluster_size(first_size)
+            )
+            threshold = (
+                cfg.update.assign_threshold
+                if cfg.update.assign_threshold is not None
+                else cfg.cluster.outlier_threshold
+            )
+            prev_labels = np.concatenate(
+                [prev_docs["topic"].to_numpy(np.int64), np.full(len(new), -1)]
+            )
+            prev_probs = np.concatenate(
+                [prev_docs["topic_prob"].to_numpy(np.float32), np.zeros(len(new))]
+            )
+            folded = fold(
+                embeddings,
+                prev_labels,
+                prev_probs,
+                added,
+                step,
+                threshold,
+                min_size,
+                _next_id(prev_topics["topic"].astype(int).tolist(), history),
+            )
+            labels = folded.labels
+            prev_xy = prev_docs[["x", "y"]].to_numpy(np.float32)
+            xy = np.concatenate(
+                [
+                    prev_xy,
+                    place(
+                        embeddings[n_prev:],
+                        embeddings[:n_prev],
+                        prev_xy,
+                        cfg.update.map_neighbors,
+                    ),
+                ]
+            ).astype(np.float32)
+            rec.update(
+                assigned=folded.assigned,
+                new_topics=len(folded.new_topics),
+                threshold=threshold,
+                min_new_topic_size=min_size,
+            )
+            b.keys["cluster"] = stable_hash(
+                ["update", m.get("run_key"), _digest(hashes), _digest([str(x) for x in labels])]
+            )
+
+        with b.timed("represent") as rec:
+            topics = _updated_topics(
+                prev_topics, labels, xy, embeddings, texts, corpus, folded.new_topics, b
+            )
+            all_ids = topics["topic"].to_numpy(np.int64)
+            cents = topic_centroids(embeddings, labels, all_ids)
+            topic_emb = np.zeros((int(all_ids.max()) + 1, embeddings.shape[1]), np.float32)
+            topic_emb[all_ids] = cents
+            old_rows = topics["topic"].isin(prev_topics["topic"]).to_numpy()
+            for r in np.where(~old_rows)[0]:
+                pos = interpolate_position(
+                    cents[r], cents[old_rows], topics.loc[old_rows, ["ix", "iy"]].to_numpy()
+                )
+                topics.loc[topics.index[r], ["ix", "iy"]] = pos
+            rec["new_topics"] = len(folded.new_topics)
+
+        over_time = trends = None
+        period = m.get("period")
+        tables: dict[str, pd.DataFrame] = {}
+        if corpus.dated:
+            from pipeline.over_time import choose_period, topics_over_time
+
+            if period is None:
+                period = (
+                    cfg.time.period
+                    if cfg.time.period != "auto"
+                    else choose_period(combined["date"], combined["date_precision"])
+                )
+            with b.timed("over_time"):
+                over_time = topics_over_time(combined["date"], pd.Series(labels), period)
+            trends = b.trends_stage(corpus, texts, hashes, labels, period)
+            over_time["partial"] = over_time["period_start"].isin(trends["partial"])
+            tables = {
+                "topics_over_time": over_time,
+                "trends": trends["table"],
+                "topic_keywords_over_time": trends["keywords"],
+            }
+
+        with b.timed("publish"):
+            stamp, created_at = new_stamp(), now_iso()
+            lineage = update_lineage(
+                TopicSet.from_frame(prev_topics, previous.read_array("topic_embeddings.npy")),
+                TopicSet.from_frame(topics, topic_emb),
+                prev_docs.set_index("doc_id")["topic"],
+                pd.Series(labels, index=combined["doc_id"].to_numpy()),
+                folded.new_topics,
+                cfg.update,
+            )
+            this_step = history_rows(step, stamp, created_at, topics, relation_of_topics(lineage))
+            history = pd.concat([history, this_step], ignore_index=True)
+            docs = _insert_topic_columns(combined, labels, folded.probs, xy, added)
+            dates = docs["date"].dropna()
+            manifest = json.loads(json.dumps(m))
+            manifest.pop("artifacts", None)
+            manifest.update(
+                {
+                    "run_key": stable_hash(["update", m.get("run_key"), _digest(hashes)]),
+                    "created_at": created_at,
+                    "config": cfg.model_dump(mode="json"),
+                    "stage_keys": {**m.get("stage_keys", {}), **b.keys},
+                    "libraries": library_versions(),
+                    "dated": corpus.dated,
+                    "period": period,
+                    "date_span": [str(dates.min().date()), str(dates.max().date())]
+                    if len(dates)
+                    else None,
+                    "trends_absent_reason": None
+                    if corpus.dated
+                    else m.get("trends_absent_reason") or "the corpus has no dates",
+                    "trends": trends["info"] if trends else None,
+                }
+            )
+            manifest["corpus"] = {
+                **m.get("corpus", {}),
+                "content_hash": corpus.content_hash(),
+                "metadata_columns": prev_meta + extra_meta,
+            }
+            manifest["counts"] = {
+                "documents": int(len(docs)),
+                "topics": int(len(topics)),
+                "outliers": int((labels == -1).sum()),
+                "outlier_share": round(float((labels == -1).mean()), 4),
+                "reassigned_outliers": int(m.get("counts", {}).get("reassigned_outliers", 0)),
+                "dated_documents": int(len(dates)),
+            }
+            manifest["embedding"] = {
+                **m.get("embedding", {}),
+                "truncated_documents": b.truncated_documents,
+            }
+            manifest["update"] = _update_section(
+                "update",
+                step,
+                previous,
+                len(new),
+                folded.new_topics,
+                len(prev_topics),
+                len(prev_topics),
+                input=str(path.resolve()),
+                assigned=folded.assigned,
+                **duplicates,
+            )
+            frames = {
+                "documents": docs,
+                "topics": topics,
+                "hierarchy": previous.read_table("hierarchy.parquet"),
+                **tables,
+                HISTORY_FILE.removesuffix(".parquet"): history,
+                LINEAGE_FILE.removesuffix(".parquet"): lineage,
+            }
+            arrays = {"embeddings": embeddings.astype(np.float16), "topic_embeddings": topic_emb}
+            model_src = previous.path / MODEL_DIR
+            write = _writer(frames, arrays, model_src, manifest, b, t_start)
+            run_dir = store.publish_run(name, write, stamp=stamp)
+        manifest["timings"]["publish"] = b.timings["publish"]
+    return BuildResult(run_dir=run_dir, manifest=manifest, timings=b.timings)
+
+
+def _updated_topics(
+    prev_topics: pd.DataFrame,
+    labels: np.ndarray,
+    xy: np.ndarray,
+    embeddings: np.ndarray,
+    texts: list[str],
+    corpus: Corpus,
+    new_topics: list[int],
+    b: Build,
+) -> pd.DataFrame:
+    """topics.parquet after an update: old rows keep label and keywords, new rows get theirs.
+
+    Sizes, shares and map positions are recomputed for every topic. New topics are
+    described by the same c-TF-IDF + refinement as a build (``fit_representation``) over
+    all topics, so their keywords are distinctive against the existing ones; the old
+    topics' recomputed descriptions are discarded.
+    """
+    n = len(labels)
+    topics = prev_topics.copy()
+    sizes = pd.Series(labels[labels >= 0]).value_counts()
+    topics["size"] = topics["topic"].map(sizes).fillna(0).astype(np.int64)
+    topics["share"] = topics["size"] / n
+    for col, k in (("x", 0), ("y", 1)):
+        topics[col] = [float(np.median(xy[labels == t, k])) for t in topics["topic"]]
+    if new_topics:
+        from pipeline.represent import fit_representation, make_label
+
+        ids = np.unique(labels[labels >= 0])
+        compact = {int(t): i for i, t in enumerate(ids)}
+        dense = np.array([compact.get(int(t), -1) for t in labels], dtype=np.int64)
+        rep = fit_representation(
+            texts,
+            embeddings,
+            dense,
+            xy,
+            corpus.docs["doc_id"].tolist(),
+            b.encode_cached,
+            b.cfg.represent,
+            seed=b.cfg.reduce.seed,
+        )
+        fresh = rep.topics[rep.topics["topic"].isin([compact[t] for t in new_topics])].copy()
+        fresh["topic"] = [int(ids[i]) for i in fresh["topic"]]
+        used = set(topics["label"])
+        names = []
+        for r in fresh.itertuples(index=False):
+            label = make_label(list(r.keywords), b.cfg.represent.label_words)
+            if label in used:
+                label = f"{label} ({r.topic})"
+            used.add(label)
+            names.append(label)
+        fresh["label"] = names
+        topics = pd.concat([topics, fresh[topics.columns]], ignore_index=True)
+    return topics.sort_values(
+        ["size", "topic"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)

@@ -1,0 +1,203 @@
+"""Update: fold new documents into an existing run without refitting it.
+
+Pure functions, no I/O; ``pipeline.runner.update`` reads the run, calls these and
+publishes the result. The run's topics are frozen: a new document joins the existing topic
+whose centroid it is most similar to (cosine in embedding space) when that similarity is
+at least ``[update] assign_threshold``, so ids and labels never move. Documents that fit
+no topic, together with the earlier updates' documents that fitted none, are clustered
+with HDBSCAN in embedding space; each cluster of at least ``min_new_topic_size``
+documents holding at least one of this step's documents becomes a new topic. Outliers of
+the first build are left alone: the full clustering already judged them.
+
+New documents are placed on the 2-d map at the mean position of their most similar
+documents already there, so the existing map (and every position a user has learnt)
+stays put; ``topictrends build --refit`` recomputes the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.cluster import renumber_by_size
+
+
+def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Unit mean embedding of each topic in ``ids`` (rows in that order)."""
+    cents = np.zeros((len(ids), embeddings.shape[1]), dtype=np.float32)
+    for i, t in enumerate(ids):
+        members = embeddings[labels == t]
+        if len(members):
+            cents[i] = members.mean(axis=0)
+    norms = np.linalg.norm(cents, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return cents / norms
+
+
+def assign(
+    embeddings: np.ndarray, centroids: np.ndarray, ids: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest topic by cosine when at least ``threshold``, else -1; and that cosine.
+
+    Returns (labels int64, probs float32): ``probs`` is the cosine clipped to [0, 1], the
+    same ``topic_prob`` a build gives outliers it reassigns; 0 for documents left out.
+    """
+    n = len(embeddings)
+    labels = np.full(n, -1, dtype=np.int64)
+    probs = np.zeros(n, dtype=np.float32)
+    if n == 0 or len(ids) == 0:
+        return labels, probs
+    sims = embeddings.astype(np.float32) @ centroids.T
+    best = sims.argmax(axis=1)
+    best_sim = sims[np.arange(n), best]
+    ok = best_sim >= threshold
+    labels[ok] = ids[best[ok]]
+    probs[ok] = np.clip(best_sim[ok], 0, 1)
+    return labels, probs
+
+
+def detect(embeddings: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """HDBSCAN over the unit embeddings of the documents that fit no topic.
+
+    Euclidean distance on unit vectors orders pairs exactly as cosine does. Selection is
+    'eom' with a single cluster allowed: on a planted late topic among a step's leftovers,
+    'leaf' and 'eom' without a single cluster both returned nothing but noise. Returns
+    (labels numbered by size with -1 for noise, membership strengths). Fewer documents
+    than ``min_size`` cannot form a topic, so nothing is run then.
+    """
+    n = len(embeddings)
+    if n < max(min_size, 2):
+        return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.float32)
+    import hdbscan
+
+    from pipeline.jit import enable_numba_cache
+
+    enable_numba_cache()
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=min_size,
+        min_samples=max(1, round(min_size / 2)),
+        metric="euclidean",
+        cluster_selection_method="eom",
+        # The leftovers of a step are often one new theme plus noise: without this,
+        # HDBSCAN never returns its root, so a lone new topic would stay unseen.
+        allow_single_cluster=True,
+        core_dist_n_jobs=1,
+    )
+    raw = model.fit_predict(embeddings.astype(np.float64))
+    probs = np.asarray(model.probabilities_, dtype=np.float32)
+    labels = renumber_by_size(raw)
+    probs[labels == -1] = 0.0
+    return labels, probs
+
+
+def place(new_embeddings: np.ndarray, embeddings: np.ndarray, xy: np.ndarray, k: int) -> np.ndarray:
+    """2-d positions for new documents: the mean of their ``k`` most similar placed ones."""
+    if len(new_embeddings) == 0:
+        return np.zeros((0, 2), dtype=np.float32)
+    k = max(1, min(k, len(embeddings)))
+    out = np.zeros((len(new_embeddings), 2), dtype=np.float32)
+    for start in range(0, len(new_embeddings), 1024):
+        block = new_embeddings[start : start + 1024].astype(np.float32)
+        sims = block @ embeddings.astype(np.float32).T
+        # argsort with a stable kind and negated similarity: ties go to the earlier document.
+        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        out[start : start + len(block)] = xy[nearest].mean(axis=1)
+    return out
+
+
+def coherent(embeddings: np.ndarray, threshold: float) -> np.ndarray:
+    """Members at least ``threshold`` similar to the centroid of the *other* members.
+
+    HDBSCAN with a single cluster allowed will call a loose heap of unrelated leftovers a
+    cluster; this keeps only documents that would have joined the topic the rest make (the
+    same test a new document passes to join a topic). Leaving the document itself out of
+    the centroid keeps a small cluster from looking tight just because each member pulls
+    the centroid towards itself.
+    """
+    e = embeddings.astype(np.float64)
+    rest = e.sum(axis=0)[None, :] - e
+    norms = np.linalg.norm(rest, axis=1)
+    norms[norms == 0] = 1
+    return (e * rest).sum(axis=1) / norms >= threshold
+
+
+@dataclass
+class Folded:
+    """Topic of every document after an update, and which topics are new."""
+
+    labels: np.ndarray  # int64, one per document of the updated run
+    probs: np.ndarray  # float32
+    new_topics: list[int]  # ids given to new topics, largest first
+    assigned: int  # new documents that joined an existing topic
+    in_new_topics: int  # documents (new or earlier leftovers) in the new topics
+
+
+def fold(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    added_step: np.ndarray,
+    step: int,
+    threshold: float,
+    min_new_topic_size: int,
+    next_id: int,
+) -> Folded:
+    """Assign this step's documents, then look for new topics among the leftovers.
+
+    ``labels``/``probs`` hold the previous topics for earlier documents (anything for this
+    step's, which ``added_step == step`` marks); ``next_id`` is the first unused topic id.
+    HDBSCAN in 384 dimensions calls many members of a real cluster noise, so, as a build
+    does with its outliers, leftovers then join the nearest new topic whose centroid they
+    are at least ``threshold`` similar to.
+    """
+    labels = labels.astype(np.int64).copy()
+    probs = probs.astype(np.float32).copy()
+    is_new = added_step == step
+    old = ~is_new
+    ids = np.unique(labels[old & (labels >= 0)])
+    cents = topic_centroids(embeddings, labels, ids)
+    new_idx = np.where(is_new)[0]
+    lab, pr = assign(embeddings[new_idx], cents, ids, threshold)
+    labels[new_idx], probs[new_idx] = lab, pr
+    assigned = int((lab >= 0).sum())
+
+    pool = np.where((labels == -1) & (added_step > 0))[0]
+    found, strength = detect(embeddings[pool], min_new_topic_size)
+    new_topics: list[int] = []
+    in_new = 0
+    for c in range(int(found.max()) + 1 if len(found) else 0):
+        members = pool[found == c]
+        members = members[coherent(embeddings[members], threshold)]
+        if len(members) < min_new_topic_size or not is_new[members].any():
+            # Too loose to be a topic, or only earlier leftovers: nothing arrived that
+            # would make it a topic now.
+            continue
+        tid = next_id + len(new_topics)
+        labels[members] = tid
+        probs[members] = strength[found == c]
+        new_topics.append(tid)
+    if new_topics:
+        rest = pool[labels[pool] == -1]
+        ids_new = np.array(new_topics, dtype=np.int64)
+        lab, pr = assign(
+            embeddings[rest], topic_centroids(embeddings, labels, ids_new), ids_new, threshold
+        )
+        labels[rest[lab >= 0]] = lab[lab >= 0]
+        probs[rest[lab >= 0]] = pr[lab >= 0]
+        in_new = int(np.isin(labels, ids_new).sum())
+    return Folded(
+        labels=labels, probs=probs, new_topics=new_topics, assigned=assigned, in_new_topics=in_new
+    )
+
+
+def interpolate_position(
+    centroid: np.ndarray, centroids: np.ndarray, positions: np.ndarray, k: int = 3
+) -> np.ndarray:
+    """A new topic's spot on the intertopic map: similarity-weighted mean of its k nearest."""
+    if len(centroids) == 0:
+        return np.zeros(2)
+    sims = centroids @ centroid
+    nearest = np.argsort(-sims, kind="stable")[: min(k, len(centroids))]
+    w = np.clip(sims[nearest], 0, None) + 1e-6
+    return (positions[nearest] * w[:, None]).sum(axis=0) / w.sum()
