@@ -117,10 +117,13 @@ def query_embedder(embed_config: str, cache_root: str) -> Any:
     search and kept: all-MiniLM-L6-v2 via ``load_sentence_transformer`` for
     sentence-transformers runs, ``HashingEmbedder(dim)`` for hashing runs, the distilled
     static model (kept under the cache root) for static runs."""
+    from dashboard.access import read_only
     from pipeline.config import EmbedConfig
     from pipeline.embed import get_embedder
 
-    return get_embedder(EmbedConfig.model_validate_json(embed_config), Path(cache_root))
+    return get_embedder(
+        EmbedConfig.model_validate_json(embed_config), Path(cache_root), read_only=read_only()
+    )
 
 
 def embed_query(manifest: dict[str, Any], query: str, cache_root: Path) -> np.ndarray:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import loaders, state, ui
+from dashboard import access, gate, loaders, state, ui
 from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds, list_runs
 from dashboard.filters import FACET_PREFIX, FILTER_PARAMS, format_range, parse_filters
 from pipeline.artifacts import build_progress
@@ -235,8 +235,12 @@ def facet_widget(run: RunData, col: str, kind: str, sel: tuple | None) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
+    if not gate.passes():  # signed out or not on the allow-list: nothing about any run
+        return
     root = cache_root(None)
     runs = list_runs(root)
+    if access.read_only():  # hosted: only runs that really live under the mounted root
+        runs = [r for r in runs if access.inside(root, r.path)]
     if not runs:
         st.session_state["_cache_root"] = str(root)
         builds_panel(root, runs)
@@ -276,7 +280,8 @@ def main() -> None:
         state.write_url({"page": page_name(pg), "run": entry.name})
         return
 
-    st.sidebar.caption(ui.md_escape(f"Cache: {root}"))
+    if not access.read_only():  # a hosted dashboard does not show its server's paths
+        st.sidebar.caption(ui.md_escape(f"Cache: {root}"))
     st.session_state[ui.CTX] = ui.AppContext(
         root=root, entry=entry, run=run, filters=filters, pages=pages
     )

@@ -383,13 +383,61 @@ def topics(
     out.print(table)
 
 
-def _serve_args(cache_dir: Path | None, port: int, host: str) -> list[str]:
+def _streamlit_flags(config_file: Path) -> list[str]:
+    """A Streamlit ``config.toml`` as ``streamlit run`` flags (``--server.headless true``).
+
+    Flags win over every config.toml Streamlit finds on its own (home directory, working
+    directory, next to the app), so the settings in ``config_file`` are the ones in force
+    wherever the server is started from. Unknown options are refused rather than ignored,
+    and so are sensitive ones (``server.cookieSecret``), which Streamlit takes only from a
+    file or the environment (``STREAMLIT_SERVER_COOKIE_SECRET``).
+    """
+    import tomllib
+
+    from streamlit import config as st_config
+
+    try:
+        doc = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"{config_file}: not a readable TOML file ({exc})") from None
+    known = st_config._config_options_template  # the options ``streamlit run`` takes as flags
+    flags: list[str] = []
+    for section, options in doc.items():
+        if not isinstance(options, dict):
+            raise UserError(f"{config_file}: {section!r} must be a [section] of options")
+        for name, value in options.items():
+            key = f"{section}.{name}"
+            option = known.get(key)
+            if option is None:
+                raise UserError(f"{config_file}: {key} is not a Streamlit option; remove it")
+            if option.sensitive:
+                raise UserError(
+                    f"{config_file}: {key} is sensitive; set it in the environment "
+                    f"({option.env_var}) instead"
+                )
+            for v in value if isinstance(value, list) else [value]:
+                flags += [f"--{key}", str(v).lower() if isinstance(v, bool) else str(v)]
+    return flags
+
+
+def _serve_args(
+    cache_dir: Path | None,
+    port: int,
+    host: str,
+    streamlit_config: Path | None = None,
+    secrets: Path | None = None,
+) -> list[str]:
     from importlib import resources
 
     from pipeline.cache import cache_root
 
     app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
     os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
+    extra = _streamlit_flags(streamlit_config) if streamlit_config else []
+    if secrets is not None:
+        if not secrets.is_file():
+            raise UserError(f"{secrets}: no such secrets file (pass an existing secrets.toml)")
+        extra += ["--secrets.files", str(secrets.resolve())]
     return [
         "streamlit",
         "run",
@@ -402,6 +450,7 @@ def _serve_args(cache_dir: Path | None, port: int, host: str) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *extra,
     ]
 
 
@@ -410,9 +459,23 @@ def serve(
     cache_dir: CacheDirOpt = None,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 to expose).")] = "localhost",
+    streamlit_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A Streamlit config.toml whose options override every other "
+            "(deploy/streamlit/config.toml holds the production settings)."
+        ),
+    ] = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            help="The secrets.toml to read: \\[auth] turns on single sign-on, "
+            "\\[topictrends] holds the allow-list (docs/deploy.md)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard over the runs in the cache (streamlit run dashboard/streamlit_app.py)."""
-    args = _serve_args(cache_dir, port, host)
+    args = _serve_args(cache_dir, port, host, streamlit_config, secrets)
     err.print(f"serving {os.environ['TOPICTRENDS_CACHE']} on http://{host}:{port}")
     from streamlit.web import cli as stcli
 

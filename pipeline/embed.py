@@ -41,6 +41,7 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.config import EmbedConfig, stable_hash
+from pipeline.errors import CacheError
 
 Progress = Callable[[int], None]
 
@@ -304,11 +305,14 @@ class StaticEmbedder:
     _lock = threading.Lock()
     _models: dict[Path, object] = {}
 
-    def __init__(self, cfg: EmbedConfig, cache_root: Path) -> None:
+    def __init__(self, cfg: EmbedConfig, cache_root: Path, read_only: bool = False) -> None:
         self.cfg = cfg
         self.path = static_model_dir(cfg, cache_root)
         self.dim = cfg.static_dims
         self.distilled = False  # whether this embedder had to distil the model
+        # A hosted dashboard (read-only cache) loads the model the build left and never
+        # distils or removes one: a missing or damaged model is a CacheError instead.
+        self.read_only = read_only
 
     def model(self):  # noqa: ANN201 - model2vec.StaticModel, imported lazily
         from model2vec import StaticModel
@@ -320,8 +324,19 @@ class StaticEmbedder:
                     try:
                         model = StaticModel.from_pretrained(self.path)
                     except Exception:  # a damaged entry is a miss, like any cache entry
+                        if self.read_only:
+                            raise CacheError(
+                                f"{self.path}: the static model is damaged. Rebuild a run with "
+                                "the static backend (topictrends build) to distil it again."
+                            ) from None
                         shutil.rmtree(self.path, ignore_errors=True)
                 if model is None:
+                    if self.read_only:
+                        raise CacheError(
+                            f"{self.path}: the static model is missing from the read-only "
+                            "cache. Build a run with the static backend (topictrends build) "
+                            "to distil it."
+                        )
                     distill_static(self.cfg, self.path)
                     self.distilled = True
                     model = StaticModel.from_pretrained(self.path)
@@ -341,8 +356,11 @@ class StaticEmbedder:
         return _unit(out)
 
 
-def get_embedder(cfg: EmbedConfig, cache_root: Path | None = None) -> Embedder:
-    """The embedder for ``cfg``; the static backend keeps its model under ``cache_root``."""
+def get_embedder(
+    cfg: EmbedConfig, cache_root: Path | None = None, read_only: bool = False
+) -> Embedder:
+    """The embedder for ``cfg``; the static backend keeps its model under ``cache_root``
+    (and with ``read_only`` only loads it, never distils it there)."""
     if cfg.backend == "hashing":
         return HashingEmbedder(dim=cfg.dim)
     if cfg.backend == "static":
@@ -350,5 +368,5 @@ def get_embedder(cfg: EmbedConfig, cache_root: Path | None = None) -> Embedder:
             from pipeline.cache import cache_root as default_root
 
             cache_root = default_root(None)
-        return StaticEmbedder(cfg, cache_root)
+        return StaticEmbedder(cfg, cache_root, read_only=read_only)
     return TransformerEmbedder(cfg)

@@ -1,0 +1,150 @@
+"""Run the container's entrypoint (deploy/entrypoint.sh) outside a container, for the tests.
+
+There is no Docker engine on the test machines, so the tests start exactly the script the
+image's ENTRYPOINT runs, with the environment the image and docker-compose.yml give it, and
+drive the server it starts. Used by test_hosted.py, test_sso.py and test_load.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dashboard_browser as bt
+
+REPO = bt.REPO
+ENTRYPOINT = REPO / "deploy" / "entrypoint.sh"
+
+
+@dataclass
+class Server:
+    base: str
+    proc: subprocess.Popen
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server process (the entrypoint execs into it)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+
+def entrypoint_env(cache: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of the dashboard container, pointed at ``cache`` and ``port``."""
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STREAMLIT_", "TOPICTRENDS_"))  # only what the container sets
+    }
+    env.update(
+        PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}",
+        TOPICTRENDS_CACHE=str(cache),
+        PORT=str(port),
+        HOST="127.0.0.1",
+    )
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def serve(
+    cache: Path,
+    log: Path,
+    port: int | None = None,
+    timeout: float = 90.0,
+    cwd: Path | None = None,
+    **env: str,
+) -> Iterator[Server]:
+    """``deploy/entrypoint.sh serve`` on ``port`` (else a free one); yields it once healthy."""
+    port = port or bt.free_port()
+    out = log.open("w")
+    proc = subprocess.Popen(
+        [str(ENTRYPOINT), "serve"],
+        cwd=cwd or REPO,
+        env=entrypoint_env(cache, port, **env),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"entrypoint exited with {proc.returncode}: {log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"entrypoint did not become healthy in {timeout:.0f}s")
+            time.sleep(0.3)
+        yield Server(base, proc)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        out.close()
+
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    """Every entry under ``root`` with its type, mode, size, mtime and content hash."""
+    state: dict[str, tuple] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            if p.is_symlink():
+                digest = os.readlink(p)
+            elif p.is_file():
+                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+            else:
+                digest = ""
+            state[str(p.relative_to(root))] = (st.st_mode, st.st_size, st.st_mtime_ns, digest)
+    return state
+
+
+def set_writable(root: Path, writable: bool) -> None:
+    """chmod -R u+w / a-w (directories keep their x bit)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames, ""]:
+            p = Path(dirpath) / name if name else Path(dirpath)
+            if p.is_symlink():
+                continue
+            mode = p.stat().st_mode
+            p.chmod(mode | 0o200 if writable else mode & ~0o222)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium through Playwright; skipped when missing (a failure in CI)."""
+    import pytest
+
+    if not Path(bt.CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{bt.CHROMIUM} is missing: install Debian's chromium package")
+        pytest.skip(f"{bt.CHROMIUM} is missing (install Debian's chromium to run browser tests)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = bt.launch(p)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,142 @@
+"""Single sign-on end to end: the real browser, the real server, a real OIDC provider.
+
+``oidc-provider-mock`` runs an OpenID Connect provider on loopback (its login form takes
+any subject, whose ``email`` claim is the subject). The dashboard is started through the
+container's entrypoint with a secrets file holding ``[auth]`` (the provider) and an
+allow-list of one address and one domain. Three visitors:
+
+- signed out: the sign-in page only, no run name, no navigation, no document;
+- allowed (by domain): every page of every run, as without sign-on;
+- outside the list: a refusal page naming their address, no data.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import dashboard_browser as bt
+import hosted
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ALLOWED = "alice@team.example"  # allowed through allowed_domains
+LISTED = "bob@partner.example"  # allowed by address
+OUTSIDER = "mallory@outside.example"
+
+
+@pytest.fixture(scope="module")
+def provider():
+    from oidc_provider_mock import run_server_in_thread
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
+    with run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_runs, provider, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sso")
+    port = bt.free_port()
+    secrets_file = tmp / "secrets.toml"
+    secrets_file.write_text(
+        f"""
+[auth]
+redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
+cookie_secret = "{secrets.token_urlsafe(32)}"
+client_id = "topictrends-test"
+client_secret = "{secrets.token_urlsafe(16)}"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+
+[topictrends]
+allowed_emails = ["{LISTED}"]
+allowed_domains = ["team.example"]
+contact = "data-team@team.example"
+"""
+    )
+    with hosted.serve(
+        dashboard_runs.root, tmp / "serve.log", TOPICTRENDS_SECRETS=str(secrets_file), port=port
+    ) as srv:
+        yield srv.base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with hosted.chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
+    page = ctx.new_page()
+    yield page
+    ctx.close()
+
+
+def body(page) -> str:
+    return page.locator("body").inner_text()
+
+
+def assert_no_data(page, dashboard_runs) -> None:
+    text = body(page)
+    for name in (dashboard_runs.dated, dashboard_runs.undated, dashboard_runs.evil):
+        assert not re.search(rf"\b{name}\b", text), f"run name {name!r} shown: {text[:500]}"
+    assert str(dashboard_runs.root) not in text
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"], [data-testid="stDataFrame"]').count() == 0
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/?run=arxiv")
+    bt.wait_idle(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/oauth2/authorize"), timeout=30_000)
+    page.locator('input[name="sub"]').fill(email)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/"), timeout=30_000)
+    bt.wait_idle(page)
+
+
+def test_signed_out_sees_no_data(server, page, dashboard_runs):
+    for path in ("", "topics?run=arxiv&topic=1", "documents?run=arxiv&q=the", "run-info"):
+        page.goto(f"{server}/{path}")
+        bt.wait_idle(page)
+        assert page.get_by_role("button", name="Sign in").count() == 1
+        assert_no_data(page, dashboard_runs)
+        assert bt.exceptions(page) == []
+
+
+@pytest.mark.parametrize("email", [ALLOWED, LISTED])
+def test_allowed_user_sees_everything(server, page, email):
+    sign_in(page, server, email)
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "arxiv"
+    assert email in page.locator('[data-testid="stSidebar"]').inner_text()
+    for name in bt.PAGES[1:]:
+        bt.navigate(page, name)
+        assert bt.exceptions(page) == [], name
+        assert "run=arxiv" in page.url
+    page.goto(f"{server}/topics?run=trending")  # a new page load keeps the login
+    bt.wait_idle(page)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 1
+    assert bt.exceptions(page) == []
+
+
+def test_user_outside_the_list_is_refused(server, page, dashboard_runs):
+    sign_in(page, server, OUTSIDER)
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "Access refused"
+    text = body(page)
+    assert OUTSIDER in text and "data-team@team.example" in text
+    assert_no_data(page, dashboard_runs)
+    for path in ("topics?run=arxiv", "documents?run=arxiv"):  # no page lets them past
+        page.goto(f"{server}/{path}")
+        bt.wait_idle(page)
+        assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "Access refused"
+        assert_no_data(page, dashboard_runs)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    bt.wait_idle(page)
+    assert page.get_by_role("button", name="Sign in").count() == 1
