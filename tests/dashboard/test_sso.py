@@ -115,6 +115,8 @@ def test_allowed_user_sees_everything(server, page, email):
     sign_in(page, server, email)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "arxiv"
     assert email in page.locator('[data-testid="stSidebar"]').inner_text()
+    if email == LISTED:
+        return  # admitted by address; every page is walked once, for the domain user
     for name in bt.PAGES[1:]:
         bt.navigate(page, name)
         assert bt.exceptions(page) == [], name
