@@ -256,7 +256,13 @@ class UpdateConfig(_Section):
         None,
         ge=-1.0,
         le=1.0,
-        description="update: minimum cosine similarity between a new document and a topic centroid for the document to join that topic; when unset, [cluster] outlier_threshold.",
+        description="update: minimum cosine similarity between a new document and a topic centroid for the document to join that topic (and for a group of leftovers to cohere into a new topic); when unset, the assign_quantile of the run's documents' similarity to their own topic centroid, at least [cluster] outlier_threshold.",
+    )
+    assign_quantile: float = Field(
+        0.05,
+        gt=0.0,
+        lt=1.0,
+        description="update: when assign_threshold is unset, a new document must be at least as similar to a topic centroid as this share of the run's topic members are to theirs.",
     )
     min_new_topic_size: int | None = Field(
         None,

@@ -159,6 +159,7 @@ class Refit:
     id_map: dict[int, int]  # the refit's own topic id -> the id it is published under
     lineage: pd.DataFrame  # LINEAGE_COLUMNS, published ids
     ids_kept: int  # previous ids that survive in the refit
+    kept_labels: dict[int, str]  # published id -> previous label, for 'same' topics
 
 
 def _row(
@@ -258,11 +259,17 @@ def refit_lineage(
             for i in sources:
                 rows.append(pair_row(i, j, "merged"))
                 covered.add((i, j))
+    kept_labels: dict[int, str] = {}
     for i, j in pairs:
         if (i, j) in covered:
             continue
         grew = new.sizes[j] >= cfg.grow_ratio * max(int(prev.sizes[i]), 1)
-        rows.append(pair_row(i, j, "grew" if grew else "same"))
+        row = pair_row(i, j, "grew" if grew else "same")
+        if not grew:
+            # The same topic keeps the name readers know it by; keywords are the refit's.
+            row["label"] = prev.labels[i]
+            kept_labels[int(prev.ids[i])] = prev.labels[i]
+        rows.append(row)
         covered.add((i, j))
     has_prev = {i for i, _ in covered}
     has_new = {j for _, j in covered}
@@ -274,7 +281,28 @@ def refit_lineage(
     for i in range(len(prev.ids)):
         if i not in has_prev:
             rows.append(_row(prev, i, None, None, "gone", None, None, None))
-    return Refit(id_map=id_map, lineage=lineage_frame(rows), ids_kept=len(pairs))
+    return Refit(
+        id_map=id_map, lineage=lineage_frame(rows), ids_kept=len(pairs), kept_labels=kept_labels
+    )
+
+
+def apply_labels(topics: pd.DataFrame, kept: dict[int, str]) -> pd.DataFrame:
+    """Give ``same`` topics their previous labels, keeping labels unique.
+
+    A refitted topic whose own new label happens to equal a kept one gets its id appended,
+    as a build does for a clash.
+    """
+    topics = topics.copy()
+    labels = [
+        kept.get(int(t), str(lab)) for t, lab in zip(topics["topic"], topics["label"], strict=True)
+    ]
+    taken = {kept[int(t)] for t in topics["topic"] if int(t) in kept}
+    for k, t in enumerate(topics["topic"]):
+        if int(t) not in kept and labels[k] in taken:
+            labels[k] = f"{labels[k]} ({int(t)})"
+        taken.add(labels[k])
+    topics["label"] = labels
+    return topics
 
 
 def update_lineage(

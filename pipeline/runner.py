@@ -41,6 +41,7 @@ from pipeline.errors import BuildLockedError, CacheError, UserError
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 from pipeline.lineage import (
     TopicSet,
+    apply_labels,
     history_rows,
     refit_lineage,
     relation_of_topics,
@@ -703,6 +704,7 @@ def _build(
                     labels, topics, topic_emb, hier, tables = renumber_tables(
                         fit.id_map, labels, topics, topic_emb, hier, tables
                     )
+                    topics = apply_labels(topics, fit.kept_labels)
                     lineage = fit.lineage
                     relations = relation_of_topics(lineage)
                     before = dict(
@@ -832,7 +834,13 @@ def _update(
 ) -> BuildResult:
     from pipeline.embed import embedding_key, truncated_documents
     from pipeline.ingest import Corpus, modelled_texts
-    from pipeline.update import fold, interpolate_position, place, topic_centroids
+    from pipeline.update import (
+        fold,
+        interpolate_position,
+        member_threshold,
+        place,
+        topic_centroids,
+    )
 
     t_start = time.perf_counter()
     with store.lock(name):
@@ -924,13 +932,18 @@ def _update(
                 or cfg.cluster.min_cluster_size
                 or auto_min_cluster_size(first_size)
             )
+            prev_labels = np.concatenate(
+                [prev_docs["topic"].to_numpy(np.int64), np.full(len(new), -1)]
+            )
             threshold = (
                 cfg.update.assign_threshold
                 if cfg.update.assign_threshold is not None
-                else cfg.cluster.outlier_threshold
-            )
-            prev_labels = np.concatenate(
-                [prev_docs["topic"].to_numpy(np.int64), np.full(len(new), -1)]
+                else member_threshold(
+                    embeddings,
+                    prev_labels,
+                    cfg.update.assign_quantile,
+                    cfg.cluster.outlier_threshold,
+                )
             )
             prev_probs = np.concatenate(
                 [prev_docs["topic_prob"].to_numpy(np.float32), np.zeros(len(new))]

@@ -35,6 +35,25 @@ def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, ids: np.ndarray)
     return cents / norms
 
 
+def member_threshold(
+    embeddings: np.ndarray, labels: np.ndarray, quantile: float, floor: float
+) -> float:
+    """The similarity most members of the run's topics have to their own centroid.
+
+    The ``quantile`` of every clustered document's cosine to its topic's centroid, and at
+    least ``floor``. Scale-free across embedders: with all-MiniLM-L6-v2, unrelated ML
+    abstracts sit at 0.45-0.6 from a topic centroid while members sit at 0.6-0.9, and
+    with the hashing embedder everything is lower, so no single fixed cosine serves both.
+    """
+    ids = np.unique(labels[labels >= 0])
+    if len(ids) == 0:
+        return floor
+    cents = topic_centroids(embeddings, labels, ids)
+    pos = np.searchsorted(ids, labels[labels >= 0])
+    sims = (embeddings[labels >= 0].astype(np.float32) * cents[pos]).sum(axis=1)
+    return max(floor, round(float(np.quantile(sims, quantile)), 6))
+
+
 def assign(
     embeddings: np.ndarray, centroids: np.ndarray, ids: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
