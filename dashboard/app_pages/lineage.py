@@ -23,7 +23,7 @@ if lineage is None or run.update_step <= 0:
         icon=":material/history:",
     )
     st.write("Adding documents to the run publishes a new build and the lineage of its topics:")
-    st.code(update_command(run.name), language="bash")
+    st.code(update_command(ctx.entry.name), language="bash")
     st.caption("`topictrends build --refit` re-fits the topics and writes a lineage as well.")
 else:
     u = run.update or {}

@@ -171,4 +171,4 @@ if run.update_step <= 0:
     st.caption(
         f"{NO_HISTORY}: adding documents keeps its topics, and this page then shows what is new."
     )
-    st.code(update_command(run.name), language="bash")
+    st.code(update_command(ctx.entry.name), language="bash")

@@ -190,9 +190,9 @@ def history(topic: int) -> None:
     lineage rows that say what it came from."""
     st.subheader("History")
     hist = run.topic_history
-    if hist is None:
+    if hist is None or run.update_step <= 0:
         st.caption(f"{NO_HISTORY}: adding documents records each topic's history.")
-        st.code(update_command(run.name), language="bash")
+        st.code(update_command(ctx.entry.name), language="bash")
         return
     rows = topic_history_rows(hist, topic)
     if len(rows) > 1:

@@ -35,12 +35,17 @@ def republish(
     arrays: dict[str, np.ndarray] | None = None,
     manifest_patch: dict[str, Any] | None = None,
     source: Path | None = None,
+    drop: tuple[str, ...] = (),
 ) -> Path:
     """Publish a new build of ``name``: the files of ``source`` (default: its current build)
-    with ``frames``/``arrays`` (by stem) replaced or added, every checksum recomputed."""
+    with ``frames``/``arrays`` (by stem) replaced or added, the artifacts and manifest keys
+    in ``drop`` left out, every checksum recomputed."""
     src = (source or store.run_path(name)).resolve()
     manifest = json.loads((src / "manifest.json").read_text())
     manifest.update(manifest_patch or {})
+    for key in drop:
+        manifest.pop(key, None)
+        manifest["artifacts"].pop(key, None)
     frames = dict(frames or {})
     arrays = dict(arrays or {})
 
