@@ -14,6 +14,11 @@ it on a miss, and finally publishes the run directory atomically. The key chain 
     keywords  trends key + texts + [represent]   (topic keywords per period)
 
 so changing a clustering knob reuses the embeddings and the UMAP layout.
+
+``update`` folds new documents into a run's current build without refitting
+(``pipeline.update``); ``build(refit=True)`` refits and publishes under the previous ids
+where topics match (``pipeline.lineage``). Both carry ``topic_history.parquet`` forward and
+write ``lineage.parquet`` (docs/updates.md).
 """
 
 from __future__ import annotations
