@@ -454,3 +454,16 @@ def test_relations_on_a_hand_made_refit() -> None:
     assert hier["node"].tolist() == [8, 9, 10] and hier["parent"].tolist() == [9, 10, -1]
     assert hier["left"].tolist() == [2, 8, 9] and hier["right"].tolist() == [1, 0, 7]
     assert hier["topics"].tolist() == [[1, 2], [0, 1, 2], [0, 1, 2, 7]]
+
+
+def test_update_settings_never_invalidate_a_build() -> None:
+    """[update] is outside the run key and every stage key; other sections are inside."""
+    from pipeline.runner import run_key
+
+    base = Config()
+    tuned = base.with_overrides({"update": {"match_threshold": 0.9, "assign_threshold": 0.5}})
+    assert run_key("corpus", tuned) == run_key("corpus", base)
+    assert run_key("corpus", base.with_overrides({"cluster": {"min_cluster_size": 9}})) != (
+        run_key("corpus", base)
+    )
+    assert all(getattr(tuned, s).key() == getattr(base, s).key() for s in ("embed", "cluster"))
