@@ -560,21 +560,37 @@ def top_topics_by_size(topics: pd.DataFrame, n: int) -> list[int]:
 def hierarchy_tree(hierarchy: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
     """Nodes of the topic tree: id, parent (None at the root), label, size, topics, leaf.
 
-    Leaves are the topics (ids 0..K-1); merge nodes come from hierarchy.parquet. A run
-    without merges (hierarchy off, or one topic) gets a synthetic root over its topics.
+    Leaves are the topics; merge nodes come from hierarchy.parquet. A run without merges
+    (hierarchy off, or one topic) gets a synthetic root over its topics.
+
+    ``topictrends update`` keeps the hierarchy of the last full build, so topics found by
+    later updates are in no merge: they are left out of the tree and listed in
+    ``attrs["not_in_tree"]``. Their ids may equal merge node ids of that older hierarchy
+    (numbered from its topic count); the merge nodes are then moved above every topic id.
     """
     size = topics.set_index("topic")["size"].astype(int)
     label = topics.set_index("topic")["label"].astype(str)
+    topic_ids = {int(t) for t in size.index}
+    merge_ids = {int(n) for n in hierarchy["node"]}
+    shift = 0
+    if merge_ids & topic_ids:
+        shift = max(topic_ids) + 1 - min(merge_ids)
+
+    def nid(n: int) -> int:
+        return n + shift if n in merge_ids else n
+
+    in_tree: set[int] = set()
     parent_of: dict[int, int] = {}
     rows = []
     for r in hierarchy.itertuples(index=False):
         node_topics = [int(t) for t in r.topics]
-        parent_of[int(r.left)] = int(r.node)
-        parent_of[int(r.right)] = int(r.node)
+        in_tree.update(node_topics)
+        parent_of[nid(int(r.left))] = nid(int(r.node))
+        parent_of[nid(int(r.right))] = nid(int(r.node))
         rows.append(
             {
-                "node": int(r.node),
-                "parent": int(r.parent),
+                "node": nid(int(r.node)),
+                "parent": nid(int(r.parent)) if int(r.parent) >= 0 else -1,
                 "label": str(r.label),
                 "topics": node_topics,
                 "leaf": False,
@@ -594,7 +610,10 @@ def hierarchy_tree(hierarchy: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFram
                 "distance": 0.0,
             }
         )
+    outside = sorted(topic_ids - in_tree) if len(hierarchy) else []
     for t in size.index:
+        if int(t) in outside:
+            continue
         rows.append(
             {
                 "node": int(t),
@@ -609,6 +628,7 @@ def hierarchy_tree(hierarchy: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFram
     tree["size"] = tree["topics"].map(lambda ts: int(size.reindex(ts).fillna(0).sum()))
     tree["n_topics"] = tree["topics"].map(len)
     tree["parent"] = tree["parent"].where(tree["parent"] >= 0, other=-1)
+    tree.attrs["not_in_tree"] = outside
     return tree
 
 

@@ -12,6 +12,12 @@ run = ctx.run
 st.title("Topic hierarchy")
 
 tree = hierarchy_tree(run.hierarchy, run.topics)
+if outside := tree.attrs.get("not_in_tree"):
+    st.caption(
+        f"{len(outside)} topics found by updates since the last full build are not in the "
+        f"hierarchy yet (topics {', '.join(str(t) for t in outside)}); "
+        "`topictrends build INPUT --name RUN --refit` places them."
+    )
 by_node = tree.set_index("node")
 merges = tree[~tree["leaf"]].sort_values("size", ascending=False)
 leaves = tree[tree["leaf"]].sort_values("node")

@@ -8,8 +8,10 @@ One cache root holds:
   and markdown links, for the escaping tests;
 - ``broken``: a copy of ``trending`` whose documents.parquet no longer matches its checksum;
 - ``updates``: 200 arXiv papers on four subjects, then 80 on speech recognition and Mamba
-  added as step 1 (``update_fixture``): lineage, topic history, ``added_step``;
-- ``evil-updates``: ``updates`` with ``<script>``/``<img onerror>``/markdown-link topic
+  added by ``topictrends update`` (step 1: lineage, topic history, ``added_step``);
+- ``refits``: the same, then ``topictrends build --refit`` (step 2: splits, merges, a gone
+  topic);
+- ``evil-updates``: ``refits`` with ``<script>``/``<img onerror>``/markdown-link topic
   labels in its topics, lineage and history.
 
 All are built with the model-free hashing backend, so the whole set takes seconds once the
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from update_fixture import build_updated_run, republish
+from update_fixture import republish, updated_runs
 
 from pipeline.cache import Store
 from pipeline.config import Config
@@ -48,6 +50,7 @@ class Fixtures:
     evil: str = "evil"
     broken: str = "broken"
     updated: str = "updates"
+    refitted: str = "refits"
     evil_updated: str = "evil-updates"
     evil_strings: tuple[str, ...] = (EVIL_SCRIPT, EVIL_IMG, EVIL_LINK)
 
@@ -141,8 +144,8 @@ def dashboard_runs(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     with (broken / "documents.parquet").open("ab") as fh:
         fh.write(b"garbage")
     first, grown = _update_corpora(base)
-    build_updated_run(store, fx.updated, str(first), str(grown), cfg)
-    _evil_labels(store, fx.updated, fx.evil_updated)
+    updated_runs(store, str(first), str(grown), cfg, fx.updated, fx.refitted)
+    _evil_labels(store, fx.refitted, fx.evil_updated)
     return fx
 
 

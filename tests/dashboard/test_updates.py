@@ -9,7 +9,6 @@ without update history, which must say how to get one instead of failing.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from dashboard.data import (
     NO_HISTORY,
     RELATIONS,
     RunData,
+    hierarchy_tree,
     lineage_rows,
     nearest_topics,
     relation_counts,
@@ -222,6 +222,31 @@ def test_topic_history_figure_marks_relations_and_label_changes(history):
     assert raw_markup(fig.to_json()) == []
 
 
+def test_hierarchy_tree_after_an_update_leaves_new_topics_out():
+    """An update keeps the last full build's hierarchy: merge nodes numbered from its topic
+    count (3, 4) while the update's new topic took id 3."""
+    hier = pd.DataFrame(
+        {
+            "node": [3, 4],
+            "parent": [4, -1],
+            "left": [0, 3],
+            "right": [1, 2],
+            "distance": [0.5, 1.0],
+            "label": ["ab", "abc"],
+            "topics": [[0, 1], [0, 1, 2]],
+        }
+    )
+    tree = hierarchy_tree(hier, _topics([0, 1, 2, 3], [5, 4, 3, 9])).set_index("node")
+    assert tree.attrs["not_in_tree"] == [3]
+    assert sorted(tree.index) == [0, 1, 2, 4, 5]  # merge nodes moved above topic 3
+    assert not tree.loc[4, "leaf"] and tree.loc[4, "topics"] == [0, 1]
+    assert tree.loc[0, "parent"] == 4 and tree.loc[2, "parent"] == 5 and tree.loc[4, "parent"] == 5
+    assert tree.loc[5, "parent"] == -1 and tree.loc[5, "size"] == 12
+    # Without a clash nothing moves.
+    plain = hierarchy_tree(hier, _topics([0, 1, 2], [5, 4, 3]))
+    assert sorted(plain["node"]) == [0, 1, 2, 3, 4] and plain.attrs["not_in_tree"] == []
+
+
 def test_nearest_topics_skip_unused_ids():
     emb = np.array([[1.0, 0.0], [0.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
     assert [t for t, _ in nearest_topics(emb, 0, k=5)] == [2, 3]
@@ -232,7 +257,14 @@ def test_nearest_topics_skip_unused_ids():
 
 @pytest.fixture(scope="module")
 def updated(dashboard_runs) -> RunData:
+    """Step 1, ``topictrends update``: 80 documents added to a 200-document build."""
     return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.updated)
+
+
+@pytest.fixture(scope="module")
+def refitted(dashboard_runs) -> RunData:
+    """Step 2, ``topictrends build --refit`` of the updated run."""
+    return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.refitted)
 
 
 @pytest.fixture
@@ -263,26 +295,31 @@ def select_row(at, key: str, row: int):  # noqa: ANN001, ANN201 - AppTest types
     return at.run()
 
 
-def test_the_update_fixture_is_consistent(updated):
-    """The run the page tests use says what an update says (docs/artifacts.md)."""
+def test_the_update_fixtures_are_what_the_pages_are_tested_on(updated, refitted):
+    """The runs from the real commands hold what the page tests below rely on."""
     u = updated.update
     assert u["step"] == 1 and u["kind"] == "update" and u["previous_build"]
     assert int((updated.docs["added_step"] == 1).sum()) == u["new_documents"] == 80
-    ids = set(updated.topics["topic"])
-    lin = updated.lineage
-    assert set(lin["relation"]) <= set(RELATIONS) and "new" in set(lin["relation"])
-    assert set(lin["topic"].dropna().astype(int)) == ids  # every current topic has a row
-    assert sorted(u["new_topics"]) == sorted(lin.loc[lin["relation"] == "new", "topic"].astype(int))
-    hist = updated.topic_history
-    now = hist[hist["step"] == 1].set_index("topic")
-    assert set(now.index) == ids
-    assert now["size"].to_dict() == updated.topics.set_index("topic")["size"].to_dict()
+    assert u["new_topics"] and set(updated.lineage["relation"]) <= {"same", "grew", "new"}
+    r = refitted.update
+    assert r["step"] == 2 and r["kind"] == "refit"
+    assert {"split", "merged", "gone", "new"} <= set(refitted.lineage["relation"])
+    for run in (updated, refitted):
+        ids = set(run.topics["topic"])
+        lin = run.lineage
+        assert set(lin["topic"].dropna().astype(int)) == ids  # every current topic has a row
+        new = lin.loc[lin["relation"] == "new", "topic"].astype(int)
+        assert sorted(run.update["new_topics"]) == sorted(new)
+        hist = run.topic_history
+        now = hist[hist["step"] == run.update_step].set_index("topic")
+        assert now["size"].to_dict() == run.topics.set_index("topic")["size"].to_dict()
 
 
 @pytest.mark.parametrize("page", list(PAGES))
-def test_every_page_renders_on_an_updated_run(app, page):
-    at = ok(app("updates", page))
-    assert at.title[0].value == (PAGES[page] or "updates")
+@pytest.mark.parametrize("run", ["updates", "refits"])
+def test_every_page_renders_on_an_updated_run(app, run, page):
+    at = ok(app(run, page))
+    assert at.title[0].value == (PAGES[page] or run)
 
 
 def test_overview_shows_what_the_update_added(app, updated):
@@ -290,15 +327,32 @@ def test_overview_shows_what_the_update_added(app, updated):
     assert "New since the last update" in [s.value for s in at.subheader]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["New documents"] == "80"
-    info = update_info(updated.manifest, updated.docs, updated.topics, updated.lineage)
-    assert metrics["New topics"] == str(len(info.new_topics)) and len(info.new_topics) > 0
+    new = sorted(int(t) for t in updated.update["new_topics"])
+    assert metrics["New topics"] == str(len(new))
     table = next(d.value for d in at.dataframe if d.key == "overview_new_topics")
-    assert list(table["topic"]) == list(info.new_topics["topic"])
+    assert sorted(table["topic"]) == new
+    assert list(table["size"]) == sorted(table["size"], reverse=True)
     assert not any(NO_HISTORY in c.value for c in at.caption)
     at = ok(select_row(at, "overview_new_topics", 0))
     assert at.query_params["page"] == "topics"
-    assert at.query_params["topic"] == str(int(info.new_topics["topic"].iloc[0]))
-    assert header(at).startswith(f"{int(info.new_topics['topic'].iloc[0])}: ")
+    assert at.query_params["topic"] == str(int(table["topic"].iloc[0]))
+    assert header(at).startswith(f"{int(table['topic'].iloc[0])}: ")
+
+
+def test_hierarchy_page_names_the_topics_an_update_added(app, updated):
+    at = ok(app("updates", "hierarchy"))
+    new = sorted(int(t) for t in updated.update["new_topics"])
+    (note,) = [c.value for c in at.caption if "not in the hierarchy yet" in c.value]
+    assert f"topics {', '.join(str(t) for t in new)})" in note and "--refit" in note
+    assert not set(new) & set(at.selectbox(key="w.node").options)
+
+
+def test_overview_after_a_refit(app, refitted):
+    at = ok(app("refits", "overview"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["New documents"] == "0"  # a refit adds no documents
+    assert metrics["New topics"] == str(len(refitted.update["new_topics"]))
+    assert metrics["Step"] == "2 (refit)"
 
 
 @pytest.fixture(scope="module")
@@ -336,20 +390,20 @@ def test_a_run_without_update_history_says_how_to_get_one(app, legacy_root, monk
         assert not at.get("plotly_chart")  # no Sankey without a lineage
 
 
-def test_lineage_page_sankey_table_and_relation_filter(app, updated):
-    at = ok(app("updates", "lineage"))
+def test_lineage_page_sankey_table_and_relation_filter(app, refitted):
+    at = ok(app("refits", "lineage"))
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     (sankey,) = spec["data"]
-    assert sankey["type"] == "sankey" and len(sankey["link"]["source"]) == len(updated.lineage)
+    assert sankey["type"] == "sankey" and len(sankey["link"]["source"]) == len(refitted.lineage)
     table = at.dataframe[0].value
-    assert len(table) == len(updated.lineage)
-    assert list(table["relation"]) == list(lineage_rows(updated.lineage)["relation"])
+    assert len(table) == len(refitted.lineage)
+    assert list(table["relation"]) == list(lineage_rows(refitted.lineage)["relation"])
     assert any("**split**" in c.value for c in at.caption)  # the relations are explained
 
-    at = ok(app("updates", "lineage", rel="new"))
+    at = ok(app("refits", "lineage", rel="new"))
     assert at.multiselect(key="w.rel").value == ["new"]
     table = at.dataframe[0].value
-    want = int((updated.lineage["relation"] == "new").sum())
+    want = int((refitted.lineage["relation"] == "new").sum())
     assert len(table) == want and set(table["relation"]) == {"new"}
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"][0]["link"]["source"]) == want
@@ -357,46 +411,49 @@ def test_lineage_page_sankey_table_and_relation_filter(app, updated):
     at.multiselect(key="w.rel").select("same").run()
     assert set(ok(at).query_params["rel"]) == {"new", "same"}
     shown = at.dataframe[0].value
-    assert set(shown["relation"]) == {"new", "same"} & set(updated.lineage["relation"])
+    assert set(shown["relation"]) == {"new", "same"} & set(refitted.lineage["relation"])
     at = ok(select_row(at, at.dataframe[0].key, 0))
     assert at.query_params["page"] == "topics"
     assert at.query_params["topic"] == str(int(shown["topic"].iloc[0]))
 
 
-def test_topic_history_panel_of_a_carried_topic(app, updated):
-    hist = updated.topic_history
+def test_topic_history_panel_of_a_carried_topic(app, refitted):
+    hist = refitted.topic_history
     steps = hist.groupby("topic")["step"].nunique()
-    topic = int(steps[steps > 1].index[0])
-    at = ok(app("updates", "topics", topic=str(topic)))
+    topic = int(steps[steps == 3].index[0])  # there since the first build
+    at = ok(app("refits", "topics", topic=str(topic)))
     assert "History" in [s.value for s in at.subheader]
     shown = history_table(at)
     want = topic_history_rows(hist, topic)
-    assert list(shown["step"]) == [0, 1] == list(want["step"])
+    assert list(shown["step"]) == [0, 1, 2] == list(want["step"])
     assert list(shown["size"]) == list(want["size"])
     assert list(shown["label"]) == list(want["label"])
+    assert list(shown["relation"]) == list(want["relation"])
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert any(d["data"][0].get("x") == [0, 1] for d in charts)
+    assert any(d["data"][0].get("x") == [0, 1, 2] for d in charts)
     rows = next(d.value for d in at.dataframe if d.key == f"topic_lineage.{topic}")
-    assert list(rows["previous_topic"]) == list(
-        topic_lineage(updated.lineage, topic)["previous_topic"]
-    )
+    want = topic_lineage(refitted.lineage, topic)
+    assert list(rows["previous_topic"]) == list(want["previous_topic"])
     assert (rows["topic"] == topic).any()
 
 
-def test_topic_history_panel_of_a_new_topic_and_its_lineage_link(app, updated):
+def test_topic_history_panel_of_a_new_topic(app, updated):
     new = sorted(int(t) for t in updated.update["new_topics"])
     at = ok(app("updates", "topics", topic=str(new[0])))
     shown = history_table(at)
     assert list(shown["step"]) == [1] and list(shown["relation"]) == ["new"]
-    assert any(re.search(r"first appears at step 1", c.value) for c in at.caption)
+    assert any("first appears at step 1" in c.value for c in at.caption)
 
-    split = updated.lineage[updated.lineage["relation"] == "split"]
+
+def test_split_siblings_are_listed_and_open(app, refitted):
+    split = refitted.lineage[refitted.lineage["relation"] == "split"]
     parent = int(split["previous_topic"].iloc[0])
     children = sorted(int(t) for t in split.loc[split["previous_topic"] == parent, "topic"])
-    at = ok(app("updates", "topics", topic=str(children[0])))
+    at = ok(app("refits", "topics", topic=str(children[0])))
     key = f"topic_lineage.{children[0]}"
     rows = next(d.value for d in at.dataframe if d.key == key)
-    assert sorted(int(t) for t in rows.loc[rows["previous_topic"] == parent, "topic"]) == children
+    split_rows = rows[(rows["previous_topic"] == parent) & (rows["relation"] == "split")]
+    assert sorted(int(t) for t in split_rows["topic"]) == children
     sibling = int(rows.index[rows["topic"] == children[1]][0])
     at = ok(select_row(at, key, sibling))
     assert at.query_params["topic"] == str(children[1])
