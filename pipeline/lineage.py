@@ -425,3 +425,21 @@ def renumber_tables(
         sort_cols = [c for c in ("topic", "period_start") if c in df.columns]
         out[name] = df.sort_values(sort_cols, kind="stable").reset_index(drop=True)
     return new_labels, topics, emb, hier, out
+
+
+def shift_merge_nodes(hierarchy: pd.DataFrame, max_topic: int) -> pd.DataFrame:
+    """Renumber a carried-over hierarchy's merge nodes to ``max_topic + 1`` and up.
+
+    An update keeps the previous build's hierarchy but may add topics whose fresh ids
+    equal merge node ids there (K, K+1, ...); leaves and merge nodes must share one id
+    space without clashing. Within one hierarchy table the merge nodes are exactly the
+    ``node`` values, so ``left``/``right``/``parent`` are remapped where they are one.
+    """
+    if hierarchy.empty:
+        return hierarchy
+    merges = sorted(int(n) for n in hierarchy["node"])
+    mapping = {n: max_topic + 1 + k for k, n in enumerate(merges)}
+    out = hierarchy.copy()
+    for col in ("node", "parent", "left", "right"):
+        out[col] = out[col].map(lambda n: mapping.get(int(n), int(n))).astype(np.int64)
+    return out

@@ -51,6 +51,7 @@ from pipeline.lineage import (
     refit_lineage,
     relation_of_topics,
     renumber_tables,
+    shift_merge_nodes,
     update_lineage,
 )
 
@@ -1090,7 +1091,9 @@ def _update(
             frames = {
                 "documents": docs,
                 "topics": topics,
-                "hierarchy": previous.read_table("hierarchy.parquet"),
+                "hierarchy": shift_merge_nodes(
+                    previous.read_table("hierarchy.parquet"), int(all_ids.max())
+                ),
                 **tables,
                 HISTORY_FILE.removesuffix(".parquet"): history,
                 LINEAGE_FILE.removesuffix(".parquet"): lineage,

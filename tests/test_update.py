@@ -161,6 +161,11 @@ def test_monthly_updates_keep_ids_and_find_the_late_topic(tmp_path: Path) -> Non
             assert now[late] == LATE, "the late topic keeps its id once found"
         history = run.read_table("topic_history.parquet")
         assert sorted(set(history["step"])) == list(range(step + 1))
+        # The carried-over hierarchy: merge nodes never clash with a (new) topic id.
+        hier = run.read_table("hierarchy.parquet")
+        assert set(hier["node"]).isdisjoint(topics.index) and hier["node"].min() > max(topics.index)
+        leaves = set(hier["left"]) | set(hier["right"])
+        assert leaves - set(hier["node"]) == set(start), "the tree still holds the first topics"
         steps.append(
             {
                 "step": step,
