@@ -24,6 +24,11 @@ CTX = "_app_context"
 PREVIEW_CHARS = 4000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~$:!])")
 _MD_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
+# Where GitHub-flavoured Markdown would turn plain text into a link (http(s)://, www.,
+# mailto:, xmpp:, an e-mail address): a zero-width space there keeps it text. Backslash
+# escapes do not help, the autolinker runs on the text after they are resolved.
+_AUTOLINK = re.compile(r"(?i)(?<=h)(?=ttps?:)|(?<=w)(?=ww\.)|(?<=m)(?=ailto:)|(?<=x)(?=mpp:)|(?=@)")
+ZWSP = "\u200b"
 
 
 @dataclass
@@ -49,8 +54,9 @@ def context() -> AppContext:
 
 
 def md_escape(text: object) -> str:
-    """Backslash-escape Markdown so a label shows literally in a header or caption."""
-    flat = " ".join(str(text).split())
+    """Backslash-escape Markdown so a label shows literally in a header or caption (and
+    break what the autolinker would make a link: see ``_AUTOLINK``)."""
+    flat = _AUTOLINK.sub(ZWSP, " ".join(str(text).split()))
     return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", flat))
 
 

@@ -31,8 +31,9 @@ else:
     st.caption(
         ui.md_escape(
             f"Step {run.update_step} ({u.get('kind', 'update')}): the topics of the previous build "
-            f"{u.get('previous_build') or '?'} on the left, this build's on the right. "
+            f"{u.get('previous_build') or '?'} on the left, this build's on the right."
         )
+        + " "
         + " · ".join(f"{n} {ui.md_escape(r)}" for r, n in counts.items())
     )
     known = [r for r in RELATIONS if r in counts] + [r for r in counts if r not in RELATIONS]

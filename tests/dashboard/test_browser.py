@@ -179,3 +179,37 @@ def test_document_text_is_literal_text_in_every_view(server, page, dashboard_run
     assert "<img src=x onerror=alert(1)>" in labels
     assert page.locator('img[src="x"]').count() == 0
     assert page.dialogs == []
+
+
+def test_update_views_in_chromium_show_labels_as_literal_text(server, page, dashboard_runs):
+    """Overview, Lineage and a topic's History on a re-fitted run whose topic labels carry
+    markup: the Sankey and the tables show it as text, nothing runs or links out."""
+    evil = RunData.open(dashboard_runs.root / "runs" / dashboard_runs.evil_updated)
+    topic = str(int(evil.update["new_topics"][0]))
+    bt.open_page(page, server, "overview", run=dashboard_runs.evil_updated, topic=topic)
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_text("New since the last update").count() == 1
+    for name in ("overview", "lineage", "topics"):
+        if name != "overview":
+            bt.navigate(page, name)
+        assert bt.exceptions(page) == [], name
+        assert page.locator('img[src="x"]').count() == 0, name
+        assert page.locator('a[href^="http://evil.example"]').count() == 0, name
+        assert page.locator("script", has_text="alert(1)").count() == 0, name
+        shot(page, f"evil-updates-{name}")
+        if name == "lineage":
+            labels = page.eval_on_selector_all(
+                '[data-testid="stPlotlyChart"] svg text', "els => els.map(e => e.textContent)"
+            )
+            assert any("<script>alert(1)</script>" in t for t in labels)
+            assert main.get_by_text("this build").count() >= 1
+    assert page.dialogs == []
+
+
+@pytest.mark.parametrize("run", ["updates", "refits"])
+def test_lineage_page_renders_in_chromium(server, page, run):
+    bt.open_page(page, server, "lineage", run=run)
+    assert bt.exceptions(page) == []
+    nodes = page.locator('[data-testid="stPlotlyChart"] .sankey-node')
+    assert nodes.count() > 0
+    shot(page, f"{run}-lineage")

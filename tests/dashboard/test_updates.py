@@ -9,6 +9,7 @@ without update history, which must say how to get one instead of failing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -477,3 +478,24 @@ def test_labels_with_markup_are_never_markdown(app, dashboard_runs, page):
         [d.value.astype(str) for d in at.dataframe if "label" in d.value.columns], ignore_index=True
     )
     assert tables["label"].str.contains("<script>alert(1)</script>", regex=False).any()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[click](http://evil.example)",
+        "see https://x.org/a",
+        "www.evil.example",
+        "a@b.co",
+        "mailto:a",
+    ],
+)
+def test_md_escape_leaves_nothing_for_the_autolinker(text):
+    """A label in a header must not become a link: GFM autolinks bare URLs and addresses
+    even after backslash escapes (found with the markup labels of ``evil-updates``)."""
+    from dashboard.ui import ZWSP, md_escape
+
+    out = md_escape(text)
+    plain = re.sub(r"\\(.)", r"\1", out)
+    assert plain.replace(ZWSP, "") == text  # shown as the same characters
+    assert not re.search(r"(?i)https?:|www\.|mailto:|\w@", plain)
