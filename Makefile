@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint format clean
+.PHONY: setup demo test test-fast test-load lint format clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+# 20 concurrent browser sessions on a 23k-document run (docs/deploy.md, Load); >10 min on 2 cores.
+test-load: setup
+	TOPICTRENDS_LOAD_TEST=1 $(PY) -m pytest -q -s tests/dashboard/test_load.py
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline dashboard tests bench

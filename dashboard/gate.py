@@ -33,7 +33,7 @@ def passes() -> bool:
     conf = secrets()
     if not auth_enabled(conf):
         return True
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):  # absent (not signed in) counts as signed out
         sign_in_page()
         return False
     policy = access.Policy.load(conf)
