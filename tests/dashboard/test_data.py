@@ -15,7 +15,9 @@ from pipeline.errors import CacheError
 
 def test_list_runs_names_every_run_directory(dashboard_runs):
     names = [r.name for r in data.list_runs(dashboard_runs.root)]
-    assert names == sorted(["arxiv", "broken", "evil", "trending"])
+    assert names == sorted(
+        ["arxiv", "broken", "evil", "trending", "updates", "refits", "evil-updates"]
+    )
 
 
 def test_list_runs_of_an_empty_root_is_empty(empty_root):
