@@ -206,10 +206,14 @@ def test_update_views_in_chromium_show_labels_as_literal_text(server, page, dash
     assert page.dialogs == []
 
 
-@pytest.mark.parametrize("run", ["updates", "refits"])
-def test_lineage_page_renders_in_chromium(server, page, run):
+def test_lineage_page_renders_in_chromium(server, page, dashboard_runs):
+    run = dashboard_runs.refitted
     bt.open_page(page, server, "lineage", run=run)
     assert bt.exceptions(page) == []
     nodes = page.locator('[data-testid="stPlotlyChart"] .sankey-node')
-    assert nodes.count() > 0
+    refitted = RunData.open(dashboard_runs.root / "runs" / run)
+    lin = refitted.lineage
+    # one node per previous and current topic, plus the "(new)" and "(gone)" placeholders
+    want = lin["previous_topic"].nunique() + lin["topic"].nunique() + 2
+    assert nodes.count() == want
     shot(page, f"{run}-lineage")
