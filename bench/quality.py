@@ -41,6 +41,7 @@ from pipeline.config import Config, IngestConfig, ReduceConfig  # noqa: E402
 from pipeline.ingest import ingest, resolve_input  # noqa: E402
 from pipeline.runner import Build, SilentReporter  # noqa: E402
 
+SYSTEMS = ["topictrends", "BERTopic()"]
 CORPORA = {
     "arxiv": "arxiv-sample",
     "sotu": str(REPO.parent / "shared" / "corpora" / "sotu_paragraphs.parquet"),
@@ -56,7 +57,7 @@ def ours(
     from pipeline.represent import fit_representation
 
     cfg = Config()
-    spaces, xy = reduce(emb, ReduceConfig(seed=seed))
+    spaces, xy = reduce(emb, ReduceConfig(seed=seed), texts=texts)
     result = cluster(spaces, emb, cfg.cluster)
     rep = fit_representation(
         texts, emb, result.labels, xy, doc_ids, build.encode_cached, cfg.represent, seed=seed
@@ -133,7 +134,9 @@ def diversity(topic_words: list[list[str]]) -> float:
     return len(set(words)) / len(words) if words else float("nan")
 
 
-def evaluate(name: str, spec: str, seeds: list[int], store: Store) -> list[dict]:
+def evaluate(
+    name: str, spec: str, seeds: list[int], store: Store, systems: list[str] = SYSTEMS
+) -> list[dict]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     path, run_name = resolve_input(spec)
@@ -152,10 +155,11 @@ def evaluate(name: str, spec: str, seeds: list[int], store: Store) -> list[dict]
         labels = corpus.docs["label"].to_numpy()
     matrix, vocab = reference_matrix(texts)
     rows = []
-    for system, fit in (
-        ("topictrends", lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, build)),
-        ("BERTopic()", lambda s: plain_bertopic(texts, emb, s)),
-    ):
+    fits = {
+        "topictrends": lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, build),
+        "BERTopic()": lambda s: plain_bertopic(texts, emb, s),
+    }
+    for system, fit in ((k, v) for k, v in fits.items() if k in systems):
         assignments = []
         for seed in seeds:
             t0 = time.perf_counter()
@@ -229,12 +233,13 @@ def main() -> None:
         default=None,
         help="topictrends cache root holding the embeddings (default: $TOPICTRENDS_CACHE or ./cache)",
     )
+    ap.add_argument("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS)
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "quality.json"))
     args = ap.parse_args()
     store = Store(cache_root(args.cache_dir))
     rows = []
     for name in args.corpora:
-        rows += evaluate(name, CORPORA[name], args.seeds, store)
+        rows += evaluate(name, CORPORA[name], args.seeds, store, args.systems)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(rows, indent=2))
     print(table(rows))

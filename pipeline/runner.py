@@ -281,7 +281,10 @@ class Build:
 
                 t0 = time.perf_counter()
                 spaces, xy = reduce(
-                    embeddings, cfg.reduce, tick=lambda what: self.reporter.info(f"reduce: {what}")
+                    embeddings,
+                    cfg.reduce,
+                    tick=lambda what: self.reporter.info(f"reduce: {what}"),
+                    texts=texts,
                 )
                 self.store.save_stage(
                     "reduce",
