@@ -419,6 +419,7 @@ def worker_env(numba_cache: Path | None = None) -> dict[str, str]:
 
 def run_worker(spec: dict[str, Any], log: Path, numba_cache: Path | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with log.open("a") as err:
         err.write(f"\n===== {json.dumps(spec)}\n")
         err.flush()
@@ -432,12 +433,17 @@ def run_worker(spec: dict[str, Any], log: Path, numba_cache: Path | None = None)
             check=False,
         )
     process_s = round(time.perf_counter() - t0, 3)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds (user + system) of the whole worker process, imports included: on a
+    # machine shared with other work, wall time swings with the load and this does not.
+    cpu_s = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         return {"error": f"exit {proc.returncode}", "log_tail": tail, "process_s": process_s}
     result = json.loads(lines[-1][len(RESULT_MARK) :])
     result["process_s"] = process_s
+    result["cpu_s"] = cpu_s
     return result
 
 
@@ -527,7 +533,7 @@ def markdown(results: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str
     represent in one; ``other`` is everything else: ingest, over time, trends, publish,
     model loading in the plain script)."""
     head = (
-        "| corpus | case | backend | docs | wall s | docs/s | process s | peak MiB | embed s | "
+        "| corpus | case | backend | docs | wall s | docs/s | process s | CPU s | peak MiB | embed s | "
         "reduce s | cluster s | represent s | BERTopic fit s | other s | topics | outliers | NMI |"
     )
     ncols = head.count("|") - 1
@@ -550,7 +556,7 @@ def markdown(results: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str
         docs, wall = r.get("docs"), r.get("wall_s")
         cells = [
             r["corpus"], title, r.get("backend", ""), fmt(docs), fmt(wall), fmt(docs / wall if docs and wall else None),
-            fmt(r.get("process_s")), fmt(r.get("peak_mib"), 0), *(fmt(st.get(c)) for c in COLUMNS),
+            fmt(r.get("process_s")), fmt(r.get("cpu_s")), fmt(r.get("peak_mib"), 0), *(fmt(st.get(c)) for c in COLUMNS),
             fmt(other) if other else "", fmt(r.get("topics")), fmt(r.get("outlier_share"), 3), fmt(r.get("nmi"), 3),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
