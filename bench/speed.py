@@ -66,7 +66,8 @@ CASE_TITLES = {
     "cold": "cold build",
     "warm": "warm rebuild, nothing changed",
     "knob": "clustering knob changed",
-    "add1pct": "+1% new documents",
+    "add1pct": "+1% new documents, full rebuild (build)",
+    "update1pct": "+1% new documents, incremental (update)",
     "static": "static backend, cold",
     "cold-jit": "static backend, cold, cold numba JIT",
     "plain": "plain BERTopic script",
@@ -286,7 +287,34 @@ def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
+    """``topictrends update``: new documents folded into the cold case's run, no refit."""
+    import pandas as pd
+
+    from pipeline.cache import Store
+    from pipeline.runner import update
+
+    t0 = time.perf_counter()
+    result = update(RUN_NAME, spec["input"], Store(Path(spec["cache"])))
+    wall = time.perf_counter() - t0
+    m = result.manifest
+    docs = pd.read_parquet(result.run_dir / "documents.parquet", columns=["doc_id", "topic"])
+    topic_by_id = dict(zip(docs["doc_id"].astype(str), docs["topic"].astype(int), strict=True))
+    return {
+        "wall_s": round(wall, 3),
+        "stages": {k: v.get("seconds") for k, v in result.timings.items()},
+        "up_to_date": bool(result.up_to_date),
+        "docs": int(m["counts"]["documents"]),
+        "topics": int(m["counts"]["topics"]),
+        "outlier_share": m["counts"]["outlier_share"],
+        "new_documents": (m.get("update") or {}).get("new_documents"),
+        "nmi": _nmi(topic_by_id, spec["input"], spec.get("labels")),
+        "run_dir": str(result.run_dir.resolve()),
+    }
+
+
 WORKERS = {
+    "update": worker_update,
     "warmup": worker_warmup,
     "distill": worker_distill,
     "build": worker_build,
@@ -486,6 +514,11 @@ def plan(corpus: dict[str, Any], first: bool) -> list[dict[str, Any]]:
         {
             "case": "add1pct",
             "spec": {**build, "input": corpus["full"], "overrides": own},
+            "from": "cold",
+        },
+        {
+            "case": "update1pct",
+            "spec": {"kind": "update", "input": corpus["full"], "labels": labels},
             "from": "cold",
         },
     ]
