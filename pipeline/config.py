@@ -123,11 +123,11 @@ class ReduceConfig(_Section):
         le=50,
         description="UMAP fits (seeds seed, seed+1, ...) whose clusterings are combined by consensus, so topics do not hinge on one seed; when unset, 10 up to 1,000 documents, 5 up to 6,000, else 1.",
     )
-    lexical_weight: float = Field(
-        1.0,
+    lexical_weight: float | None = Field(
+        None,
         ge=0.0,
         le=10.0,
-        description="Weight of each document's word profile (TF-IDF reduced by SVD) next to its embedding in the vectors UMAP reads; 0 uses the embedding alone. Words keep topics that share vocabulary together where a small embedding model blurs them (docs/performance.md).",
+        description="Weight of each document's word profile (TF-IDF reduced by SVD) next to its embedding in the vectors UMAP reads; 0 uses the embedding alone. When unset, 1.0 from 1,000 documents up and 0 below, where word statistics are too thin and made topics less stable across seeds (BENCHMARKS.md).",
     )
     lexical_dims: int = Field(
         100, ge=2, le=1000, description="SVD dimensions of the word profile (lexical_weight > 0)."

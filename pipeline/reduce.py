@@ -96,6 +96,22 @@ def lexical_vectors(texts: list[str], dims: int, seed: int) -> np.ndarray | None
     return x / norms
 
 
+LEXICAL_MIN_DOCS = 1_000  # below this the auto lexical weight is 0 (see lexical_weight_for)
+
+
+def lexical_weight_for(cfg: ReduceConfig, n_docs: int) -> float:
+    """The word profile's weight: the configured one, else 1 from 1,000 documents up.
+
+    Measured (BENCHMARKS.md): on the 4,079-paper arXiv sample the profile lifts NMI against
+    the labels from 0.74 to 0.77 and keeps seed-to-seed ARI at 0.90; on the 265 trending
+    papers, where most terms occur in a handful of documents, it dropped seed ARI from
+    0.85 to 0.55.
+    """
+    if cfg.lexical_weight is not None:
+        return cfg.lexical_weight
+    return 1.0 if n_docs >= LEXICAL_MIN_DOCS else 0.0
+
+
 def document_vectors(
     embeddings: np.ndarray, texts: list[str] | None, cfg: ReduceConfig
 ) -> np.ndarray:
@@ -105,14 +121,15 @@ def document_vectors(
     embeddings' cosine and the word profiles' cosine (weights 1 and ``lexical_weight``²).
     """
     emb = np.asarray(embeddings, dtype=np.float32)
-    if not texts or cfg.lexical_weight <= 0:
+    weight = lexical_weight_for(cfg, len(emb))
+    if not texts or weight <= 0:
         return emb
     lex = lexical_vectors(texts, cfg.lexical_dims, cfg.seed)
     if lex is None:
         return emb
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     norms[norms == 0] = 1
-    return np.hstack([emb / norms, cfg.lexical_weight * lex]).astype(np.float32)
+    return np.hstack([emb / norms, weight * lex]).astype(np.float32)
 
 
 def auto_ensemble(n_docs: int) -> int:
@@ -138,7 +155,7 @@ def reduce(
     from umap import UMAP
     from umap.umap_ import nearest_neighbors
 
-    if tick and texts and cfg.lexical_weight > 0:
+    if tick and texts and lexical_weight_for(cfg, len(embeddings)) > 0:
         tick("word profiles")
     embeddings = document_vectors(embeddings, texts, cfg)
     n = embeddings.shape[0]
