@@ -260,9 +260,10 @@ def main() -> None:
     run_selector(runs, entry)
     builds_panel(root, runs)
     if unknown := st.session_state.pop("_unknown_run", None):
+        where = "" if access.read_only() else f" under {root}"  # hosted: no server paths
         st.warning(
             ui.md_escape(
-                f"There is no run named {unknown!r} under {root}; showing {entry.name!r} instead."
+                f"There is no run named {unknown!r}{where}; showing {entry.name!r} instead."
             ),
             icon=":material/warning:",
         )
