@@ -166,6 +166,7 @@ def test_entrypoint_refuses_to_serve_unprotected_or_without_a_cache(tmp_path):
     assert entrypoint("build").returncode == 2
 
 
+@pytest.mark.slow  # a real build in a fresh process: ~20-70 s on 2 shared cores
 def test_entrypoint_builds_into_the_cache_and_lists_runs(tmp_path, planted_csv):
     cache = tmp_path / "cache"
     cfg = tmp_path / "fast.toml"
