@@ -29,15 +29,20 @@ class Clustering:
     n_reassigned: int
 
 
-def centroids(embeddings: np.ndarray, labels: np.ndarray, n_topics: int) -> np.ndarray:
-    cents = np.zeros((n_topics, embeddings.shape[1]), dtype=np.float32)
-    for t in range(n_topics):
+def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Unit mean embedding of each topic in ``ids`` (rows in that order; zero if empty)."""
+    cents = np.zeros((len(ids), embeddings.shape[1]), dtype=np.float32)
+    for i, t in enumerate(ids):
         members = embeddings[labels == t]
         if len(members):
-            cents[t] = members.mean(axis=0)
+            cents[i] = members.mean(axis=0)
     norms = np.linalg.norm(cents, axis=1, keepdims=True)
     norms[norms == 0] = 1
     return cents / norms
+
+
+def centroids(embeddings: np.ndarray, labels: np.ndarray, n_topics: int) -> np.ndarray:
+    return topic_centroids(embeddings, labels, np.arange(n_topics))
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:

@@ -20,19 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.cluster import renumber_by_size
-
-
-def topic_centroids(embeddings: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Unit mean embedding of each topic in ``ids`` (rows in that order)."""
-    cents = np.zeros((len(ids), embeddings.shape[1]), dtype=np.float32)
-    for i, t in enumerate(ids):
-        members = embeddings[labels == t]
-        if len(members):
-            cents[i] = members.mean(axis=0)
-    norms = np.linalg.norm(cents, axis=1, keepdims=True)
-    norms[norms == 0] = 1
-    return cents / norms
+from pipeline.cluster import renumber_by_size, topic_centroids
 
 
 def member_threshold(
