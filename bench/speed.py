@@ -214,17 +214,10 @@ def worker_distill(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
+def _summary(result: Any, wall: float, spec: dict[str, Any]) -> dict[str, Any]:
+    """What every build-like case reports: timings, counts and NMI of the published run."""
     import pandas as pd
 
-    from pipeline.cache import Store
-    from pipeline.config import Config
-    from pipeline.runner import build
-
-    cfg = Config().with_overrides(spec.get("overrides", {}))
-    t0 = time.perf_counter()
-    result = build(spec["input"], cfg, Store(Path(spec["cache"])), name=RUN_NAME)
-    wall = time.perf_counter() - t0
     m = result.manifest
     docs = pd.read_parquet(result.run_dir / "documents.parquet", columns=["doc_id", "topic"])
     topic_by_id = dict(zip(docs["doc_id"].astype(str), docs["topic"].astype(int), strict=True))
@@ -237,9 +230,21 @@ def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
         "topics": int(m["counts"]["topics"]),
         "outlier_share": m["counts"]["outlier_share"],
         "truncated_documents": m["embedding"].get("truncated_documents"),
+        "new_documents": (m.get("update") or {}).get("new_documents"),
         "nmi": _nmi(topic_by_id, spec["input"], spec.get("labels")),
         "run_dir": str(result.run_dir.resolve()),
     }
+
+
+def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
+    from pipeline.cache import Store
+    from pipeline.config import Config
+    from pipeline.runner import build
+
+    cfg = Config().with_overrides(spec.get("overrides", {}))
+    t0 = time.perf_counter()
+    result = build(spec["input"], cfg, Store(Path(spec["cache"])), name=RUN_NAME)
+    return _summary(result, time.perf_counter() - t0, spec)
 
 
 def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
@@ -289,28 +294,12 @@ def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
     """``topictrends update``: new documents folded into the cold case's run, no refit."""
-    import pandas as pd
-
     from pipeline.cache import Store
     from pipeline.runner import update
 
     t0 = time.perf_counter()
     result = update(RUN_NAME, spec["input"], Store(Path(spec["cache"])))
-    wall = time.perf_counter() - t0
-    m = result.manifest
-    docs = pd.read_parquet(result.run_dir / "documents.parquet", columns=["doc_id", "topic"])
-    topic_by_id = dict(zip(docs["doc_id"].astype(str), docs["topic"].astype(int), strict=True))
-    return {
-        "wall_s": round(wall, 3),
-        "stages": {k: v.get("seconds") for k, v in result.timings.items()},
-        "up_to_date": bool(result.up_to_date),
-        "docs": int(m["counts"]["documents"]),
-        "topics": int(m["counts"]["topics"]),
-        "outlier_share": m["counts"]["outlier_share"],
-        "new_documents": (m.get("update") or {}).get("new_documents"),
-        "nmi": _nmi(topic_by_id, spec["input"], spec.get("labels")),
-        "run_dir": str(result.run_dir.resolve()),
-    }
+    return _summary(result, time.perf_counter() - t0, spec)
 
 
 WORKERS = {
