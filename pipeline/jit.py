@@ -7,6 +7,11 @@ Defaulting ``cache=True`` in numba's decorators *before* those libraries are imp
 makes numba write the compiled code to disk and load it in later processes: measured
 here, the first UMAP fit of a fresh process drops from ~50 s to ~0.5 s once warm.
 ``topictrends warmup`` (run by ``make setup``) fills the cache at install time.
+
+``njit`` functions also default to ``nogil=True``, so UMAP's layout optimisation (a
+numba loop over epochs, most of a fit's time) runs without Python's lock and several fits
+share the cores from threads (``pipeline.reduce``). Numba's cache ignores decorator flags,
+so the cache directory carries a version: code compiled with the lock held is not reused.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from pathlib import Path
 _ENABLED = False
 
 
+CACHE_VERSION = "2"  # bump when the decorator defaults below change
+
+
 def cache_dir() -> Path:
     return Path(
-        os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "topictrends" / "numba"
+        os.environ.get("NUMBA_CACHE_DIR")
+        or Path.home() / ".cache" / "topictrends" / f"numba-{CACHE_VERSION}"
     )
 
 
@@ -41,16 +50,18 @@ def enable_numba_cache() -> None:
     import numba
     from numba.core import decorators
 
-    def _with_cache(decorator):  # noqa: ANN001, ANN202
+    def _with_cache(decorator, **defaults):  # noqa: ANN001, ANN003, ANN202
         def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             kwargs.setdefault("cache", True)
+            for key, value in defaults.items():
+                kwargs.setdefault(key, value)
             return decorator(*args, **kwargs)
 
         wrapped.__wrapped__ = decorator  # type: ignore[attr-defined]
         return wrapped
 
     decorators.jit = _with_cache(decorators.jit)
-    decorators.njit = _with_cache(decorators.njit)
+    decorators.njit = _with_cache(decorators.njit, nogil=True)
     numba.jit = decorators.jit
     numba.njit = decorators.njit
 

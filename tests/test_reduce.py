@@ -1,0 +1,41 @@
+"""The reduce stage: UMAP fits side by side give the same layouts as one after another."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import reduce as R
+from pipeline.config import ReduceConfig
+
+
+def _blobs(n_per: int = 60, k: int = 4, dim: int = 24) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((k, dim)) * 3
+    x = np.vstack([c + rng.standard_normal((n_per, dim)) for c in centres]).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_threaded_fits_match_sequential_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = _blobs()
+    cfg = ReduceConfig(ensemble=2)
+    monkeypatch.setattr(R, "fit_workers", lambda n: 1)
+    ticks: list[str] = []
+    spaces_1, map_1 = R.reduce(x, cfg, tick=ticks.append)
+    assert "cluster space 1/2" in ticks and "2-d map" in ticks
+    monkeypatch.setattr(R, "fit_workers", lambda n: min(n, 3))
+    ticks.clear()
+    spaces_3, map_3 = R.reduce(x, cfg, tick=ticks.append)
+    assert "3 UMAP fits on 3 threads" in ticks
+    assert spaces_1.shape == spaces_3.shape == (2, len(x), 5)
+    assert map_1.shape == (len(x), 2)
+    # Seeded, single-threaded fits: the thread count changes nothing, bit for bit.
+    assert np.array_equal(spaces_1, spaces_3)
+    assert np.array_equal(map_1, map_3)
+    # The two seeds really are different fits.
+    assert not np.array_equal(spaces_1[0], spaces_1[1])
+
+
+def test_fit_workers_is_bounded_by_fits_and_cores() -> None:
+    assert R.fit_workers(1) == 1
+    assert 1 <= R.fit_workers(50) <= 50
