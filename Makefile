@@ -28,7 +28,7 @@ test-fast: setup
 
 # 20 concurrent browser sessions on a 23k-document run (docs/deploy.md, Load); >10 min on 2 cores.
 test-load: setup
-	TOPICTRENDS_LOAD_TEST=1 $(PY) -m pytest -q -s tests/dashboard/test_load.py
+	TOPICTRENDS_LOAD_TEST=1 $(PY) -m pytest -q -s tests/dashboard/test_load.py -k every_page
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline dashboard tests bench

@@ -87,18 +87,27 @@ async def _wait_idle(page, timeout_ms: int) -> None:  # noqa: ANN001
     await page.wait_for_function(bt.IDLE_JS, timeout=timeout_ms, polling=250)
 
 
-async def _session(browser, base: str, report: Report, record: bool, timeout_ms: int) -> object:  # noqa: ANN001
-    """One user: open the run, then every page through the sidebar. Returns the context."""
+async def _session(  # noqa: PLR0913
+    browser,  # noqa: ANN001
+    base: str,
+    report: Report,
+    record: bool,
+    timeout_ms: int,
+    pages: tuple[str, ...] = bt.PAGES,
+) -> object:
+    """One user: open the run on ``pages[0]`` by URL, then the others through the sidebar.
+
+    Returns the context, still open, so the session stays connected to the server."""
     ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
     ctx.set_default_timeout(timeout_ms)  # goto and clicks too, on a loaded machine
     page = await ctx.new_page()
     exc = page.locator('[data-testid="stException"]')
     times: dict[str, float] = {}
-    for name in bt.PAGES:
+    for i, name in enumerate(pages):
         t0 = time.perf_counter()
         try:
-            if name == "overview":
-                await page.goto(bt.page_url(base, "overview", run=RUN))
+            if i == 0:
+                await page.goto(bt.page_url(base, name, run=RUN))
             else:
                 await (
                     page.locator('[data-testid="stSidebarNav"] a')
@@ -125,7 +134,26 @@ async def _session(browser, base: str, report: Report, record: bool, timeout_ms:
     return ctx
 
 
-async def _run(base: str, server: hosted.Server, report: Report, timeout_ms: int) -> None:
+def session_pages(session: int, pages_per_session: int | None) -> tuple[str, ...]:
+    """The pages session ``session`` (1-based) visits: all of them, or a rotating slice.
+
+    With ``pages_per_session = k`` session 2 takes pages 1..k, session 3 the next k, and so
+    on round the list, so 19 sessions of one page each cover every page at least twice.
+    """
+    if pages_per_session is None:
+        return bt.PAGES
+    n = len(bt.PAGES)
+    start = (session - 2) * pages_per_session
+    return tuple(bt.PAGES[(start + j) % n] for j in range(pages_per_session))
+
+
+async def _run(
+    base: str,
+    server: hosted.Server,
+    report: Report,
+    timeout_ms: int,
+    pages_per_session: int | None = None,
+) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -137,8 +165,15 @@ async def _run(base: str, server: hosted.Server, report: Report, timeout_ms: int
         t0 = time.perf_counter()
         others = await asyncio.gather(
             *[
-                _session(browser, base, report, record=True, timeout_ms=timeout_ms)
-                for _ in range(report.sessions - 1)
+                _session(
+                    browser,
+                    base,
+                    report,
+                    record=True,
+                    timeout_ms=timeout_ms,
+                    pages=session_pages(i, pages_per_session),
+                )
+                for i in range(2, report.sessions + 1)
             ]
         )
         report.concurrent_wall_s = time.perf_counter() - t0
@@ -149,15 +184,24 @@ async def _run(base: str, server: hosted.Server, report: Report, timeout_ms: int
         await browser.close()
 
 
-def measure(cache: Path, sessions: int, log: Path, timeout_ms: int = 900_000) -> Report:
-    """Start the hosted server over ``cache`` and drive ``sessions`` browser sessions."""
+def measure(
+    cache: Path,
+    sessions: int,
+    log: Path,
+    timeout_ms: int = 900_000,
+    pages_per_session: int | None = None,
+) -> Report:
+    """Start the hosted server over ``cache`` and drive ``sessions`` browser sessions.
+
+    Session 1 always visits every page first; sessions 2..N then run at once, each on
+    every page or, with ``pages_per_session``, on its slice (``session_pages``)."""
     import json as _json
 
     manifest = _json.loads((cache / "runs" / RUN / "manifest.json").read_text())
     report = Report(sessions=sessions, documents=int(manifest["counts"]["documents"]))
     with hosted.serve(cache, log, TOPICTRENDS_AUTH="off") as server:
         report.rss_start_mib = server.rss_kib() / 1024
-        asyncio.run(_run(server.base, server, report, timeout_ms))
+        asyncio.run(_run(server.base, server, report, timeout_ms, pages_per_session))
     report.per_session_mib = (report.rss_all_mib - report.rss_one_mib) / max(1, sessions - 1)
     return report
 
@@ -166,11 +210,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument(
+        "--pages-per-session",
+        type=int,
+        help="sessions 2..N visit this many pages each (rotating) instead of all of them",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     build_run(args.cache_dir)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
-    report = measure(args.cache_dir, args.sessions, args.cache_dir.parent / "load-serve.log")
+    report = measure(
+        args.cache_dir,
+        args.sessions,
+        args.cache_dir.parent / "load-serve.log",
+        pages_per_session=args.pages_per_session,
+    )
     print(report.summary())
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))

@@ -6,11 +6,18 @@ run of this test skip the build (the first takes about two minutes on 2 cores). 
 (memory per session, page times) are printed and recorded in docs/deploy.md; nothing here
 asserts on time.
 
-Twenty Chromium tabs each drawing every page of a 23k-point run are far more work for the
-test machine than for the server: on 2 cores this test takes well over ten minutes, more
-than the whole suite's budget, so it runs only when asked: ``make test-load`` (or
-``TOPICTRENDS_LOAD_TEST=1 pytest tests/dashboard/test_load.py``). Skipped too when the
-shared corpus is not there.
+Two tests, on the same server code path:
+
+- ``test_twenty_concurrent_sessions`` (in ``make test``): session 1 visits every page, then
+  sessions 2..20 open at once, each on one page by URL, round the nine pages, so every page
+  renders at least twice under 20 concurrent sessions (28 page renders in all).
+- ``test_twenty_sessions_render_every_page`` (``make test-load``): sessions 2..20 each visit
+  every page (180 page renders). Twenty Chromium tabs each drawing every page of a 23k-point
+  run are far more work for the test machine than for the server: on 2 cores this takes
+  well over ten minutes, more than the whole suite's budget, so it runs only when asked
+  (``TOPICTRENDS_LOAD_TEST=1``).
+
+Both skip when the shared corpus is not there.
 """
 
 from __future__ import annotations
@@ -20,19 +27,53 @@ import os
 import load_sessions
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SESSIONS = 20
 
 
-def test_twenty_sessions_render_every_page(tmp_path):
-    if os.environ.get("TOPICTRENDS_LOAD_TEST") != "1":
-        pytest.skip("20 browser sessions take >10 min on 2 cores: make test-load to run it")
+PAGES = load_sessions.bt.PAGES
+
+
+def _prerequisites() -> None:
     if not load_sessions.CORPUS.exists():
         pytest.skip(f"{load_sessions.CORPUS} is not here (the shared corpora)")
     if not os.path.exists(load_sessions.bt.CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{load_sessions.bt.CHROMIUM} is missing")
         pytest.skip(f"{load_sessions.bt.CHROMIUM} is missing")
+
+
+def test_session_pages_cover_every_page_at_least_twice():
+    visits = [p for s in range(2, SESSIONS + 1) for p in load_sessions.session_pages(s, 1)]
+    assert len(visits) == SESSIONS - 1
+    assert {p: visits.count(p) for p in PAGES} == {
+        p: 3 if i == 0 else 2 for i, p in enumerate(PAGES)
+    }
+    assert load_sessions.session_pages(5, None) == PAGES
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_twenty_concurrent_sessions(tmp_path):
+    _prerequisites()
+    cache = load_sessions.DEFAULT_CACHE
+    load_sessions.build_run(cache)
+    report = load_sessions.measure(cache, SESSIONS, tmp_path / "serve.log", pages_per_session=1)
+    print(report.summary())
+    assert report.documents > 20_000
+    assert report.errors == []
+    assert report.pages_rendered == len(PAGES) + SESSIONS - 1
+    assert set(report.page_times) == set(PAGES)
+    assert all(len(t) >= 2 for t in report.page_times.values())
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_twenty_sessions_render_every_page(tmp_path):
+    if os.environ.get("TOPICTRENDS_LOAD_TEST") != "1":
+        pytest.skip("20 sessions x every page take >10 min on 2 cores: make test-load runs it")
+    _prerequisites()
     cache = load_sessions.DEFAULT_CACHE
     load_sessions.build_run(cache)
     report = load_sessions.measure(cache, SESSIONS, tmp_path / "serve.log")
