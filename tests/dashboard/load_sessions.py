@@ -94,11 +94,15 @@ async def _session(  # noqa: PLR0913
     record: bool,
     timeout_ms: int,
     pages: tuple[str, ...] = bt.PAGES,
+    context: object | None = None,
 ) -> object:
     """One user: open the run on ``pages[0]`` by URL, then the others through the sidebar.
 
-    Returns the context, still open, so the session stays connected to the server."""
-    ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    In its own browser context, or with ``context`` as a new tab of that one (each tab is
+    its own Streamlit session; tabs share the HTTP cache, so the frontend's scripts are
+    fetched and compiled once). Returns the context or tab, still open, so the session
+    stays connected to the server."""
+    ctx = context or await browser.new_context(viewport={"width": 1440, "height": 1000})
     ctx.set_default_timeout(timeout_ms)  # goto and clicks too, on a loaded machine
     page = await ctx.new_page()
     exc = page.locator('[data-testid="stException"]')
@@ -131,7 +135,7 @@ async def _session(  # noqa: PLR0913
     if record:
         for name, t in times.items():
             report.page_times.setdefault(name, []).append(t)
-    return ctx
+    return page if context is not None else ctx
 
 
 def session_pages(session: int, pages_per_session: int | None) -> tuple[str, ...]:
@@ -153,13 +157,19 @@ async def _run(
     report: Report,
     timeout_ms: int,
     pages_per_session: int | None = None,
+    tabs: bool = False,
 ) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=bt.CHROMIUM, args=LAUNCH_ARGS)
+        shared = (
+            await browser.new_context(viewport={"width": 1440, "height": 1000}) if tabs else None
+        )
         t0 = time.perf_counter()
-        first = await _session(browser, base, report, record=False, timeout_ms=timeout_ms)
+        first = await _session(
+            browser, base, report, record=False, timeout_ms=timeout_ms, context=shared
+        )
         report.first_session_s = time.perf_counter() - t0
         report.rss_one_mib = server.rss_kib() / 1024
         t0 = time.perf_counter()
@@ -172,6 +182,7 @@ async def _run(
                     record=True,
                     timeout_ms=timeout_ms,
                     pages=session_pages(i, pages_per_session),
+                    context=shared,
                 )
                 for i in range(2, report.sessions + 1)
             ]
@@ -181,6 +192,8 @@ async def _run(
         report.rss_all_mib = server.rss_kib() / 1024
         for ctx in [first, *others]:
             await ctx.close()
+        if shared is not None:
+            await shared.close()
         await browser.close()
 
 
@@ -190,18 +203,20 @@ def measure(
     log: Path,
     timeout_ms: int = 900_000,
     pages_per_session: int | None = None,
+    tabs: bool = False,
 ) -> Report:
     """Start the hosted server over ``cache`` and drive ``sessions`` browser sessions.
 
     Session 1 always visits every page first; sessions 2..N then run at once, each on
-    every page or, with ``pages_per_session``, on its slice (``session_pages``)."""
+    every page or, with ``pages_per_session``, on its slice (``session_pages``). With
+    ``tabs`` every session is a tab of one browser context instead of a context of its own."""
     import json as _json
 
     manifest = _json.loads((cache / "runs" / RUN / "manifest.json").read_text())
     report = Report(sessions=sessions, documents=int(manifest["counts"]["documents"]))
     with hosted.serve(cache, log, TOPICTRENDS_AUTH="off") as server:
         report.rss_start_mib = server.rss_kib() / 1024
-        asyncio.run(_run(server.base, server, report, timeout_ms, pages_per_session))
+        asyncio.run(_run(server.base, server, report, timeout_ms, pages_per_session, tabs))
     report.per_session_mib = (report.rss_all_mib - report.rss_one_mib) / max(1, sessions - 1)
     return report
 
@@ -215,6 +230,11 @@ def main() -> None:
         type=int,
         help="sessions 2..N visit this many pages each (rotating) instead of all of them",
     )
+    ap.add_argument(
+        "--tabs",
+        action="store_true",
+        help="every session a tab of one browser context (shared HTTP cache) instead of its own",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     build_run(args.cache_dir)
@@ -224,6 +244,7 @@ def main() -> None:
         args.sessions,
         args.cache_dir.parent / "load-serve.log",
         pages_per_session=args.pages_per_session,
+        tabs=args.tabs,
     )
     print(report.summary())
     if args.json:
