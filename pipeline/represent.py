@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,25 +104,42 @@ EXTRA_STOP_WORDS = frozenset(
 )
 
 
+def _phrase_terms(stop_words: frozenset[str], ngram_max: int, phrase: str) -> tuple[str, ...]:
+    toks = TOKEN_RE.findall(phrase)
+    ok = [t not in stop_words and len(t) > 1 for t in toks]
+    terms: list[str] = []
+    for n in range(1, ngram_max + 1):
+        for i in range(len(toks) - n + 1):
+            if all(ok[i : i + n]) and (n == 1 or len(set(toks[i : i + n])) == n):
+                terms.append(" ".join(toks[i : i + n]))
+    return tuple(terms)
+
+
+_PHRASE_MEMOS: dict[tuple[frozenset[str], int], Callable[[str], tuple[str, ...]]] = {}
+_PHRASE_MEMOS_LOCK = threading.Lock()
+
+
+def _phrase_memo(stop_words: frozenset[str], ngram_max: int) -> Callable[[str], tuple[str, ...]]:
+    """One memo per tokenisation, shared by every analyzer in the process."""
+    key = (stop_words, ngram_max)
+    with _PHRASE_MEMOS_LOCK:
+        if key not in _PHRASE_MEMOS:
+            _PHRASE_MEMOS[key] = functools.lru_cache(maxsize=500_000)(
+                functools.partial(_phrase_terms, stop_words, ngram_max)
+            )
+        return _PHRASE_MEMOS[key]
+
+
 class PhraseAnalyzer:
     """CountVectorizer analyzer: n-grams within punctuation-free phrases, no stop-word edges."""
 
     def __init__(self, stop_words: frozenset[str], ngram_max: int) -> None:
         self.stop_words = stop_words
         self.ngram_max = ngram_max
-        # c-TF-IDF and the hierarchy re-analyse the same sentences in different
-        # concatenations; memoising per phrase makes that nearly free.
-        self._phrase = functools.lru_cache(maxsize=500_000)(self._phrase_terms)
-
-    def _phrase_terms(self, phrase: str) -> tuple[str, ...]:
-        toks = TOKEN_RE.findall(phrase)
-        ok = [t not in self.stop_words and len(t) > 1 for t in toks]
-        terms: list[str] = []
-        for n in range(1, self.ngram_max + 1):
-            for i in range(len(toks) - n + 1):
-                if all(ok[i : i + n]) and (n == 1 or len(set(toks[i : i + n])) == n):
-                    terms.append(" ".join(toks[i : i + n]))
-        return tuple(terms)
+        # c-TF-IDF, the hierarchy and the per-period keywords (trends) re-analyse the same
+        # sentences in different concatenations; one memo per tokenisation, shared across
+        # analyzers and stages, makes every analysis after the first nearly free.
+        self._phrase = _phrase_memo(stop_words, ngram_max)
 
     def __call__(self, doc: str) -> list[str]:
         terms: list[str] = []
