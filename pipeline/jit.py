@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 _ENABLED = False
@@ -33,8 +34,16 @@ def cache_dir() -> Path:
     )
 
 
+_LOCK = threading.Lock()
+
+
 def enable_numba_cache() -> None:
-    """Idempotent; call before importing umap, pynndescent, hdbscan or bertopic."""
+    """Idempotent and thread-safe; call before importing umap, pynndescent, hdbscan or bertopic."""
+    with _LOCK:
+        _enable_numba_cache()
+
+
+def _enable_numba_cache() -> None:
     global _ENABLED
     if _ENABLED:
         return

@@ -205,12 +205,18 @@ def reduce(
     return np.stack(layouts[:-1]).astype(np.float32), layouts[-1].astype(np.float32)
 
 
+THREADS_ENV = "TOPICTRENDS_UMAP_THREADS"
+
+
 def fit_workers(n_fits: int) -> int:
-    """Threads for the UMAP fits: one per core this process may use, at most one per fit."""
+    """Threads for the UMAP fits: one per core this process may use (or ``$TOPICTRENDS_UMAP_THREADS``),
+    at most one per fit. Not a config setting: it changes the time, never the result."""
+    from pipeline.embed import available_cpus
+
     try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
+        cores = int(os.environ.get(THREADS_ENV) or 0) or available_cpus()
+    except ValueError:
+        cores = available_cpus()
     return max(1, min(n_fits, cores))
 
 
