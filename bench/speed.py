@@ -642,6 +642,10 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="working directory for corpora and caches (default: a temporary one)",
     )
+    ap.add_argument(
+        "--cases",
+        help="comma-separated subset of the cases to run (e.g. cold,warm,knob,plain); default all",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
     ap.add_argument(
         "--quality",
@@ -703,9 +707,12 @@ def main(argv: list[str] | None = None) -> int:
     seed = work / "static-seed"
     record("-", "distill", "static", run_worker({"kind": "distill", "cache": str(seed)}, log))
 
+    wanted = {c.strip() for c in args.cases.split(",")} if args.cases else None
     for i, corpus in enumerate(corpora):
         done: dict[str, dict[str, Any]] = {}
         for case in plan(corpus, first=i == 0):
+            if wanted is not None and case["case"] not in wanted:
+                continue
             spec = dict(case["spec"])
             backend = (spec.get("overrides") or {}).get("embed", {}).get("backend") or (
                 "static" if spec.get("embedder") == "static" else "sentence-transformers"
