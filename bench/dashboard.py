@@ -13,17 +13,26 @@ Starts ``topictrends serve`` on the cache, then measures, in Debian's Chromium:
   every chart drawn); then clear it. Median and max over ``--repeats`` topics.
 
 "Idle" is the same condition the browser tests wait for (tests/dashboard/dashboard_browser.py).
+
+``--floor`` also measures ``bench/streamlit_floor.py``, a bare Streamlit page with one
+sidebar multiselect, the same way: Streamlit's own first render and rerun cost in this
+browser on this machine, which no dashboard built on it can go below.
 Results are printed and written as JSON (default bench/results/dashboard.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +57,63 @@ def pick_topic(page, index: int) -> float:  # noqa: ANN001 - playwright page
     return seconds
 
 
+@contextlib.contextmanager
+def serve_floor() -> Iterator[str]:
+    """``streamlit run bench/streamlit_floor.py`` on a free port; yields its base URL."""
+    port = bt.free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "bench" / "streamlit_floor.py")]
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    cmd += ["--server.headless", "true", "--server.fileWatcherType", "none"]
+    cmd += ["--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2),
+            ):
+                break
+            time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def measure_floor(browser, sessions: int, repeats: int) -> dict:  # noqa: ANN001
+    """First render (new sessions) and multiselect pick of the bare Streamlit page."""
+
+    def open_floor(page, base: str) -> float:  # noqa: ANN001
+        t0 = time.perf_counter()
+        page.goto(base)
+        bt.wait_idle(page)
+        return time.perf_counter() - t0
+
+    out: dict = {}
+    with serve_floor() as base:
+        ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
+        open_floor(ctx.new_page(), base)  # the first session after start, not timed
+        ctx.close()
+        renders = []
+        for _ in range(sessions):
+            ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
+            renders.append(open_floor(ctx.new_page(), base))
+            ctx.close()
+        out["floor_first_render_new_session_s"] = [round(x, 2) for x in renders]
+        ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
+        page = ctx.new_page()
+        times = []
+        for i in range(repeats):
+            open_floor(page, base)
+            times.append(pick_topic(page, i + 1))
+        out["floor_topic_filter_s"] = [round(x, 3) for x in times]
+        ctx.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache-dir", required=True, type=Path)
@@ -55,6 +121,11 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=3, help="new sessions timed after the first")
     ap.add_argument("--repeats", type=int, default=5, help="topic picks timed per page")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "dashboard.json")
+    ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure a bare Streamlit page (bench/streamlit_floor.py) the same way",
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -93,6 +164,8 @@ def main() -> None:
             assert not bt.exceptions(page), bt.exceptions(page)
             report[f"topic_filter_{name}_s"] = [round(x, 3) for x in times]
             ctx.close()
+        if args.floor:
+            report.update(measure_floor(browser, args.sessions, args.repeats))
         browser.close()
     report["loadavg_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +180,10 @@ def main() -> None:
         print(
             f"topic filter on {name}: median {statistics.median(t) * 1000:.0f} ms, max {max(t) * 1000:.0f} ms"
         )
+    if args.floor:
+        r, t = report["floor_first_render_new_session_s"], report["floor_topic_filter_s"]
+        print(f"bare Streamlit page: first render median {statistics.median(r):.2f} s, ", end="")
+        print(f"multiselect pick median {statistics.median(t) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
