@@ -717,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
             backend = (spec.get("overrides") or {}).get("embed", {}).get("backend") or (
                 "static" if spec.get("embedder") == "static" else "sentence-transformers"
             )
+            if spec["kind"] == "update":  # the update keeps the run's own embedding backend
+                backend = corpus["backend"]
             cache = work / "caches" / f"{corpus['name']}-{case['case']}"
             if case["from"]:
                 parent = done.get(case["from"])
