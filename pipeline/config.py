@@ -86,7 +86,7 @@ class EmbedConfig(_Section):
     threads: int | None = Field(
         None,
         ge=1,
-        description="torch threads for the transformer; when unset, the CPUs this process may use (affinity and cgroup quota).",
+        description="torch threads for the transformer and for distilling the static model; when unset, the CPUs this process may use (affinity and cgroup quota). On a machine busy with other work, 1 is faster (docs/performance.md).",
     )
     static_dims: int = Field(
         256,

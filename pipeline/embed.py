@@ -278,11 +278,13 @@ def distill_static(cfg: EmbedConfig, target: Path) -> Path:
     """
     import warnings
 
+    import torch
     from model2vec.distill import distill_from_model
 
     from pipeline.cache import atomic_dir
 
     st = load_sentence_transformer(512)
+    torch.set_num_threads(cfg.threads or available_cpus())  # [embed] threads, as for encoding
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         static = distill_from_model(
