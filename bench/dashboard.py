@@ -26,12 +26,10 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,44 +68,31 @@ def serve_floor() -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2),
-            ):
-                break
-            time.sleep(0.3)
+        bt.wait_healthy(proc, base, 90.0, "streamlit run bench/streamlit_floor.py")
         yield base
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        bt.stop(proc)
 
 
 def measure_floor(browser, sessions: int, repeats: int) -> dict:  # noqa: ANN001
     """First render (new sessions) and multiselect pick of the bare Streamlit page."""
 
-    def open_floor(page, base: str) -> float:  # noqa: ANN001
-        t0 = time.perf_counter()
-        page.goto(base)
-        bt.wait_idle(page)
-        return time.perf_counter() - t0
-
     out: dict = {}
     with serve_floor() as base:
         ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
-        open_floor(ctx.new_page(), base)  # the first session after start, not timed
+        bt.open_page(ctx.new_page(), base, "overview")  # first session after start: untimed
         ctx.close()
         renders = []
         for _ in range(sessions):
             ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
-            renders.append(open_floor(ctx.new_page(), base))
+            renders.append(bt.open_page(ctx.new_page(), base, "overview"))
             ctx.close()
         out["floor_first_render_new_session_s"] = [round(x, 2) for x in renders]
         ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
         page = ctx.new_page()
         times = []
         for i in range(repeats):
-            open_floor(page, base)
+            bt.open_page(page, base, "overview")  # the page root, as for the dashboard
             times.append(pick_topic(page, i + 1))
         out["floor_topic_filter_s"] = [round(x, 3) for x in times]
         ctx.close()

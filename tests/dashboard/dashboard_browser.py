@@ -69,6 +69,36 @@ def _topictrends() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
 
 
+def wait_healthy(proc: subprocess.Popen, base: str, timeout: float, what: str) -> None:
+    """Poll ``base``'s health endpoint until it answers 200; raise if ``proc`` exits first or
+    ``timeout`` seconds pass (``what`` names the server in the message)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become healthy in {timeout:.0f}s")
+        time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group (started with ``start_new_session``); SIGKILL it
+    if it has not gone after ten seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextlib.contextmanager
 def serve(cache_root: Path, log: Path | None = None, timeout: float = 90.0) -> Iterator[str]:
     """Run ``topictrends serve`` on a free port; yield its base URL once healthy."""
@@ -94,31 +124,10 @@ def serve(cache_root: Path, log: Path | None = None, timeout: float = 90.0) -> I
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"topictrends serve exited with {proc.returncode}"
-                    + (f"; see {log}" if log else "")
-                )
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"topictrends serve did not become healthy in {timeout:.0f}s")
-            time.sleep(0.3)
+        wait_healthy(proc, base, timeout, "topictrends serve" + (f" (log: {log})" if log else ""))
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
         if log and out is not subprocess.DEVNULL:
             out.close()
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,28 +75,13 @@ def serve(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"entrypoint exited with {proc.returncode}: {log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"entrypoint did not become healthy in {timeout:.0f}s")
-            time.sleep(0.3)
+        try:
+            bt.wait_healthy(proc, base, timeout, "entrypoint")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {log.read_text()}") from None
         yield Server(base, proc)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        bt.stop(proc)
         out.close()
 
 
