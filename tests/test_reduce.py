@@ -7,6 +7,7 @@ import pytest
 
 from pipeline import reduce as R
 from pipeline.config import ReduceConfig
+from pipeline.embed import available_cpus
 
 
 def _blobs(n_per: int = 60, k: int = 4, dim: int = 24) -> np.ndarray:
@@ -36,6 +37,12 @@ def test_threaded_fits_match_sequential_fits(monkeypatch: pytest.MonkeyPatch) ->
     assert not np.array_equal(spaces_1[0], spaces_1[1])
 
 
-def test_fit_workers_is_bounded_by_fits_and_cores() -> None:
+def test_fit_workers_is_bounded_by_fits_and_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     assert R.fit_workers(1) == 1
     assert 1 <= R.fit_workers(50) <= 50
+    monkeypatch.setenv(R.THREADS_ENV, "1")
+    assert R.fit_workers(6) == 1
+    monkeypatch.setenv(R.THREADS_ENV, "4")
+    assert R.fit_workers(6) == 4 and R.fit_workers(3) == 3
+    monkeypatch.setenv(R.THREADS_ENV, "many")  # not a number: the cores there are
+    assert R.fit_workers(6) == min(6, available_cpus())
