@@ -225,3 +225,34 @@ def test_static_model_distilled_from_the_bundled_transformer(
     assert np.allclose(
         again.encode(["galaxy telescope"]), e.encode(["galaxy telescope"]), atol=1e-6
     )
+
+
+def test_distillation_runs_torch_on_the_configured_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import model2vec.distill
+    import torch
+
+    seen: list[int] = []
+
+    class _Static:
+        def save_pretrained(self, path: Path) -> None:
+            (Path(path) / "model.safetensors").write_bytes(b"x")
+
+    def fake_distill(**kwargs: object) -> _Static:
+        seen.append(torch.get_num_threads())
+        return _Static()
+
+    class _Model(list):
+        tokenizer = None
+
+    monkeypatch.setattr(embed, "load_sentence_transformer", lambda n: _Model([_Model()]))
+    monkeypatch.setattr(model2vec.distill, "distill_from_model", fake_distill)
+    monkeypatch.setattr(_Model, "auto_model", None, raising=False)
+    before = torch.get_num_threads()
+    try:
+        embed.distill_static(EmbedConfig(backend="static", threads=1), tmp_path / "m1")
+        assert seen == [1]
+        assert (tmp_path / "m1" / "model.safetensors").exists()
+    finally:
+        torch.set_num_threads(before)
