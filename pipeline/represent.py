@@ -12,7 +12,9 @@ counts per-topic documents, not papers, so it is left at 1.
 from __future__ import annotations
 
 import functools
+import importlib.abc
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,7 +166,50 @@ class Representation:
     model_topic_ids: dict[int, int]  # our topic id -> the BERTopic model's topic id
 
 
+# BERTopic's package imports these for features we never use (its vision backend, LLM
+# text generation, the legacy torch weights format), each inside ``try/except ImportError``.
+OPTIONAL_TORCH_STACK = ("sentence_transformers", "transformers", "torch")
+_IMPORT_LOCK = threading.Lock()
+
+
+class _HideModules(importlib.abc.MetaPathFinder):
+    """A finder that makes the named top-level packages look not installed."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname, path, target=None):  # noqa: ANN001, ANN201
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is not needed here", name=fullname)
+        return None
+
+
+def import_bertopic() -> None:
+    """Import BERTopic without pulling in torch when nothing else has loaded it.
+
+    With the static backend no stage needs torch, yet ``import bertopic`` loads torch,
+    transformers and sentence-transformers for optional features: 5-7 s on the 2-core
+    machine, half of a static build's represent stage. While BERTopic itself is imported,
+    those packages (only the ones not already loaded) are hidden, so it takes its own
+    "not installed" fallbacks; afterwards they import normally. Nothing here uses the
+    features that lose them (``MultiModalBackend``, ``TextGeneration``, ``.bin`` weights;
+    our model is saved with safetensors through numpy). If torch is already loaded, as with
+    the transformer backend, the import costs little and the hiding changes nothing that
+    matters.
+    """
+    with _IMPORT_LOCK:
+        if "bertopic" in sys.modules:
+            return
+        finder = _HideModules(tuple(m for m in OPTIONAL_TORCH_STACK if m not in sys.modules))
+        sys.meta_path.insert(0, finder)
+        try:
+            import bertopic  # noqa: F401
+        finally:
+            sys.meta_path.remove(finder)
+
+
 def _bertopic_embedder(encode: Callable[[list[str]], np.ndarray]):  # noqa: ANN202
+    import_bertopic()
     from bertopic.backend import BaseEmbedder
 
     class _Wrapped(BaseEmbedder):
@@ -225,6 +270,7 @@ def fit_representation(
     from pipeline.jit import enable_numba_cache
 
     enable_numba_cache()
+    import_bertopic()
     from bertopic import BERTopic
     from bertopic.cluster import BaseCluster
     from bertopic.dimensionality import BaseDimensionalityReduction
