@@ -371,6 +371,12 @@ def movers_brief(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def mover_notes(brief: pd.DataFrame) -> list[str]:
+    """One short note per mover for a topic list: its trend category (if scored) and share change."""
+    cats = brief["trend"] if "trend" in brief.columns else [None] * len(brief)
+    return [f"{c}, {s}" if c else s for c, s in zip(cats, brief["share"], strict=True)]
+
+
 def biggest_movers(
     topics: pd.DataFrame, trends: pd.DataFrame | None, over_time: pd.DataFrame | None, n: int = 5
 ) -> list[int]:

@@ -9,6 +9,7 @@ shown as exactly those characters. Labels that go into Markdown (headers) pass t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,37 @@ def md_escape(text: object) -> str:
     break what the autolinker would make a link: see ``_AUTOLINK``)."""
     flat = _AUTOLINK.sub(ZWSP, " ".join(str(text).split()))
     return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", flat))
+
+
+def topic_pills(
+    topics: Iterable[int], labels: Iterable[str], notes: Iterable[str], key: str
+) -> None:
+    """A ranked list of topics as pills; choosing one opens it on the Topics page.
+
+    One widget for the whole list: a data grid per list made the Overview's first render
+    about 1 s slower in headless Chromium, a button per topic about 0.4 s (BENCHMARKS.md,
+    Dashboard). The chosen pill is cleared before the page switch, so coming back to the
+    list does not open the topic again.
+    """
+    text = {int(t): f"{int(t)}: {lb} ({n})" for t, lb, n in zip(topics, labels, notes, strict=True)}
+    opened = f"{key}.open"
+
+    def chosen() -> None:
+        st.session_state[opened] = st.session_state[key]
+        st.session_state[key] = None
+
+    st.pills(
+        "Topics",
+        list(text),
+        format_func=lambda t: md_escape(text[t]),
+        key=key,
+        on_change=chosen,
+        label_visibility="collapsed",
+        wrap=True,
+    )
+    topic = st.session_state.pop(opened, None)
+    if topic is not None:
+        nav_to("topics", topic=int(topic))
 
 
 def topic_name(run: RunData, topic: int) -> str:

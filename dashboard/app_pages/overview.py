@@ -1,4 +1,8 @@
-"""Overview: the run in numbers, its largest topics, and the topics rising and fading most."""
+"""Overview: the run in numbers, its largest topics, and the topics rising and fading most.
+
+The first page every visitor opens, so it is kept light: its topic lists are pills, not
+data grids, and nothing on it loads a code highlighter (BENCHMARKS.md, Dashboard).
+"""
 
 import streamlit as st
 
@@ -7,6 +11,7 @@ from dashboard.data import (
     NO_HISTORY,
     counts_summary,
     largest_topics,
+    mover_notes,
     movers,
     movers_brief,
     update_command,
@@ -94,32 +99,13 @@ left, right = st.columns([9, 10], gap="medium")
 with left:
     st.subheader("Largest topics")
     top = largest_topics(run.topics, 12)
-    ev = st.dataframe(
-        top,
-        hide_index=True,
-        width="stretch",
+    ui.topic_pills(
+        top["topic"],
+        top["label"],
+        [f"{int(n):,} docs, {s:.1%}" for n, s in zip(top["size"], top["share"], strict=True)],
         key="overview_top",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
-            "topic": st.column_config.NumberColumn("topic", width=50),
-            "label": st.column_config.TextColumn("label", width=190),
-            "size": st.column_config.NumberColumn("documents", width="small"),
-            "share": st.column_config.ProgressColumn(
-                "share",
-                min_value=0.0,
-                max_value=float(max(top["share"].max(), 1e-9)) if len(top) else 1.0,
-                format="percent",
-                width="small",
-            ),
-            "keywords": None,
-        },
-        height=38 + 35 * len(top),
     )
-    rows = ev["selection"]["rows"] if ev else []
-    if rows:
-        ui.nav_to("topics", topic=int(top["topic"].iloc[rows[0]]))
-    st.caption("Select a row to open the topic.")
+    st.caption("Select a topic to open it.")
 
 with right:
     if not run.dated:
@@ -137,38 +123,23 @@ with right:
             if m.source == "trends"
             else "change in share between the latest periods and the ones before"
         )
-        fmt = {
-            "topic": st.column_config.NumberColumn("topic", width=50),
-            "label": st.column_config.TextColumn("label", width=190),
-            "trend": st.column_config.TextColumn("trend", width=75),
-            "share": st.column_config.TextColumn(
-                "share", width=105, help="share of documents: previous window → recent window"
-            ),
-        }
         for title, frame in (("Rising", m.rising), ("Fading", m.fading)):
             st.subheader(title)
             if frame.empty:
                 st.caption(f"No topic is {title.lower()}.")
                 continue
             brief = movers_brief(frame)
-            ev = st.dataframe(
-                brief,
-                hide_index=True,
-                width="stretch",
-                column_config=fmt,
-                key=f"overview_{title}",
-                on_select="rerun",
-                selection_mode="single-row",
+            ui.topic_pills(
+                brief["topic"], brief["label"], mover_notes(brief), key=f"overview_{title}"
             )
-            picked = ev["selection"]["rows"] if ev else []
-            if picked:
-                ui.nav_to("topics", topic=int(brief["topic"].iloc[picked[0]]))
         st.caption(
-            f"Ranked by {how}. Select a row to open the topic; the Trends page has the curves."
+            f"Ranked by {how}; share of documents in the earlier window → the recent one. "
+            "The Trends page has the curves."
         )
 
 if run.update_step <= 0:
     st.caption(
         f"{NO_HISTORY}: adding documents keeps its topics, and this page then shows what is new."
     )
-    st.code(update_command(ctx.entry.name), language="bash")
+    # Plain text, not st.code: the code block's highlighter added ~0.8 s to the first render.
+    st.text(update_command(ctx.entry.name))

@@ -432,3 +432,30 @@ def test_run_without_trend_scores_falls_back_to_share_change(variant_root, monke
         assert "change" in at.dataframe[0].value.columns
     if page == "topics":
         assert "category" not in at.dataframe[0].value.columns
+
+
+def test_overview_lists_open_their_topic_once(app, dated_run):
+    """The Overview's ranked lists are pills: one opens its topic, and coming back to the
+    Overview does not open it again."""
+    at = ok(app("arxiv", "overview"))
+    top = at.pills(key="overview_top")
+    shown = [re.sub(r"\\(.)", r"\1", o) for o in top.options]  # labels are escaped Markdown
+    biggest = dated_run.topics.sort_values(["size", "topic"], ascending=[False, True])
+    first = biggest.iloc[0]
+    assert (
+        shown[0]
+        == f"{int(first['topic'])}: {first['label']} ({int(first['size']):,} docs, {first['share']:.1%})"
+    )
+    assert len(shown) == min(12, len(biggest))
+    rising = at.pills(key="overview_Rising")
+    assert rising.options and all("→" in o for o in rising.options)
+    second = int(biggest["topic"].iloc[1])
+    top.set_value(second).run()
+    ok(at)
+    assert at.query_params["page"] == "topics"
+    assert at.query_params["topic"] == str(second)
+    assert header(at).startswith(f"{second}: ")
+    at.switch_page("app_pages/overview.py").run()
+    ok(at)
+    assert at.query_params["page"] == "overview"
+    assert at.pills(key="overview_top").value is None

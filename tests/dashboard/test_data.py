@@ -254,3 +254,5 @@ def test_movers_brief_is_compact():
     ]
     no_trend = data.movers_brief(frame.drop(columns="category"))
     assert list(no_trend.columns) == ["topic", "label", "share"]
+    assert data.mover_notes(data.movers_brief(frame)) == ["new, 0.0%→12.3%"]
+    assert data.mover_notes(no_trend) == ["0.0%→12.3%"]

@@ -389,7 +389,8 @@ def test_a_run_without_update_history_says_how_to_get_one(app, legacy_root, monk
     at = ok(app(run, page, topic="1"))
     shown = [c.value for c in at.caption] + [i.value for i in at.info]
     assert any(NO_HISTORY in s for s in shown)
-    assert f"topictrends update {run} NEW_INPUT" in [c.value for c in at.code]
+    commands = [c.value for c in at.code] + [t.value for t in at.text]  # the Overview: plain text
+    assert f"topictrends update {run} NEW_INPUT" in commands
     assert "New since the last update" not in [s.value for s in at.subheader]
     if page == "lineage":
         assert not at.get("plotly_chart")  # no Sankey without a lineage
