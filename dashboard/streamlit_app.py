@@ -32,6 +32,7 @@ PAGES = {
     "run-info": ("app_pages/run_info.py", "Run info", ":material/info:"),
 }
 DEFAULT_PAGE = "overview"
+META_OPEN = "w.meta_open"  # session key of the sidebar's Metadata panel (open or closed)
 
 
 def make_pages() -> dict[str, st.Page]:
@@ -182,9 +183,16 @@ def filter_widgets(run: RunData) -> None:
             help="Documents containing every word (case-insensitive).",
         )
         if kinds:
-            with st.expander("Metadata", expanded=bool(f.facets)):
-                for col, kind in kinds.items():
-                    facet_widget(run, col, kind, f.facet(col))
+            # The facet widgets are drawn only while the panel is open: closed, they cost
+            # every rerun ~0.3 s in the browser on the SOTU run (BENCHMARKS.md, Dashboard).
+            # An active metadata filter keeps the panel open, so it is always visible.
+            if f.facets:
+                st.session_state[META_OPEN] = True
+            meta = st.expander(f"Metadata ({len(kinds)})", key=META_OPEN, on_change="rerun")
+            if meta.open:
+                with meta:
+                    for col, kind in kinds.items():
+                        facet_widget(run, col, kind, f.facet(col))
         if f.active and st.button("Clear filters", icon=":material/filter_alt_off:"):
             for k in list(state.params()):
                 if k in FILTER_PARAMS or k.startswith(FACET_PREFIX):

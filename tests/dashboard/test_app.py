@@ -459,3 +459,15 @@ def test_overview_lists_open_their_topic_once(app, dated_run):
     ok(at)
     assert at.query_params["page"] == "overview"
     assert at.pills(key="overview_top").value is None
+
+
+def test_metadata_filters_are_drawn_only_while_their_panel_is_open(app):
+    """Closed, the sidebar's Metadata panel draws no widget (each rerun is cheaper); opened,
+    or with a metadata filter in the URL, it shows them."""
+    at = ok(app("arxiv", "documents"))
+    assert not [w for w in at.sidebar.multiselect if w.key.startswith("w.f.")]
+    at.session_state["w.meta_open"] = True
+    at.run()
+    assert "w.f.label" in [w.key for w in ok(at).sidebar.multiselect]
+    at = ok(app("arxiv", "documents", f__label="Keyword_Spotting"))
+    assert at.sidebar.multiselect(key="w.f.label").value == ["Keyword_Spotting"]
