@@ -46,3 +46,33 @@ def test_fit_workers_is_bounded_by_fits_and_cores(monkeypatch: pytest.MonkeyPatc
     assert R.fit_workers(6) == 4 and R.fit_workers(3) == 3
     monkeypatch.setenv(R.THREADS_ENV, "many")  # not a number: the cores there are
     assert R.fit_workers(6) == min(6, available_cpus())
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_exact_knn_matches_brute_force_on_any_number_of_threads(
+    metric: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x = np.random.default_rng(1).normal(size=(700, 12)).astype(np.float32)
+    x[5] = x[4]  # a duplicate: still its own first neighbour
+    if metric == "cosine":
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        full = 1.0 - unit @ unit.T
+    else:
+        full = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(full, -1.0)
+    ref_idx = np.argsort(full, axis=1, kind="stable")[:, :8]
+    ref_dist = np.maximum(np.take_along_axis(full, ref_idx, axis=1), 0)
+    results = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv(R.THREADS_ENV, threads)
+        results.append(R.exact_knn(x, 8, metric, chunk=64))
+    (idx1, dist1), (idx2, dist2) = results
+    assert np.array_equal(idx1, idx2) and np.array_equal(dist1, dist2)
+    assert (idx1[:, 0] == np.arange(len(x))).all() and (dist1[:, 0] == 0).all()
+    assert idx1[4, 1] == 5 and idx1[5, 1] == 4
+    # The k smallest distances, in order, and neighbours that really are at them (rows with
+    # both duplicates among their neighbours may list the two in either order).
+    assert np.allclose(dist1, ref_dist, atol=1e-5)
+    chosen = np.maximum(np.take_along_axis(full, idx1, axis=1), 0)
+    assert np.allclose(chosen, dist1, atol=1e-5)
+    assert all(len(set(row)) == 8 for row in idx1)
