@@ -143,6 +143,33 @@ def test_static_model_is_distilled_once_and_reused(tmp_path: Path, fake_static: 
     assert len(fake_static) == 3
 
 
+def test_static_batches_use_the_tokenizers_threads_and_switch_them_off(
+    tmp_path: Path, fake_static: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large batch tokenises on every core with the same vectors; afterwards the process
+    is back to TOKENIZERS_PARALLELISM=false (a later fork must not inherit a live pool)."""
+    texts = [f"paper {i} on galaxies, flour and {i % 7} graphs" for i in range(600)]
+    cfg = EmbedConfig(backend="static", static_dims=16)
+    embedder = get_embedder(cfg, cache_root=tmp_path)
+    seen: list[str | None] = []
+    model = embedder.model()
+    real_encode = model.encode
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(os.environ.get("TOKENIZERS_PARALLELISM"))
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(model, "encode", spy)
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    threaded = embedder.encode(texts)
+    assert seen == ["true"] and os.environ["TOKENIZERS_PARALLELISM"] == "false"
+    monkeypatch.setattr(embed, "TOKENIZER_THREADS_MIN", 10_000)
+    single = embedder.encode(texts)
+    assert seen == ["true", "false"]
+    np.testing.assert_array_equal(threaded, single)
+    assert len(embedder.encode(texts[:3])) == 3 and seen[-1] == "false"
+
+
 def test_damaged_static_model_is_distilled_again(tmp_path: Path, fake_static: list[Path]) -> None:
     cfg = EmbedConfig(backend="static", static_dims=16)
     get_embedder(cfg, cache_root=tmp_path).encode(["x"])
