@@ -167,3 +167,19 @@ def planted_csv(tmp_path: Path) -> Path:
     path = tmp_path / "planted.csv"
     planted_corpus().to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def trending_real_build(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The trending papers built once per session with the real all-MiniLM-L6-v2.
+
+    Embedding the 265 abstracts is most of a real-model build (~15 s on 2 cores); the
+    product-path test checks this build and the int8 test compares against the fp32 vectors
+    it left in the embedding cache, instead of each running the transformer again.
+    Returns (store, build result).
+    """
+    from pipeline.cache import Store
+    from pipeline.runner import build
+
+    store = Store(tmp_path_factory.mktemp("real-trending") / "cache")
+    return store, build("hf-trending-papers", Config(), store)

@@ -26,7 +26,7 @@ from pipeline.embed import (
     static_model_dir,
     truncated_documents,
 )
-from pipeline.ingest import ingest, resolve_input
+from pipeline.ingest import ingest, resolve_input, text_hash
 from pipeline.runner import build
 from tests.conftest import planted_corpus
 
@@ -217,9 +217,15 @@ def test_hashing_manifest_reports_no_truncation(
 
 # ---------------------------------------------------------------------------- real model
 @pytest.mark.slow
-def test_int8_agrees_with_fp32_on_every_trending_abstract() -> None:
+def test_int8_agrees_with_fp32_on_every_trending_abstract(
+    trending_real_build: tuple[Store, object],
+) -> None:
     texts = _trending_texts()
-    ref = get_embedder(EmbedConfig()).encode(texts)
+    store, _ = trending_real_build  # its build embedded these texts in fp32
+    keys = [text_hash(t) for t in texts]
+    cached = store.load_embeddings(embedding_key(EmbedConfig()), keys)
+    assert len(cached) == len(set(keys))
+    ref = np.stack([cached[k] for k in keys])
     q = get_embedder(EmbedConfig(precision="int8")).encode(texts)
     for vecs in (ref, q):
         assert vecs.shape == (265, 384)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,8 +14,8 @@ from pipeline.runner import build
 
 
 @pytest.mark.slow
-def test_trending_papers_with_the_real_model(tmp_path: Path) -> None:
-    result = build("hf-trending-papers", Config(), Store(tmp_path / "cache"))
+def test_trending_papers_with_the_real_model(trending_real_build: tuple[Store, Any]) -> None:
+    store, result = trending_real_build
     run = open_run(result.run_dir)
     topics = run.read_table("topics.parquet")
     counts = run.manifest["counts"]
@@ -39,4 +39,4 @@ def test_trending_papers_with_the_real_model(tmp_path: Path) -> None:
     all_keywords = {k for ks in topics["keywords"] for k in ks}
     assert any("-" in k for k in all_keywords)
     # Everything is cached now: a rebuild recomputes nothing.
-    assert build("hf-trending-papers", Config(), Store(tmp_path / "cache")).up_to_date
+    assert build("hf-trending-papers", Config(), store).up_to_date
