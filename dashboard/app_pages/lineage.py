@@ -42,6 +42,7 @@ else:
     wanted = [r for r in asked if r in known]
     if len(wanted) < len(asked):
         state.reject("rel", keep=True)  # relations this run does not have
+        state.put("rel", wanted)
     chosen = state.bound(
         st.multiselect,
         "rel",

@@ -105,6 +105,7 @@ else:
     chosen = [t for t in state.get_ints("tt") if t in options]
     if state.get("tt") and len(chosen) < len(state.get_str("tt", "").split(",")):
         state.reject("tt", keep=True)  # some ids are not topics of this run: the rest stay
+        state.put("tt", ",".join(map(str, chosen)))
     chosen = chosen or biggest_movers(run.topics, run.trends, run.over_time, n=5)
     chosen = state.bound(
         st.multiselect,
