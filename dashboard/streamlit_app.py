@@ -292,7 +292,7 @@ def usable_filters(run: RunData) -> Filters:
 
 def unexpected_error() -> None:
     """Hosted: a bug shows one line, never a traceback or a path; the server log has it all."""
-    LOG.exception("page failed")
+    LOG.exception("dashboard error")
     st.error(
         "This page could not be shown because of an error in the dashboard. "
         "It has been logged; other pages and runs still work.",
@@ -301,7 +301,18 @@ def unexpected_error() -> None:
 
 
 def main() -> None:
+    """The app; hosted, an unexpected error anywhere (an unreadable cache root, a bug in the
+    sidebar) shows one line instead of Streamlit's traceback."""
     st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
+    try:
+        app()
+    except Exception:
+        if not access.read_only():
+            raise
+        unexpected_error()
+
+
+def app() -> None:
     if not gate.passes():  # signed out or not on the allow-list: nothing about any run
         return
     root = cache_root(None)

@@ -170,3 +170,16 @@ def test_a_bug_in_a_page_shows_one_line_not_a_traceback(hosted, monkeypatch):
     assert not at.exception
     (err,) = at.error
     assert "could not be shown" in err.value and "/srv/secret" not in everything_sent(at)
+
+
+def test_an_unreadable_cache_root_shows_one_line(hosted, monkeypatch):
+    from dashboard import data
+
+    def denied(root: Path) -> list:
+        raise PermissionError(13, "Permission denied", f"{root}/runs")
+
+    monkeypatch.setattr(data, "list_runs", denied)
+    at = hosted(run="arxiv")
+    assert not at.exception
+    (err,) = at.error
+    assert "could not be shown" in err.value and "Permission" not in everything_sent(at)
