@@ -279,12 +279,20 @@ def usable_filters(run: RunData) -> Filters:
     from the URL and named in the notice (``state.reject``)."""
     kinds = run.facet_kinds()
     raw = dict(state.params())
-    if not run.dated:  # no dates: a date filter would hide every document
-        raw.pop("from", None)
-        raw.pop("to", None)
     f = parse_filters(raw, set(run.labels), kinds)
+    beyond = []  # a bound past the run's own dates (to=9999-12-31) filters nothing out
+    if run.dated and (f.date_from or f.date_to):
+        dates = run.docs["date"]
+        if f.date_from and f.date_from < dates.min().date():
+            beyond.append("from")
+        if f.date_to and f.date_to > dates.max().date():
+            beyond.append("to")
+    if beyond or not run.dated:  # no dates: a date filter would hide every document
+        for name in ("from", "to") if not run.dated else beyond:
+            raw.pop(name, None)
+        f = parse_filters(raw, set(run.labels), kinds)
     fixed = filters_to_params(f)
-    for name in unusable(state.params(), f, run.dated):
+    for name in [*unusable(state.params(), f, run.dated), *beyond]:
         state.reject(name, keep=True)
         state.put(name, fixed.get(name))
     return parse_filters(state.params(), set(run.labels), kinds)
@@ -370,11 +378,7 @@ def app() -> None:
         pg.run()
     except CacheError as exc:  # an artifact this page needs is damaged; other pages may still work
         st.error(ui.md_escape(ui.public(str(exc))), icon=":material/error:")
-    except Exception:
-        if not access.read_only():
-            raise  # locally, Streamlit shows the traceback to whoever runs the dashboard
-        unexpected_error()
-    finally:
+    finally:  # anything else: main() (hosted: one line; locally: Streamlit's traceback)
         state.write_url({"page": page_name(pg), "run": entry.name})
     if ignored := state.notices():
         notice.info(
