@@ -356,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"sign-in configuration broken: {exc.located(where)}", file=sys.stderr)
         return 2
-    print(f"{settings.summary()} ({where})", file=sys.stderr)
+    if not settings.sign_in and auth_off(os.environ):
+        print(f"warning: single sign-on off ({ENV_AUTH}=off; {where})", file=sys.stderr)
+    else:
+        print(f"{settings.summary()} ({where})", file=sys.stderr)
     return 0
 
 
