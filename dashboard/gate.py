@@ -15,6 +15,7 @@ never falls back to serving without sign-in. Secrets files are re-read when they
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
@@ -43,8 +44,9 @@ def secrets() -> dict[str, Any]:
 
 
 def sources() -> str:
-    """The secrets files Streamlit reads, for the log line."""
-    return ", ".join(str(p) for p in config.get_option("secrets.files")) or "secrets"
+    """The secrets files Streamlit found, for the log line."""
+    found = [str(p) for p in config.get_option("secrets.files") if os.path.exists(p)]
+    return f"secrets ({', '.join(found)})" if found else "secrets"
 
 
 def report(problem: str) -> None:
@@ -65,7 +67,7 @@ def passes() -> bool:
     try:
         settings = access.check(secrets())
     except access.ConfigError as exc:
-        report(exc.located(f"secrets ({sources()})"))
+        report(exc.located(sources()))
         broken_page()
         return False
     with _lock:

@@ -276,7 +276,7 @@ APP_CASES = {
 def app(dashboard_runs, monkeypatch, tmp_path):
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(dashboard_runs.root))
     monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml here
-    monkeypatch.setattr(gate, "_reported", set())
+    monkeypatch.setattr(gate, "_reported", set(), raising=False)
     for k in ("TOPICTRENDS_READ_ONLY", "TOPICTRENDS_AUTH", "TOPICTRENDS_ALLOWED_EMAILS",
               "TOPICTRENDS_ALLOWED_DOMAINS"):  # fmt: skip
         monkeypatch.delenv(k, raising=False)
