@@ -259,6 +259,10 @@ def test_entrypoint_starts_with_a_valid_configuration(tmp_path):
     assert "--secrets" not in started.read_text()
     typo = entrypoint("serve", TOPICTRENDS_SECRETS=str(absent), TOPICTRENDS_AUTH="of", **env)
     assert typo.returncode == 2 and "TOPICTRENDS_AUTH='of'" in typo.stderr
+    example = (REPO / "deploy" / "secrets.example.toml").read_text()  # complete once filled in
+    secrets.write_text(example.replace('"CHANGE-ME"', '"' + "s" * 40 + '"'))
+    filled = entrypoint("serve", TOPICTRENDS_SECRETS=str(secrets), **env)
+    assert filled.returncode == 0 and "single sign-on on" in filled.stderr, filled.stderr
 
 
 @pytest.mark.slow  # a real build in a fresh process: ~20-70 s on 2 shared cores
