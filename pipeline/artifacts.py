@@ -72,6 +72,59 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"documents.parquet": ("added_step",)}
 ARRAYS = ("embeddings.npy", "topic_embeddings.npy")
 MODEL_DIR = "model"
+# What BERTopic's safetensors save writes (pipeline.represent.save_model).
+MODEL_FILES = (
+    "config.json",
+    "topics.json",
+    "topic_embeddings.safetensors",
+    "ctfidf.safetensors",
+    "ctfidf_config.json",
+)
+# The completeness contract: every build publishes these (docs/artifacts.md lists them);
+# dated runs add DATED_ARTIFACTS, updates and refits add LINEAGE_FILE. A test checks
+# docs/artifacts.md names each one.
+ALWAYS_ARTIFACTS = (
+    "documents.parquet",
+    "topics.parquet",
+    "hierarchy.parquet",
+    HISTORY_FILE,
+    *ARRAYS,
+    *(f"{MODEL_DIR}/{f}" for f in MODEL_FILES),
+)
+DATED_ARTIFACTS = ("topics_over_time.parquet", "trends.parquet", "topic_keywords_over_time.parquet")
+
+
+def required_artifacts(manifest: dict[str, Any]) -> list[str]:
+    """The files a new build described by ``manifest`` must hold to be published."""
+    required = list(ALWAYS_ARTIFACTS)
+    if manifest.get("dated"):
+        required += DATED_ARTIFACTS
+    if (manifest.get("update") or {}).get("kind") in ("update", "refit"):
+        required.append(LINEAGE_FILE)
+    return required
+
+
+def model_complete(directory: Path) -> bool:
+    """Whether ``directory`` holds a whole saved model (every file of ``MODEL_FILES``)."""
+    return all((directory / f).is_file() for f in MODEL_FILES)
+
+
+def check_complete(manifest: dict[str, Any], build_dir: Path) -> None:
+    """Refuse to publish a build missing any required artifact (listed or on disk).
+
+    Called by the publish step before the manifest is written, so an incomplete build is
+    dropped with its temporary directory and the run's current build stays current.
+    """
+    listed = manifest.get("artifacts") or {}
+    missing = [
+        f for f in required_artifacts(manifest) if f not in listed or not (build_dir / f).is_file()
+    ]
+    if missing:
+        raise CacheError(
+            f"run '{manifest.get('run', build_dir.name)}': the new build lacks "
+            f"{', '.join(missing)} (required by docs/artifacts.md), so it was not published and "
+            f"the current build is unchanged. Rebuild it with: {rebuild_command(manifest, build_dir)}"
+        )
 
 
 def rebuild_command(manifest: dict[str, Any] | None, run_dir: Path) -> str:

@@ -29,6 +29,7 @@ import importlib.metadata as md
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +40,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline import SCHEMA_VERSION, __version__
-from pipeline.artifacts import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR, RunHandle, open_run
+from pipeline.artifacts import (
+    HISTORY_FILE,
+    LINEAGE_FILE,
+    MODEL_DIR,
+    RunHandle,
+    check_complete,
+    model_complete,
+    open_run,
+)
 from pipeline.cache import Store, new_stamp, now_iso, save_files, sha256_file, write_json
 from pipeline.config import Config, UpdateConfig, stable_hash, validate_config
 from pipeline.errors import BuildLockedError, CacheError, UserError
@@ -329,10 +338,12 @@ class Build:
         )
         self.keys["hierarchy"] = stable_hash([self.keys["represent"], cfg.hierarchy.key()])
         model = model_ids = None
+        model_dir = self.store.stage_dir("represent", self.keys["represent"]) / MODEL_DIR
         with self.timed("represent") as rec:
             rep_hit = self.store.load_stage("represent", self.keys["represent"])
             hier_hit = self.store.load_stage("hierarchy", self.keys["hierarchy"])
-            if rep_hit and hier_hit:
+            # A build killed before model/ was saved left both stages cached: refit for it.
+            if rep_hit and hier_hit and model_complete(model_dir):
                 topics, topic_emb = rep_hit["topics"], rep_hit["topic_embeddings"]
                 rec["cached"] = True
             else:
@@ -364,7 +375,6 @@ class Build:
                         topics=topics,
                         topic_embeddings=topic_emb,
                     )
-        model_dir = self.store.stage_dir("represent", self.keys["represent"]) / MODEL_DIR
         with self.timed("hierarchy") as rec:
             if hier_hit:
                 hier = hier_hit["hierarchy"]
@@ -381,10 +391,11 @@ class Build:
                     time.perf_counter() - t0,
                     hierarchy=hier,
                 )
-            if model is not None and not (model_dir / "config.json").exists():
+            if model is not None and not model_complete(model_dir):
                 from pipeline.cache import atomic_dir
                 from pipeline.represent import save_model
 
+                shutil.rmtree(model_dir, ignore_errors=True)  # an incomplete copy, if any
                 with contextlib.suppress(FileExistsError), atomic_dir(model_dir) as tmp:
                     save_model(model, tmp)
 
@@ -645,6 +656,7 @@ def _writer(
                     "bytes": f.stat().st_size,
                 }
         manifest["artifacts"] = artifacts
+        check_complete(manifest, tmp)  # every artifact docs/artifacts.md requires, or no publish
         manifest["timings"] = {**b.timings, "publish": {"cached": False, "seconds": None}}
         manifest["total_seconds"] = round(time.perf_counter() - t_start, 3)
         write_json(tmp / "manifest.json", manifest)
