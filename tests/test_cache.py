@@ -3,12 +3,15 @@ temporaries, and a heartbeat that tells a running build from a dead one anywhere
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pipeline.artifacts import ALWAYS_ARTIFACTS, DATED_ARTIFACTS
+from pipeline.artifacts import ALWAYS_ARTIFACTS, DATED_ARTIFACTS, open_run
 from pipeline.cache import Store
 from pipeline.config import Config
 from pipeline.errors import CacheError
@@ -50,3 +53,99 @@ def test_a_build_without_its_model_is_not_published(
         build(str(planted_csv), other, store)
     assert store.run_path("planted").resolve() == before
     assert list((tmp_path / "cache").rglob(".tmp-*")) == []
+
+
+# ----------------------------------------------------------------- embedding shards
+
+
+def test_a_shard_with_wrong_contents_is_embedded_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(tmp_path)
+    keys, vecs = [f"k{i}" for i in range(6)], _unit_rows(6)
+    store.save_embeddings(KEY, keys, vecs)
+    npy = _shard(store)
+    np.save(npy, vecs[::-1].copy(), allow_pickle=False)  # same header, rows swapped
+    with caplog.at_level(logging.WARNING, logger="topictrends"):
+        assert Store(tmp_path).load_embeddings(KEY, keys) == {}
+    assert "checksum mismatch" in caplog.text and "embedded again" in caplog.text
+    assert list(store.embedding_dir(KEY).glob("shard-*")) == []
+
+
+def test_shards_are_checksummed_and_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.cache as cache
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(cache.os, "fsync", fsync)
+    store = Store(tmp_path)
+    keys, vecs = ["a", "b"], _unit_rows(2)
+    store.save_embeddings(KEY, keys, vecs)
+    stem = _shard(store).name.removesuffix(".npy")
+    names = [Path(p).name for p in synced]
+    for part in (".npy", ".sha256.json", ".keys.json"):
+        assert f".tmp-{stem}{part}" in names, f"{part} not fsynced before its rename"
+    assert str(store.embedding_dir(KEY)) in synced  # the directory, after the renames
+    sums = json.loads((store.embedding_dir(KEY) / f"{stem}.sha256.json").read_text())
+    assert set(sums) == {"npy", "keys"}
+    got = Store(tmp_path).load_embeddings(KEY, keys)
+    np.testing.assert_array_equal(np.stack([got["a"], got["b"]]), vecs)
+
+
+def _legacy_shard(store: Store, keys: list[str], vecs: np.ndarray) -> Path:
+    """A shard as topictrends wrote it before checksums: vectors and keys, no sidecar."""
+    d = store.embedding_dir(KEY)
+    d.mkdir(parents=True)
+    np.save(d / "shard-20250101T000000-00000000.npy", vecs, allow_pickle=False)
+    (d / "shard-20250101T000000-00000000.keys.json").write_text(json.dumps(keys))
+    return d / "shard-20250101T000000-00000000.npy"
+
+
+def test_a_legacy_shard_is_adopted_then_protected(tmp_path: Path) -> None:
+    keys, vecs = ["a", "b", "c"], _unit_rows(3)
+    npy = _legacy_shard(Store(tmp_path), keys, vecs)
+    got = Store(tmp_path).load_embeddings(KEY, keys)
+    np.testing.assert_array_equal(got["c"], vecs[2])
+    assert npy.with_name(npy.name.replace(".npy", ".sha256.json")).exists()
+    np.save(npy, vecs[::-1].copy(), allow_pickle=False)  # changed after adoption
+    assert Store(tmp_path).load_embeddings(KEY, keys) == {}
+
+
+@pytest.mark.parametrize("bad", ["nan", "not unit", "too few rows", "float64"])
+def test_an_implausible_legacy_shard_is_embedded_again(
+    tmp_path: Path, bad: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys, vecs = ["a", "b", "c"], _unit_rows(3)
+    vecs = {
+        "nan": np.where(np.eye(3, 8, dtype=bool), np.nan, vecs).astype(np.float32),
+        "not unit": vecs * 3,
+        "too few rows": vecs[:2],
+        "float64": vecs.astype(np.float64),
+    }[bad]
+    _legacy_shard(Store(tmp_path), keys, vecs)
+    with caplog.at_level(logging.WARNING, logger="topictrends"):
+        assert Store(tmp_path).load_embeddings(KEY, keys) == {}
+    assert "embedded again" in caplog.text
+
+
+def test_a_build_re_embeds_a_tampered_shard(
+    tmp_path: Path, planted_csv: Path, fast_config: Config
+) -> None:
+    store = Store(tmp_path / "cache")
+    first = build(str(planted_csv), fast_config, store)
+    vectors = open_run(first.run_dir).read_array("embeddings.npy")
+    (d,) = (store.store_dir / "embeddings").iterdir()
+    # The documents are embedded first; the keywords' shard comes later (represent).
+    docs_shard = min(d.glob("shard-*.npy"), key=lambda p: p.stat().st_mtime_ns)
+    arr = np.load(docs_shard)
+    np.save(docs_shard, np.roll(arr, 1, axis=0), allow_pickle=False)
+    again = build(str(planted_csv), fast_config, store, force=True)
+    assert again.timings["embed"]["new_documents"] == arr.shape[0]
+    np.testing.assert_array_equal(open_run(again.run_dir).read_array("embeddings.npy"), vectors)
