@@ -19,6 +19,7 @@ import pandas as pd
 from pipeline import SCHEMA_VERSION
 from pipeline.cache import load_npy, sha256_file
 from pipeline.errors import CacheError
+from pipeline.heartbeat import is_alive
 from pipeline.lineage import HISTORY_COLUMNS, LINEAGE_COLUMNS
 from pipeline.trends import KEYWORD_COLUMNS, TREND_COLUMNS
 
@@ -231,21 +232,19 @@ def build_progress(cache_root: Path) -> list[dict[str, Any]]:
     """Builds in progress (or failed) under a cache root, from ``.progress/*.json``.
 
     Each entry: run, state ('running' | 'failed'), stage, done, total, started_at, pid,
-    stages_done, and error when failed. A running entry whose process is gone is reported
-    as 'interrupted'.
+    host, heartbeat_at, stages_done, and error when failed. A running entry whose build is
+    gone by the heartbeat rule (``pipeline.heartbeat.is_alive``: stale heartbeat, or a dead
+    pid on this same host) is reported as 'interrupted'.
     """
-    import os
-
     out = []
     for path in sorted((cache_root / ".progress").glob("*.json")):
         try:
             entry = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if entry.get("state") == "running":
-            try:
-                os.kill(int(entry.get("pid", 0)), 0)
-            except (OSError, ValueError):
-                entry["state"] = "interrupted"
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("state") == "running" and not is_alive(entry):
+            entry["state"] = "interrupted"
         out.append(entry)
     return out

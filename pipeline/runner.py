@@ -52,6 +52,7 @@ from pipeline.artifacts import (
 from pipeline.cache import Store, new_stamp, now_iso, save_files, sha256_file, write_json
 from pipeline.config import Config, UpdateConfig, stable_hash, validate_config
 from pipeline.errors import BuildLockedError, CacheError, UserError
+from pipeline.heartbeat import ProgressFile
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 from pipeline.lineage import (
     TopicSet,
@@ -132,24 +133,20 @@ class StatusFileReporter:
             "stages_done": [],
         }
         self._last = 0.0
+        self._file = ProgressFile(path, self.state)  # adds host + heartbeat_at (heartbeat.py)
 
     def _write(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last < 0.5:
             return
         self._last = now
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(self.state))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # progress display is best effort; the build itself must not fail on it
+        self._file.write()  # best effort; the build itself must not fail on it
 
     @contextlib.contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         self.state.update(stage=name, done=0, total=total)
         self._write(force=True)
+        self._file.start_heartbeat()  # keeps heartbeat_at fresh through one long step
 
         def tick(n: int) -> None:
             self.state["done"] += n
@@ -168,6 +165,7 @@ class StatusFileReporter:
         self.inner.info(message)
 
     def finish(self, error: BaseException | None) -> None:
+        self._file.stop()
         if isinstance(error, BuildLockedError):
             return  # the file belongs to the build holding the lock
         if error is None or not self.state["stages_done"]:
