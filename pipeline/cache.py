@@ -8,10 +8,11 @@ Layout (documented in docs/artifacts.md)::
     <root>/.store/embeddings/<key>/     embedding shards, keyed per document content hash
     <root>/.locks/<name>.lock           held while a build of <name> runs
 
-Everything is written into a temporary sibling and renamed into place, and a run is
-published by atomically swapping its symlink, so a crash at any point leaves the previous
-result readable. Only Parquet, .npy, JSON and safetensors are written: loading a shared
-cache must never execute code, so there is no pickle anywhere.
+Everything is written into a temporary sibling (``.tmp-*``) and renamed into place, and a
+run is published by atomically swapping its symlink, so a crash at any point leaves the
+previous result readable; the temporaries a killed build leaves are swept when a later
+build takes its lock. Only Parquet, .npy, JSON and safetensors are written: loading a
+shared cache must never execute code, so there is no pickle anywhere.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline import heartbeat
 from pipeline.errors import BuildLockedError, CacheError, UserError
 
 ENV_CACHE = "TOPICTRENDS_CACHE"
 KEEP_BUILDS = 3
+SWEEP_DEPTH = 3  # .tmp-* entries sit at most this deep under .store (see sweep_tmp)
 log = logging.getLogger("topictrends.cache")
 
 
@@ -394,6 +397,48 @@ class Store:
             return []
         return sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith("."))
 
+    # ----------------------------------------------------------------- leftovers
+    def sweep_tmp(self, cutoff: float) -> list[Path]:
+        """Remove the ``.tmp-*`` entries under ``.store`` and ``runs`` last changed before
+        ``cutoff`` (epoch seconds); return what was removed.
+
+        Every writer creates its temporaries under these names (``atomic_dir``, shards, the
+        run symlink), at most ``SWEEP_DEPTH`` levels below ``.store``.
+        """
+        removed: list[Path] = []
+        for top in (self.store_dir, self.runs_dir):
+            for dirpath, dirnames, filenames in os.walk(top):
+                here = Path(dirpath)
+                for name in (*dirnames, *filenames):
+                    path = here / name
+                    if not name.startswith(".tmp-"):
+                        continue
+                    with contextlib.suppress(OSError):
+                        if path.lstat().st_mtime >= cutoff:
+                            continue
+                        if path.is_dir() and not path.is_symlink():
+                            shutil.rmtree(path)
+                        else:
+                            path.unlink()
+                        removed.append(path)
+                deep = len(here.relative_to(top).parts) >= SWEEP_DEPTH
+                dirnames[:] = [] if deep else [n for n in dirnames if not n.startswith(".tmp-")]
+        return removed
+
+    def sweep_cutoff(self) -> float:
+        """Temporaries older than this belong to no running build.
+
+        Every build writes its progress file before it creates a temporary, so one older
+        than the start of every running build (``build_progress``, heartbeat rule) is a
+        killed build's. Anything younger than the staleness window is kept as well, for a
+        build too busy to beat and for writers that keep no progress file.
+        """
+        from pipeline.artifacts import build_progress  # artifacts imports this module
+
+        starts = heartbeat.running_since(build_progress(self.root))
+        limit = heartbeat.utc_now().timestamp() - heartbeat.STALE_SECONDS
+        return min([limit, *(t.timestamp() for t in starts)])
+
     # ----------------------------------------------------------------- locks
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
@@ -411,6 +456,8 @@ class Store:
                     f"{locks / (name + '.lock')}: another build of run '{name}' is running. "
                     "Wait for it to finish, or build under another --name."
                 ) from None
+            with contextlib.suppress(OSError, ValueError):
+                self.sweep_tmp(self.sweep_cutoff())  # what killed builds left behind
             yield
         finally:
             fh.close()

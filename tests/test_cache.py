@@ -167,6 +167,51 @@ def test_a_build_re_embeds_a_tampered_shard(
     np.testing.assert_array_equal(open_run(again.run_dir).read_array("embeddings.npy"), vectors)
 
 
+# ----------------------------------------------------------------- leftovers
+
+
+def _age(path: Path, seconds: float) -> None:
+    t = time.time() - seconds
+    os.utime(path, (t, t), follow_symlinks=False)
+
+
+def test_temporaries_older_than_every_running_build_are_swept(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    old = [
+        store.store_dir / "stages" / "reduce" / ".tmp-0123-abcd",
+        store.store_dir / "stages" / "represent" / "k" / ".tmp-model-abcd",
+        store.store_dir / "runs" / "news" / ".tmp-20250101T000000-aaaaaa-abcd",
+    ]
+    for p in old:
+        (p / "sub").mkdir(parents=True)
+        (p / "sub" / "x.npy").write_bytes(b"x")
+    shard_tmp = store.store_dir / "embeddings" / KEY / ".tmp-shard-x.npy"
+    shard_tmp.parent.mkdir(parents=True)
+    shard_tmp.write_bytes(b"x")
+    store.runs_dir.mkdir()
+    link_tmp = store.runs_dir / ".tmp-news-abcd"
+    link_tmp.symlink_to("../.store/runs/news/gone")
+    young = store.store_dir / "stages" / "cluster" / ".tmp-4567-abcd"
+    young.mkdir(parents=True)
+    for p in [*old, shard_tmp, link_tmp]:
+        _age(p, 2 * 3600)
+    _age(young, 1800)  # newer than the running build below: may be its own
+    # A build in another container, started an hour ago, heartbeat fresh.
+    _progress(
+        tmp_path,
+        "other",
+        state="running",
+        pid=1,
+        host="another-container",
+        started_at=_iso(3600),
+        heartbeat_at=_iso(1),
+    )
+    with store.lock("news"):
+        pass
+    assert [p for p in [*old, shard_tmp, link_tmp] if os.path.lexists(p)] == []
+    assert young.exists()
+
+
 # ----------------------------------------------------------------- heartbeat
 
 
