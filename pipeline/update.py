@@ -171,19 +171,25 @@ def fold(
 
     pool = np.where((labels == -1) & (added_step > 0))[0]
     found, strength = detect(embeddings[pool], min_new_topic_size)
-    new_topics: list[int] = []
-    in_new = 0
+    kept: list[np.ndarray] = []  # per cluster that becomes a topic: its positions in pool
     for c in range(int(found.max()) + 1 if len(found) else 0):
-        members = pool[found == c]
-        members = members[coherent(embeddings[members], threshold)]
-        if len(members) < min_new_topic_size or not is_new[members].any():
+        # One index into the pool, filtered once, for both the documents and their
+        # strengths: filtering the members but not the strengths misaligned them.
+        at = np.where(found == c)[0]
+        at = at[coherent(embeddings[pool[at]], threshold)]
+        if len(at) < min_new_topic_size or not is_new[pool[at]].any():
             # Too loose to be a topic, or only earlier leftovers: nothing arrived that
             # would make it a topic now.
             continue
-        tid = next_id + len(new_topics)
-        labels[members] = tid
-        probs[members] = strength[found == c]
-        new_topics.append(tid)
+        kept.append(at)
+    # The filter can leave a smaller HDBSCAN cluster the larger topic: ids go by what is
+    # kept, largest first (a stable sort keeps HDBSCAN's order between equal sizes).
+    kept.sort(key=len, reverse=True)
+    new_topics = [next_id + i for i in range(len(kept))]
+    for tid, at in zip(new_topics, kept, strict=True):
+        labels[pool[at]] = tid
+        probs[pool[at]] = strength[at]
+    in_new = 0
     if new_topics:
         rest = pool[labels[pool] == -1]
         ids_new = np.array(new_topics, dtype=np.int64)
