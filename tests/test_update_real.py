@@ -121,9 +121,10 @@ def check_update(before: Snapshot, run_dir: Path) -> tuple[pd.DataFrame, pd.Data
     assert docs["topic"].isin([*topics.index, -1]).all()
     prob = docs["topic_prob"].to_numpy()
     assert np.isfinite(prob).all() and (prob >= 0).all() and (prob <= 1).all()
+    assert (docs.loc[docs["topic"] == -1, "topic_prob"] == 0).all()
+    assert (docs.loc[docs["topic"] >= 0, "topic_prob"] > 0).all()
     added = docs[docs["added_step"] == u["step"]]
     assert len(added) == u["new_documents"] and len(docs) == len(was) + len(added)
-    assert (added.loc[added["topic"] == -1, "topic_prob"] == 0).all()
     assert np.isfinite(docs[["x", "y"]].to_numpy()).all()
     # Sizes and counts agree with the documents.
     sizes = docs.loc[docs["topic"] >= 0, "topic"].value_counts()
