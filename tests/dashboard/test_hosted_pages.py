@@ -72,6 +72,7 @@ def hosted(hosted_root, monkeypatch):
     root, _ = hosted_root
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(root))
     monkeypatch.setenv("TOPICTRENDS_READ_ONLY", "1")
+    monkeypatch.setenv("TOPICTRENDS_AUTH", "off")  # hosted mode requires sign-in otherwise
 
     def open_app(**params: str) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
@@ -154,6 +155,7 @@ def test_a_missing_static_model_is_reported_without_its_path(hosted, hosted_root
 def test_get_started_names_no_cache_root(empty_root, monkeypatch):
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(empty_root))
     monkeypatch.setenv("TOPICTRENDS_READ_ONLY", "1")
+    monkeypatch.setenv("TOPICTRENDS_AUTH", "off")  # hosted mode requires sign-in otherwise
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     sent = assert_no_server_paths(at, [str(empty_root), str(empty_root.parent)], "get started")
     assert "No runs yet" in sent
