@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import BuildLockedError, CacheError, UserError
+from pipeline.errors import BuildLockedError, CacheError, UserError, os_error_line
 
 ENV_CACHE = "TOPICTRENDS_CACHE"
 KEEP_BUILDS = 3
@@ -74,10 +74,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _disk_error(exc: OSError, where: Path) -> UserError:
-    return UserError(
-        f"{where}: cannot write the cache ({exc.strerror or exc}). Free some space or pass another --cache-dir; "
-        "the previous results are intact."
-    )
+    """The one-line report of a failed cache write; the fix depends on the errno."""
+    line = os_error_line(exc, where, "cannot write the cache", "pass another --cache-dir")
+    return UserError(line + " The previous results are intact.")
 
 
 @contextlib.contextmanager

@@ -110,7 +110,19 @@ class RichReporter:
 def _store(cache_dir: Path | None):  # noqa: ANN202
     from pipeline.cache import Store, cache_root
 
-    return Store(cache_root(cache_dir))
+    root = cache_root(cache_dir)
+    if root.exists() and not root.is_dir():
+        raise UserError(
+            f"{root}: the cache root is not a directory. Pass a directory to --cache-dir."
+        )
+    return Store(root)
+
+
+def _run_name(name: str, what: str) -> str:
+    """Refuse a run name that is not one safe path component, before anything is written."""
+    from pipeline.ingest import check_run_name
+
+    return check_run_name(name, what)
 
 
 @app.command()
@@ -200,6 +212,8 @@ def build(
     With --refit the new topics are matched to the run's current ones and keep their ids.
     The last line of stdout is the run directory.
     """
+    if name is not None:
+        _run_name(name, "--name")
     _quiet_libraries()
     _setup_logging(verbose)
     from pipeline.config import load_config
@@ -300,6 +314,7 @@ def update(
     lineage.parquet records the step. Nothing new: nothing is written. The last line of
     stdout is the run directory.
     """
+    _run_name(run, "RUN")
     _quiet_libraries()
     _setup_logging(verbose)
     from pipeline.runner import update as run_update
@@ -364,11 +379,12 @@ def topics(
         str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
     ],
     cache_dir: CacheDirOpt = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many topics (0 = all).")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many topics (0 = all).")] = 0,
 ) -> None:
     """Print the topic table of a run: id, label, size, share, top keywords."""
     from pipeline.artifacts import open_run
 
+    _run_name(run, "RUN")
     store = _store(cache_dir)
     path = store.run_path(run)
     if not path.exists():
@@ -457,7 +473,7 @@ def _serve_args(
 @app.command()
 def serve(
     cache_dir: CacheDirOpt = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 to expose).")] = "localhost",
     streamlit_config: Annotated[
         Path | None,
@@ -486,7 +502,7 @@ def serve(
 @app.command()
 def demo(
     cache_dir: CacheDirOpt = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "localhost",
 ) -> None:
     """Build the bundled corpora whose runs are missing, then serve.
@@ -547,12 +563,38 @@ def warmup() -> None:
     err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")
 
 
+def _one_line(message: str) -> str:
+    """The error as one line: a value the user typed may hold a newline or a control key."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message.strip())
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"error: {_one_line(message)}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    """A usage error (unknown option, extra argument, bad value) as one line with the fix.
+
+    typer bundles its own click, so ``click.ClickException`` does not catch these: they are
+    ``typer.TyperException`` subclasses, with the context of the command they came from.
+    """
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "topictrends"
+    message = exc.format_message().rstrip()
+    stop = "" if message.endswith((".", "!", "?")) else "."
+    return f"{message}{stop} See '{command} --help'."
+
+
 def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI. Exit status: 0 done, 2 bad input or invocation (one line), 130 interrupted.
+
+    Anything else that escapes is a bug in topictrends and keeps its traceback.
+    """
     try:
-        return app(args=argv, standalone_mode=False)
+        return app(args=argv, prog_name="topictrends", standalone_mode=False)
     except UserError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -561,13 +603,20 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         err.print("interrupted: the previous run is intact")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
+    except typer.TyperException as exc:  # typer's click: usage errors
+        if not exc.format_message():  # no arguments at all: the help was just printed
+            sys.exit(2)
+        _fail(_usage_line(exc), 2)
+    except BrokenPipeError:
+        # The reader of stdout went away (`topictrends runs | head -1`): nothing left to say.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except OSError as exc:  # a file the user named, or the cache root, cannot be used
+        from pipeline.errors import os_error_line
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        where = exc.filename if exc.filename is not None else "topictrends"
+        _fail(os_error_line(exc, where, "cannot use this path", "pass another path"), 2)
 
 
 if __name__ == "__main__":

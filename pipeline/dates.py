@@ -36,6 +36,15 @@ _WRITTEN_MONTH = ("%B %Y", "%b %Y", "%b. %Y")
 
 PRECISIONS = ("day", "month", "year")
 
+# Dates are stored as nanosecond timestamps (1677-09-21 .. 2262-04-11), and binning adds up
+# to a decade on either side of a date (the decade a date falls in, the period after the
+# last one), so only dates with that much room are accepted. Outside it, a date would fail
+# deep in a later stage or silently become missing; ingest refuses it instead.
+EARLIEST = dt.date(1680, 1, 1)
+LATEST = dt.date(2249, 12, 31)
+# A nanosecond timedelta holds 292 years: a longer span overflows when binning measures it.
+MAX_SPAN_YEARS = 250
+
 
 def parse_one(value: object, fmt: str | None = None) -> tuple[dt.date, str] | None:
     """Parse one value to (interval start, precision); None if it cannot be read."""
@@ -118,3 +127,22 @@ def parse_column(
         dates.append(got[0])
         precs.append(got[1])
     return dates, precs, None
+
+
+def first_out_of_range(dates: list[dt.date | None]) -> int | None:
+    """Index of the first date outside EARLIEST..LATEST, or None when all fit."""
+    for i, d in enumerate(dates):
+        if d is not None and not EARLIEST <= d <= LATEST:
+            return i
+    return None
+
+
+def too_long_span(dates: list[dt.date | None]) -> tuple[int, int] | None:
+    """Indices of the earliest and latest date when they lie over MAX_SPAN_YEARS apart."""
+    known = [(d, i) for i, d in enumerate(dates) if d is not None]
+    if not known:
+        return None
+    (lo, i_lo), (hi, i_hi) = min(known), max(known)
+    if (hi - lo).days > MAX_SPAN_YEARS * 365.25:
+        return i_lo, i_hi
+    return None

@@ -20,3 +20,37 @@ class CacheError(UserError):
 
 class BuildLockedError(UserError):
     """Another build of the same run holds its lock."""
+
+
+def os_error_line(exc: OSError, where: object, doing: str, fallback: str) -> str:
+    """One line for an OSError: ``where``, what failed and why, and the fix for that errno.
+
+    Only ENOSPC and EDQUOT mean a full disk; a permission, read-only or not-a-directory
+    error needs a different fix, and telling the user to free space would send them the
+    wrong way. ``doing`` is the failed action ("cannot write the cache"); ``fallback`` is
+    the fix for an errno with no specific advice (it should name the flag to change).
+    """
+    import errno
+
+    code = exc.errno
+    why = exc.strerror or str(exc) or type(exc).__name__
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        fix = "The disk is full: free some space, or " + fallback
+    elif code in (errno.EACCES, errno.EPERM):
+        fix = "Give this user permission there (chmod/chown), or " + fallback
+    elif code == errno.EROFS:
+        fix = "That file system is read-only: " + fallback
+    elif code in (errno.ENOTDIR, errno.EEXIST):
+        fix = "A file is in the way of a directory there: move it, or " + fallback
+    elif code == errno.ENAMETOOLONG:
+        fix = "A path or name is too long: shorten it, or " + fallback
+    elif code == errno.EISDIR:
+        fix = "That is a directory: give a file, or " + fallback
+    elif code == errno.ELOOP:
+        fix = "A symbolic link loops there: fix the link, or " + fallback
+    elif code == errno.EIO:
+        fix = "The device reported an I/O error: check the disk, or " + fallback
+    else:
+        fix = fallback[:1].upper() + fallback[1:]
+    fix = fix.rstrip(".")
+    return f"{where}: {doing} ({why}). {fix}."

@@ -20,9 +20,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.artifacts import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from pipeline.config import IngestConfig
-from pipeline.dates import parse_column
-from pipeline.errors import UserError
+from pipeline.dates import (
+    EARLIEST,
+    LATEST,
+    MAX_SPAN_YEARS,
+    first_out_of_range,
+    parse_column,
+    too_long_span,
+)
+from pipeline.errors import UserError, os_error_line
 
 MIN_DOCUMENTS = 20
 SUPPORTED = (
@@ -62,18 +70,10 @@ ID_NAMES = ("id", "doc_id", "document_id", "arxiv_id", "uid", "key")
 URL_NAMES = ("url", "link", "source_url", "href", "pdf_url")
 
 # Columns the pipeline writes into documents.parquet; metadata with these names is prefixed.
-RESERVED = {
-    "doc_id",
-    "title",
-    "text",
-    "date",
-    "date_precision",
-    "url",
-    "topic",
-    "topic_prob",
-    "x",
-    "y",
-}
+# Taken from the artifact contract, so a column the pipeline starts writing is reserved too.
+RESERVED = frozenset(
+    REQUIRED_COLUMNS["documents.parquet"] + OPTIONAL_COLUMNS.get("documents.parquet", ())
+)
 NONE = "none"  # a column flag set to "none" switches auto-detection of that column off
 
 
@@ -141,6 +141,35 @@ def normalise_ws(value: object) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
+# --------------------------------------------------------------------------- run names
+
+# A run name is one path component under <cache>/runs, .locks and .progress: no separator,
+# no leading dot (``runs`` hides dot names, ``..`` escapes the root), no leading dash (it
+# would read as a flag), short enough for the lock and temporary names built from it.
+RUN_NAME_MAX = 100
+RUN_NAME_RULE = (
+    f"a run name is 1-{RUN_NAME_MAX} letters, digits, '.', '_' or '-', starting with a letter, "
+    "digit or '_' (e.g. papers-2024)"
+)
+_RUN_NAME = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9._-]{{0,{RUN_NAME_MAX - 1}}}")
+
+
+def check_run_name(name: str, what: str = "--name") -> str:
+    """Return ``name`` if it is a valid run name, else raise a UserError naming the rule.
+
+    ``what`` is how the user gave the name (``--name``, ``RUN``), so the message points at it.
+    """
+    if not _RUN_NAME.fullmatch(name):
+        raise UserError(f"{what} {name!r}: {RUN_NAME_RULE}. Pick a name that follows this rule.")
+    return name
+
+
+def default_run_name(path: Path) -> str:
+    """A valid run name from a file name: other characters become '-', then trimmed."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).lstrip("-.")[:RUN_NAME_MAX]
+    return stem.rstrip("-.") or "corpus"
+
+
 # --------------------------------------------------------------------------- readers
 
 
@@ -150,6 +179,12 @@ def resolve_input(spec: str) -> tuple[Path, str]:
         path = Path(str(resources.files("pipeline") / "corpora" / BUNDLED[spec]))
         return path, spec
     path = Path(spec)
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass  # reported below, with the bundled names
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
     if not path.exists():
         raise UserError(
             f"{spec}: no such file, and not a bundled corpus. Give a path to a corpus file "
@@ -157,8 +192,14 @@ def resolve_input(spec: str) -> tuple[Path, str]:
         )
     if path.is_dir():
         raise UserError(f"{spec}: is a directory. Give one corpus file ({SUPPORTED}).")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "corpus"
-    return path, stem
+    return path, default_run_name(path)
+
+
+def _unreadable(path: Path, exc: OSError | ValueError) -> UserError:
+    if isinstance(exc, ValueError):  # an embedded NUL byte
+        return UserError(f"{path!r}: not a usable file name ({exc}). Give a plain path.")
+    fix = "copy the corpus somewhere readable and pass that path"
+    return UserError(os_error_line(exc, path, "cannot read the corpus file", fix))
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -212,7 +253,10 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read any supported file into a raw DataFrame of strings/values."""
     if not path.is_file():
         raise UserError(f"{path}: not a regular file. Give one corpus file ({SUPPORTED}).")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     fmt = sniff_format(path, data[:4096])
     if fmt == "parquet":
         return _read_parquet(path, data)
@@ -309,7 +353,14 @@ def _read_delimited(path: Path, text: str, sep: str) -> pd.DataFrame:
 
 
 def _check_unbalanced_quotes(path: Path, text: str, sep: str, kind: str) -> None:
+    """Re-read with ``csv``'s strict mode, which pandas lacks, to catch a stray quote.
+
+    ``csv`` refuses fields over its process-wide limit (128 KiB by default); no field can
+    be longer than the file, so the limit is raised to that for this check and restored.
+    """
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=True)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
     try:
         for _ in reader:
             pass
@@ -317,6 +368,8 @@ def _check_unbalanced_quotes(path: Path, text: str, sep: str, kind: str) -> None
         raise UserError(
             f"{path}: line {reader.line_num}: malformed {kind} ({exc}). Close the quote or escape it by doubling it."
         ) from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
@@ -420,6 +473,40 @@ def detect_columns(df: pd.DataFrame, cfg: IngestConfig, path: Path) -> dict[str,
     return found
 
 
+# --------------------------------------------------------------------------- dates
+
+
+def _read_dates(
+    path: Path, col: str, values: list[object], cfg: IngestConfig
+) -> tuple[list, list[str | None]]:
+    """Parse the date column, refusing a value that cannot be read or binned.
+
+    Dates are nanosecond timestamps downstream: a date outside EARLIEST..LATEST, or a span
+    longer than MAX_SPAN_YEARS, would fail after every stage has run or vanish silently.
+    """
+    dates, precs, bad = parse_column(values, cfg.date_format)
+    if bad is not None:
+        raise UserError(
+            f"{path}: column '{col}', row {bad + 1}: cannot parse date {values[bad]!r}. "
+            "Use ISO dates (2024-03-05, 2024-03, 2024), pass --date-format (e.g. '%d/%m/%Y'), "
+            "or --date-col none to ignore dates."
+        )
+    if (i := first_out_of_range(dates)) is not None:
+        raise UserError(
+            f"{path}: column '{col}', row {i + 1}: date {values[i]!r} is outside the supported "
+            f"range {EARLIEST} to {LATEST}. Correct the date or remove the row, "
+            "or pass --date-col none to ignore dates."
+        )
+    if (span := too_long_span(dates)) is not None:
+        lo, hi = span
+        raise UserError(
+            f"{path}: column '{col}', rows {lo + 1} and {hi + 1}: the dates span {values[lo]!r} "
+            f"to {values[hi]!r}, more than {MAX_SPAN_YEARS} years. Split the corpus by period, "
+            "correct the outlying dates, or pass --date-col none to ignore dates."
+        )
+    return dates, precs
+
+
 # --------------------------------------------------------------------------- main entry
 
 
@@ -436,14 +523,7 @@ def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DO
     docs = pd.DataFrame({"title": title.astype(object).values, "text": text.astype(object).values})
 
     if roles["date"]:
-        values = raw[roles["date"]].tolist()
-        dates, precs, bad = parse_column(values, cfg.date_format)
-        if bad is not None:
-            raise UserError(
-                f"{path}: column '{roles['date']}', row {bad + 1}: cannot parse date {values[bad]!r}. "
-                "Use ISO dates (2024-03-05, 2024-03, 2024), pass --date-format (e.g. '%d/%m/%Y'), "
-                "or --date-col none to ignore dates."
-            )
+        dates, precs = _read_dates(path, roles["date"], raw[roles["date"]].tolist(), cfg)
         docs["date"] = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce").astype(
             "datetime64[ns]"
         )
@@ -465,7 +545,9 @@ def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DO
     for col in raw.columns:
         if col in used:
             continue
-        out = f"meta_{col}" if col in RESERVED else col
+        out = col
+        while out in RESERVED or out in docs.columns:  # "topic" and "meta_topic" both given
+            out = f"meta_{out}"
         docs[out] = raw[col].values
         meta_cols.append(out)
 
