@@ -586,32 +586,36 @@ def _usage_line(exc: typer.TyperException) -> str:
     return f"{message}{stop} See '{command} --help'."
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> None:
     """Run the CLI. Exit status: 0 done, 2 bad input or invocation (one line), 130 interrupted.
 
-    Anything else that escapes is a bug in topictrends and keeps its traceback.
+    The command is invoked directly rather than through ``app()``: typer's own main turns
+    Ctrl-C into a bare ``Exit(130)`` and, outside standalone mode, *returns* exit codes, so
+    ``python -m pipeline.cli`` exited 0 after an interrupt and never said why. Here every
+    exception arrives as itself. Anything not handled below is a bug and keeps its traceback.
     """
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = typer.main.get_command(app)
     try:
-        return app(args=argv, prog_name="topictrends", standalone_mode=False)
+        with command.make_context("topictrends", args) as ctx:
+            command.invoke(ctx)
     except UserError as exc:
         _fail(str(exc), exc.exit_code)
-    except typer.Exit as exc:
+    except typer.Exit as exc:  # --help, or a command's own exit status
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err.print("interrupted: the previous run is intact")
+    except (KeyboardInterrupt, typer.Abort, EOFError):
+        err.print("interrupted: the previous run is intact", markup=False, highlight=False)
         sys.exit(130)
     except typer.TyperException as exc:  # typer's click: usage errors
         if not exc.format_message():  # no arguments at all: the help was just printed
             sys.exit(2)
         _fail(_usage_line(exc), 2)
     except BrokenPipeError:
-        # The reader of stdout went away (`topictrends runs | head -1`): nothing left to say.
+        # The reader of stdout went away (`topictrends runs | head -1`): nothing left to
+        # say. Status 1, as rich's own console gives for the same (Console.on_broken_pipe).
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        sys.exit(1)
     except OSError as exc:  # a file the user named, or the cache root, cannot be used
         from pipeline.errors import os_error_line
 

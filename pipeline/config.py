@@ -116,7 +116,12 @@ class ReduceConfig(_Section):
     metric: Literal["cosine", "euclidean"] = Field(
         "cosine", description="Distance between embeddings."
     )
-    seed: int = Field(42, description="Random seed for UMAP; the same seed gives the same layout.")
+    seed: int = Field(
+        42,
+        ge=0,
+        le=2**31 - 1,
+        description="Random seed for UMAP, 0 to 2147483647 (numpy's limit, less room for the ensemble's seed+1, ...); the same seed gives the same layout.",
+    )
     ensemble: int | None = Field(
         None,
         ge=1,

@@ -476,6 +476,15 @@ def detect_columns(df: pd.DataFrame, cfg: IngestConfig, path: Path) -> dict[str,
 # --------------------------------------------------------------------------- dates
 
 
+def _shown(value: object) -> str:
+    """A date value as the user wrote it: text quoted, a timestamp as ISO."""
+    if isinstance(value, str):
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
 def _read_dates(
     path: Path, col: str, values: list[object], cfg: IngestConfig
 ) -> tuple[list, list[str | None]]:
@@ -487,21 +496,21 @@ def _read_dates(
     dates, precs, bad = parse_column(values, cfg.date_format)
     if bad is not None:
         raise UserError(
-            f"{path}: column '{col}', row {bad + 1}: cannot parse date {values[bad]!r}. "
+            f"{path}: column '{col}', row {bad + 1}: cannot parse date {_shown(values[bad])}. "
             "Use ISO dates (2024-03-05, 2024-03, 2024), pass --date-format (e.g. '%d/%m/%Y'), "
             "or --date-col none to ignore dates."
         )
     if (i := first_out_of_range(dates)) is not None:
         raise UserError(
-            f"{path}: column '{col}', row {i + 1}: date {values[i]!r} is outside the supported "
+            f"{path}: column '{col}', row {i + 1}: date {_shown(values[i])} is outside the supported "
             f"range {EARLIEST} to {LATEST}. Correct the date or remove the row, "
             "or pass --date-col none to ignore dates."
         )
     if (span := too_long_span(dates)) is not None:
         lo, hi = span
         raise UserError(
-            f"{path}: column '{col}', rows {lo + 1} and {hi + 1}: the dates span {values[lo]!r} "
-            f"to {values[hi]!r}, more than {MAX_SPAN_YEARS} years. Split the corpus by period, "
+            f"{path}: column '{col}', rows {lo + 1} and {hi + 1}: the dates span {_shown(values[lo])} "
+            f"to {_shown(values[hi])}, more than {MAX_SPAN_YEARS} years. Split the corpus by period, "
             "correct the outlying dates, or pass --date-col none to ignore dates."
         )
     return dates, precs
@@ -542,12 +551,15 @@ def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DO
 
     used = {c for c in roles.values() if c}
     meta_cols: list[str] = []
+    taken = set(RESERVED) | set(raw.columns)
     for col in raw.columns:
         if col in used:
             continue
         out = col
-        while out in RESERVED or out in docs.columns:  # "topic" and "meta_topic" both given
-            out = f"meta_{out}"
+        if col in RESERVED:  # prefixed until unique: "topic" and "meta_topic" may both exist
+            while out in taken:
+                out = f"meta_{out}"
+            taken.add(out)
         docs[out] = raw[col].values
         meta_cols.append(out)
 
