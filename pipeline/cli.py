@@ -135,7 +135,11 @@ def build(
         ),
     ] = "hf-trending-papers",
     name: Annotated[
-        str | None, typer.Option(help="Run name. Default: the file name or bundled corpus name.")
+        str | None,
+        typer.Option(
+            help="Run name: 1-100 letters, digits, '.', '_' or '-', not starting with '.' or '-'. "
+            "Default: made from the file name, or the bundled corpus name."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
