@@ -844,6 +844,7 @@ def _update(
     from pipeline.embed import embedding_key, truncated_documents
     from pipeline.ingest import Corpus, modelled_texts
     from pipeline.update import (
+        conform_metadata,
         fold,
         interpolate_position,
         member_threshold,
@@ -893,6 +894,7 @@ def _update(
         model_cols = ["topic", "topic_prob", "x", "y", "added_step"]
         prev_meta = [c for c in prev_docs.columns if c not in core + model_cols]
         extra_meta = [c for c in new.columns if c not in core and c not in prev_meta]
+        new = conform_metadata(prev_docs, new, prev_meta, path, name)
         combined = pd.concat(
             [prev_docs[core + prev_meta], new[[c for c in core + prev_meta if c in new]]],
             ignore_index=True,
