@@ -19,7 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.errors import UserError
+from pipeline.errors import UserError, one_line, os_error_line, usage_line
+from pipeline.names import check_run_name
 
 app = typer.Typer(
     name="topictrends",
@@ -118,13 +119,6 @@ def _store(cache_dir: Path | None):  # noqa: ANN202
     return Store(root)
 
 
-def _run_name(name: str, what: str) -> str:
-    """Refuse a run name that is not one safe path component, before anything is written."""
-    from pipeline.ingest import check_run_name
-
-    return check_run_name(name, what)
-
-
 @app.command()
 def build(
     input: Annotated[
@@ -217,7 +211,7 @@ def build(
     The last line of stdout is the run directory.
     """
     if name is not None:
-        _run_name(name, "--name")
+        check_run_name(name, "--name")
     _quiet_libraries()
     _setup_logging(verbose)
     from pipeline.config import load_config
@@ -318,7 +312,7 @@ def update(
     lineage.parquet records the step. Nothing new: nothing is written. The last line of
     stdout is the run directory.
     """
-    _run_name(run, "RUN")
+    check_run_name(run, "RUN")
     _quiet_libraries()
     _setup_logging(verbose)
     from pipeline.runner import update as run_update
@@ -388,7 +382,7 @@ def topics(
     """Print the topic table of a run: id, label, size, share, top keywords."""
     from pipeline.artifacts import open_run
 
-    _run_name(run, "RUN")
+    check_run_name(run, "RUN")
     store = _store(cache_dir)
     path = store.run_path(run)
     if not path.exists():
@@ -567,27 +561,9 @@ def warmup() -> None:
     err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")
 
 
-def _one_line(message: str) -> str:
-    """The error as one line: a value the user typed may hold a newline or a control key."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message.strip())
-
-
 def _fail(message: str, code: int) -> None:
-    err.print(f"error: {_one_line(message)}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"error: {one_line(message)}", markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)
-
-
-def _usage_line(exc: typer.TyperException) -> str:
-    """A usage error (unknown option, extra argument, bad value) as one line with the fix.
-
-    typer bundles its own click, so ``click.ClickException`` does not catch these: they are
-    ``typer.TyperException`` subclasses, with the context of the command they came from.
-    """
-    ctx = getattr(exc, "ctx", None)
-    command = ctx.command_path if ctx is not None else "topictrends"
-    message = exc.format_message().rstrip()
-    stop = "" if message.endswith((".", "!", "?")) else "."
-    return f"{message}{stop} See '{command} --help'."
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -613,7 +589,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as exc:  # typer's click: usage errors
         if not exc.format_message():  # no arguments at all: the help was just printed
             sys.exit(2)
-        _fail(_usage_line(exc), 2)
+        _fail(usage_line(exc), 2)
     except BrokenPipeError:
         # The reader of stdout went away (`topictrends runs | head -1`): nothing left to
         # say. Status 1, as rich's own console gives for the same (Console.on_broken_pipe).
@@ -621,8 +597,6 @@ def main(argv: list[str] | None = None) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except OSError as exc:  # a file the user named, or the cache root, cannot be used
-        from pipeline.errors import os_error_line
-
         where = exc.filename if exc.filename is not None else "topictrends"
         _fail(os_error_line(exc, where, "cannot use this path", "pass another path"), 2)
 

@@ -54,3 +54,22 @@ def os_error_line(exc: OSError, where: object, doing: str, fallback: str) -> str
         fix = fallback[:1].upper() + fallback[1:]
     fix = fix.rstrip(".")
     return f"{where}: {doing} ({why}). {fix}."
+
+
+def one_line(message: str) -> str:
+    """The error as one line: a value the user typed may hold a newline or a control key."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message.strip())
+
+
+def usage_line(exc: Exception) -> str:
+    """A usage error (unknown option, extra argument, bad value) as one line with the fix.
+
+    typer bundles its own click, so ``click.ClickException`` does not catch these: they are
+    ``typer.TyperException`` subclasses, with the context of the command they came from.
+    """
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "topictrends"
+    format_message = getattr(exc, "format_message", None)
+    message = (format_message() if format_message else str(exc)).rstrip()
+    stop = "" if message.endswith((".", "!", "?")) else "."
+    return f"{message}{stop} See '{command} --help'."

@@ -256,7 +256,7 @@ def test_overlong_input_path_is_a_clean_error() -> None:
      ("a" * 300, "a" * 100)],
 )  # fmt: skip
 def test_default_run_names_follow_the_rule(tmp_path: Path, stem: str, name: str) -> None:
-    from pipeline.ingest import check_run_name, default_run_name
+    from pipeline.names import check_run_name, default_run_name
 
     assert default_run_name(tmp_path / f"{stem}.csv") == name
     assert check_run_name(name) == name
@@ -266,7 +266,7 @@ def test_default_run_names_follow_the_rule(tmp_path: Path, stem: str, name: str)
     "bad", ["", ".", "..", "../x", "a/b", ".hidden", "-flag", "a b", "a\nb", "x" * 101, "é"]
 )
 def test_bad_run_names_are_refused_naming_the_rule(bad: str) -> None:
-    from pipeline.ingest import check_run_name
+    from pipeline.names import check_run_name
 
     with pytest.raises(UserError, match=r"--name .*: a run name is 1-100 letters, digits"):
         check_run_name(bad)
