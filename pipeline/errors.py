@@ -31,8 +31,12 @@ def os_error_line(exc: OSError, where: object, doing: str, fallback: str) -> str
     the fix for an errno with no specific advice (it should name the flag to change).
     """
     import errno
+    import re
 
     code = exc.errno
+    if code is None:  # pyarrow's OSError carries the errno only in its text
+        found = re.search(r"\[Errno (\d+)\]|errno[ =:]+(\d+)", str(exc), re.IGNORECASE)
+        code = int(found[1] or found[2]) if found else None
     why = exc.strerror or str(exc) or type(exc).__name__
     if code in (errno.ENOSPC, errno.EDQUOT):
         fix = "The disk is full: free some space, or " + fallback

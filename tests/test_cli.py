@@ -291,6 +291,43 @@ def test_ctrl_c_leaves_the_previous_run(template: Path, monkeypatch: pytest.Monk
         assert code == 0 and "topic" in out, err
 
 
+def test_real_ctrl_c_mid_build(template: Path) -> None:
+    """SIGINT to a real process once a stage has started: 130, one message, nothing published.
+
+    ``--seed 7`` misses the template's stage caches, so UMAP and every later stage still
+    lie ahead when the signal arrives.
+    """
+    import signal
+    import time
+
+    with sandbox(template) as box:
+        cache = box / "a" / "b" / "cache"
+        before = snapshot(cache / "runs")
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        argv = ["build", "good.csv", "--name", "fresh", "--config", "base.toml", "--seed", "7"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", *argv, "--cache-dir", str(cache)],
+            cwd=box,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        progress = cache / ".progress" / "fresh.json"
+        for _ in range(1200):  # the progress file appears when the first stage starts
+            if progress.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+        assert [ln for ln in err.splitlines() if ln.strip() and "━" not in ln] == [
+            "interrupted: the previous run is intact"
+        ]
+        assert snapshot(cache / "runs") == before and out == ""
+
+
 @pytest.mark.parametrize(
     ("code", "needle"),
     [
@@ -313,3 +350,13 @@ def test_cache_write_errors_give_the_fix_for_their_errno(code: int, needle: str)
     assert needle in msg and "--cache-dir" in msg and "previous results are intact" in msg
     assert ("free some space" in msg) == (code in (errno.ENOSPC, errno.EDQUOT))
     assert "\n" not in msg
+
+
+def test_an_errno_only_in_the_message_is_still_read() -> None:
+    """pyarrow raises OSError('... [Errno 28] No space left on device') with errno None."""
+    from pipeline.cache import _disk_error
+
+    exc = OSError("Failed to write /c/x.parquet. Detail: [Errno 28] No space left on device")
+    assert exc.errno is None
+    assert "disk is full" in str(_disk_error(exc, Path("/c")))
+    assert "disk is full" not in str(_disk_error(OSError("Unknown error"), Path("/c")))
