@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.errors import UserError, one_line, os_error_line, usage_line
 from pipeline.names import check_run_name
@@ -358,16 +359,14 @@ def runs(cache_dir: CacheDirOpt = None) -> None:
     for p in paths:
         try:
             row = summary_row(open_run(p))
-            table.add_row(
-                row["run"],
-                str(row["documents"]),
-                str(row["topics"]),
-                f"{row['outlier_share']:.1%}",
-                row["date_span"],
-                str(row["built_at"]),
-            )
-        except CacheError as exc:
-            table.add_row(p.name, "-", "-", "-", "-", f"[red]broken: {exc}[/]")
+            share = row["outlier_share"]
+            cells = [row["run"], row["documents"], row["topics"]]
+            cells += [f"{share:.1%}" if isinstance(share, int | float) else "-"]
+            table.add_row(*(Text(str(c)) for c in [*cells, row["date_span"], row["built_at"]]))
+        except (CacheError, AttributeError, TypeError) as exc:
+            # AttributeError/TypeError: a manifest whose fields have the wrong types.
+            why = str(exc) if isinstance(exc, CacheError) else "manifest.json is damaged"
+            table.add_row(p.name, "-", "-", "-", "-", Text(f"broken: {why}", style="red"))
     out.print(table)
 
 

@@ -373,6 +373,8 @@ def load_config(path: Path | None) -> Config:
         raise UserError(f"{path}: config file not found. Pass an existing TOML file to --config.")
     if path.is_dir():
         raise UserError(f"{path}: is a directory. Pass a TOML file to --config.")
+    if not path.is_file():  # a device or a pipe: /dev/zero would be read forever
+        raise UserError(f"{path}: not a regular file. Pass a TOML file to --config.")
     try:
         raw = path.read_bytes()
     except OSError as exc:

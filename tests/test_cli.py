@@ -328,6 +328,19 @@ def test_real_ctrl_c_mid_build(template: Path) -> None:
         assert snapshot(cache / "runs") == before and out == ""
 
 
+def test_runs_lists_damaged_runs_as_broken(tmp_path: Path) -> None:
+    """A manifest with fields of the wrong type, under a path rich would read as markup."""
+    cache = tmp_path / "cache[/x]"
+    for name, manifest in [("q", "{}"), ("r", '{"schema_version": 1, "counts": 5}')]:
+        (cache / "runs" / name).mkdir(parents=True)
+        (cache / "runs" / name / "manifest.json").write_text(manifest)
+    code, out, err = invoke(["runs", "--cache-dir", str(cache)], tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    rows = {ln.split()[0]: ln for ln in out.splitlines()[1:] if ln.strip() and ln[1] != " "}
+    assert "broken: manifest.json is damaged" in rows["r"]
+    assert "broken:" in rows["q"]
+
+
 @pytest.mark.parametrize(
     ("code", "needle"),
     [
