@@ -120,6 +120,17 @@ def _store(cache_dir: Path | None):  # noqa: ANN202
     return Store(root)
 
 
+def _drop_progress(progress: Any) -> None:  # noqa: ANN401 - rich.progress.Progress
+    """Clear the bars of a failed command so its error line stands alone.
+
+    rich's ``Progress.stop`` prints an empty line when stderr is not a terminal; stopping
+    the live display here and disabling the rest keeps that out of logs too.
+    """
+    progress.live.transient = True
+    progress.live.stop()
+    progress.disable = True
+
+
 @app.command()
 def build(
     input: Annotated[
@@ -247,7 +258,7 @@ def build(
                 refit=refit,
             )
         except BaseException:
-            reporter.progress.live.transient = True  # the error line alone, no half-drawn bars
+            _drop_progress(reporter.progress)
             raise
     m = result.manifest
     c = m["counts"]
@@ -329,7 +340,7 @@ def update(
         try:
             result = run_update(run, input, store, update_cfg=update_cfg, reporter=reporter)
         except BaseException:
-            reporter.progress.live.transient = True
+            _drop_progress(reporter.progress)
             raise
     m = result.manifest
     if result.up_to_date:

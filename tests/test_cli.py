@@ -45,8 +45,8 @@ def invoke(argv: list[str], cwd: Path) -> tuple[int, str, str]:
 def error_line(err: str) -> str:
     """The one error line; fails when stderr holds anything else."""
     assert "Traceback" not in err, err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err  # no blank line left by the progress bars either
     assert lines[0].startswith("error: "), err
     return lines[0]
 
