@@ -136,11 +136,11 @@ NAMES = st.one_of(
     st.text(alphabet="ab./-_ \\é", min_size=0, max_size=6),
 )  # fmt: skip
 INPUTS = st.sampled_from(
-    ["good.csv", "reserved.csv", "late.csv", "empty.csv", "adir", "missing.csv", "good.csv/x",
+    ["good.csv", "good.csv", "good.csv", "reserved.csv", "late.csv", "empty.csv", "adir", "missing.csv", "good.csv/x",
      "a/b/cache", "base.toml"]
 )  # fmt: skip
 CONFIGS = st.sampled_from(
-    ["base.toml", "base.toml", "unknown.toml", "wrongtype.toml", "notable.toml", "broken.toml",
+    ["base.toml", "base.toml", "base.toml", "base.toml", "unknown.toml", "wrongtype.toml", "notable.toml", "broken.toml",
      "latin1.toml", "adir", "missing.toml", "good.csv"]
 )  # fmt: skip
 CACHES = st.sampled_from(
