@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import heartbeat
-from pipeline.errors import BuildLockedError, CacheError, UserError
+from pipeline.errors import BuildLockedError, CacheError, UserError, os_error_line
 
 ENV_CACHE = "TOPICTRENDS_CACHE"
 KEEP_BUILDS = 3
@@ -103,10 +103,9 @@ def _plausible_vectors(arr: np.ndarray, rows: int) -> bool:
 
 
 def _disk_error(exc: OSError, where: Path) -> UserError:
-    return UserError(
-        f"{where}: cannot write the cache ({exc.strerror or exc}). Free some space or pass another --cache-dir; "
-        "the previous results are intact."
-    )
+    """The one-line report of a failed cache write; the fix depends on the errno."""
+    line = os_error_line(exc, where, "cannot write the cache", "pass another --cache-dir")
+    return UserError(line + " The previous results are intact.")
 
 
 @contextlib.contextmanager
