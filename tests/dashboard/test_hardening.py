@@ -98,7 +98,7 @@ def url_parameters() -> set[str]:
     """Every URL parameter named in a ``state.<call>("name", ...)`` in the dashboard."""
     names: set[str] = set()
     call = re.compile(
-        r"state\.(?:get|get_str|get_int|get_ints|put|bound)\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
+        r"state\.(?:get|get_str|get_int|get_ints|put|bound|choice|text)\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
     )
     for path in (REPO / "dashboard").rglob("*.py"):
         names |= set(call.findall(path.read_text()))

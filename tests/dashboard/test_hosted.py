@@ -11,6 +11,7 @@ before/after comparison is the real check.)
 
 from __future__ import annotations
 
+import json
 import shutil
 import urllib.error
 import urllib.request
@@ -57,9 +58,13 @@ def test_entrypoint_serves_every_page_without_writing(read_only_cache, tmp_path)
         listed = page.get_by_role("option").all_inner_texts()
         page.keyboard.press("Escape")
         assert "escape" not in listed and "arxiv" in listed  # the outside link is not a run
+        manifest = json.loads((cache / "runs" / "arxiv" / "manifest.json").read_text())
+        secrets = (str(cache), str(cache.resolve()), manifest["corpus"]["input"])
         for name in bt.PAGES[1:]:
             bt.navigate(page, name)
             assert bt.exceptions(page) == [], name
+            html = page.content()  # the whole page: text, attributes, tooltips' sources
+            assert not [s for s in secrets if s in html], name
         bt.open_page(page, srv.base, "documents", run="arxiv", sem="neural networks")
         assert bt.exceptions(page) == []
         for bad in TRAVERSAL:
