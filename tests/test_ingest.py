@@ -47,7 +47,10 @@ def test_format_is_sniffed_from_content_without_extension(tmp_path: Path) -> Non
     src = _write(df, tmp_path / "c.jsonl")
     bare = tmp_path / "corpus"
     bare.write_bytes(src.read_bytes())
-    assert len(ingest(bare, "c", IngestConfig()).docs) == len(df)
+    corpus = ingest(bare, "c", IngestConfig())
+    # Read as JSON lines (not as one text column of lines): the same columns and documents.
+    assert corpus.columns["text"] == "abstract" and corpus.columns["id"] == "id"
+    assert corpus.docs["doc_id"].tolist() == df["id"].tolist()
 
 
 def test_trending_page_format_strips_boilerplate() -> None:
@@ -137,7 +140,8 @@ def test_metadata_with_reserved_names_is_prefixed(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
     df["topic"] = "user-topic"
     corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
-    assert "meta_topic" in corpus.docs.columns
+    assert corpus.docs["meta_topic"].tolist() == ["user-topic"] * len(df)
+    assert "topic" not in corpus.docs.columns  # left for the pipeline's own topic
 
 
 def test_nested_json_metadata_is_kept_as_json_text(tmp_path: Path) -> None:
