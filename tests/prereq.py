@@ -4,8 +4,9 @@ A test that cannot run because something it needs is absent (Debian's Chromium, 
 the shared corpora) is skipped locally, where a clone without ../shared is normal. In CI a
 skip reads as a pass in the summary, so a CI machine that lost its browser or corpus would
 go on "passing" the browser and load tests without running them; under ``CI=true`` the same
-check fails the test instead. Opt-in variants (``TOPICTRENDS_LOAD_TEST=1``) are not
-prerequisites: they keep a plain ``pytest.skip``.
+check fails the test instead. Opt-in variants (``TOPICTRENDS_LOAD_TEST=1``) and optional
+hardware are not prerequisites: ``optional`` skips them everywhere. No test skips by itself
+(tests/test_prereq.py checks), so every skip is one of these two, on purpose.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def require(condition: object, reason: str) -> None:
             f"missing prerequisite (CI is set, so this is a failure): {reason}", pytrace=False
         )
     pytest.skip(reason)
+
+
+def optional(condition: object, reason: str) -> None:
+    """Skip unless ``condition``, in CI too: for opt-in variants (``TOPICTRENDS_LOAD_TEST=1``)
+    and hardware a CI machine need not have (a GPU), never for something the test needs."""
+    if not condition:
+        pytest.skip(reason)
 
 
 def outcome(check: Callable[[], object]) -> tuple[str, str]:

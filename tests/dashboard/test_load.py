@@ -32,7 +32,7 @@ import hosted
 import load_sessions
 import pytest
 
-from tests.prereq import require
+from tests.prereq import optional, require
 
 SESSIONS = 20
 
@@ -80,8 +80,10 @@ def test_twenty_concurrent_sessions(tmp_path):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_twenty_sessions_render_every_page(tmp_path):
-    if os.environ.get("TOPICTRENDS_LOAD_TEST") != "1":
-        pytest.skip("20 sessions x every page take >10 min on 2 cores: make test-load runs it")
+    optional(
+        os.environ.get("TOPICTRENDS_LOAD_TEST") == "1",
+        "20 sessions x every page take >10 min on 2 cores: make test-load runs it",
+    )
     _prerequisites()
     cache = load_sessions.DEFAULT_CACHE
     load_sessions.build_run(cache)
