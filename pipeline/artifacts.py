@@ -19,6 +19,7 @@ import pandas as pd
 from pipeline import SCHEMA_VERSION
 from pipeline.cache import load_npy, sha256_file
 from pipeline.errors import CacheError
+from pipeline.heartbeat import is_alive
 from pipeline.lineage import HISTORY_COLUMNS, LINEAGE_COLUMNS
 from pipeline.trends import KEYWORD_COLUMNS, TREND_COLUMNS
 
@@ -72,6 +73,59 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"documents.parquet": ("added_step",)}
 ARRAYS = ("embeddings.npy", "topic_embeddings.npy")
 MODEL_DIR = "model"
+# What BERTopic's safetensors save writes (pipeline.represent.save_model).
+MODEL_FILES = (
+    "config.json",
+    "topics.json",
+    "topic_embeddings.safetensors",
+    "ctfidf.safetensors",
+    "ctfidf_config.json",
+)
+# The completeness contract: every build publishes these (docs/artifacts.md lists them);
+# dated runs add DATED_ARTIFACTS, updates and refits add LINEAGE_FILE. A test checks
+# docs/artifacts.md names each one.
+ALWAYS_ARTIFACTS = (
+    "documents.parquet",
+    "topics.parquet",
+    "hierarchy.parquet",
+    HISTORY_FILE,
+    *ARRAYS,
+    *(f"{MODEL_DIR}/{f}" for f in MODEL_FILES),
+)
+DATED_ARTIFACTS = ("topics_over_time.parquet", "trends.parquet", "topic_keywords_over_time.parquet")
+
+
+def required_artifacts(manifest: dict[str, Any]) -> list[str]:
+    """The files a new build described by ``manifest`` must hold to be published."""
+    required = list(ALWAYS_ARTIFACTS)
+    if manifest.get("dated"):
+        required += DATED_ARTIFACTS
+    if (manifest.get("update") or {}).get("kind") in ("update", "refit"):
+        required.append(LINEAGE_FILE)
+    return required
+
+
+def model_complete(directory: Path) -> bool:
+    """Whether ``directory`` holds a whole saved model (every file of ``MODEL_FILES``)."""
+    return all((directory / f).is_file() for f in MODEL_FILES)
+
+
+def check_complete(manifest: dict[str, Any], build_dir: Path) -> None:
+    """Refuse to publish a build missing any required artifact (listed or on disk).
+
+    Called by the publish step before the manifest is written, so an incomplete build is
+    dropped with its temporary directory and the run's current build stays current.
+    """
+    listed = manifest.get("artifacts") or {}
+    missing = [
+        f for f in required_artifacts(manifest) if f not in listed or not (build_dir / f).is_file()
+    ]
+    if missing:
+        raise CacheError(
+            f"run '{manifest.get('run', build_dir.name)}': the new build lacks "
+            f"{', '.join(missing)} (required by docs/artifacts.md), so it was not published and "
+            f"the current build is unchanged. Rebuild it with: {rebuild_command(manifest, build_dir)}"
+        )
 
 
 def rebuild_command(manifest: dict[str, Any] | None, run_dir: Path) -> str:
@@ -178,21 +232,19 @@ def build_progress(cache_root: Path) -> list[dict[str, Any]]:
     """Builds in progress (or failed) under a cache root, from ``.progress/*.json``.
 
     Each entry: run, state ('running' | 'failed'), stage, done, total, started_at, pid,
-    stages_done, and error when failed. A running entry whose process is gone is reported
-    as 'interrupted'.
+    host, heartbeat_at, stages_done, and error when failed. A running entry whose build is
+    gone by the heartbeat rule (``pipeline.heartbeat.is_alive``: stale heartbeat, or a dead
+    pid on this same host) is reported as 'interrupted'.
     """
-    import os
-
     out = []
     for path in sorted((cache_root / ".progress").glob("*.json")):
         try:
             entry = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if entry.get("state") == "running":
-            try:
-                os.kill(int(entry.get("pid", 0)), 0)
-            except (OSError, ValueError):
-                entry["state"] = "interrupted"
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("state") == "running" and not is_alive(entry):
+            entry["state"] = "interrupted"
         out.append(entry)
     return out

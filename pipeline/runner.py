@@ -29,6 +29,7 @@ import importlib.metadata as md
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,10 +40,19 @@ import numpy as np
 import pandas as pd
 
 from pipeline import SCHEMA_VERSION, __version__
-from pipeline.artifacts import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR, RunHandle, open_run
+from pipeline.artifacts import (
+    HISTORY_FILE,
+    LINEAGE_FILE,
+    MODEL_DIR,
+    RunHandle,
+    check_complete,
+    model_complete,
+    open_run,
+)
 from pipeline.cache import Store, new_stamp, now_iso, save_files, sha256_file, write_json
 from pipeline.config import Config, UpdateConfig, stable_hash, validate_config
 from pipeline.errors import BuildLockedError, CacheError, UserError
+from pipeline.heartbeat import ProgressFile
 from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
 from pipeline.lineage import (
     TopicSet,
@@ -123,24 +133,20 @@ class StatusFileReporter:
             "stages_done": [],
         }
         self._last = 0.0
+        self._file = ProgressFile(path, self.state)  # adds host + heartbeat_at (heartbeat.py)
 
     def _write(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last < 0.5:
             return
         self._last = now
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(self.state))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # progress display is best effort; the build itself must not fail on it
+        self._file.write()  # best effort; the build itself must not fail on it
 
     @contextlib.contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         self.state.update(stage=name, done=0, total=total)
         self._write(force=True)
+        self._file.start_heartbeat()  # keeps heartbeat_at fresh through one long step
 
         def tick(n: int) -> None:
             self.state["done"] += n
@@ -159,6 +165,7 @@ class StatusFileReporter:
         self.inner.info(message)
 
     def finish(self, error: BaseException | None) -> None:
+        self._file.stop()
         if isinstance(error, BuildLockedError):
             return  # the file belongs to the build holding the lock
         if error is None or not self.state["stages_done"]:
@@ -329,10 +336,12 @@ class Build:
         )
         self.keys["hierarchy"] = stable_hash([self.keys["represent"], cfg.hierarchy.key()])
         model = model_ids = None
+        model_dir = self.store.stage_dir("represent", self.keys["represent"]) / MODEL_DIR
         with self.timed("represent") as rec:
             rep_hit = self.store.load_stage("represent", self.keys["represent"])
             hier_hit = self.store.load_stage("hierarchy", self.keys["hierarchy"])
-            if rep_hit and hier_hit:
+            # A build killed before model/ was saved left both stages cached: refit for it.
+            if rep_hit and hier_hit and model_complete(model_dir):
                 topics, topic_emb = rep_hit["topics"], rep_hit["topic_embeddings"]
                 rec["cached"] = True
             else:
@@ -364,7 +373,6 @@ class Build:
                         topics=topics,
                         topic_embeddings=topic_emb,
                     )
-        model_dir = self.store.stage_dir("represent", self.keys["represent"]) / MODEL_DIR
         with self.timed("hierarchy") as rec:
             if hier_hit:
                 hier = hier_hit["hierarchy"]
@@ -381,10 +389,11 @@ class Build:
                     time.perf_counter() - t0,
                     hierarchy=hier,
                 )
-            if model is not None and not (model_dir / "config.json").exists():
+            if model is not None and not model_complete(model_dir):
                 from pipeline.cache import atomic_dir
                 from pipeline.represent import save_model
 
+                shutil.rmtree(model_dir, ignore_errors=True)  # an incomplete copy, if any
                 with contextlib.suppress(FileExistsError), atomic_dir(model_dir) as tmp:
                     save_model(model, tmp)
 
@@ -645,6 +654,7 @@ def _writer(
                     "bytes": f.stat().st_size,
                 }
         manifest["artifacts"] = artifacts
+        check_complete(manifest, tmp)  # every artifact docs/artifacts.md requires, or no publish
         manifest["timings"] = {**b.timings, "publish": {"cached": False, "seconds": None}}
         manifest["total_seconds"] = round(time.perf_counter() - t_start, 3)
         write_json(tmp / "manifest.json", manifest)
@@ -844,6 +854,7 @@ def _update(
     from pipeline.embed import embedding_key, truncated_documents
     from pipeline.ingest import Corpus, modelled_texts
     from pipeline.update import (
+        conform_metadata,
         fold,
         interpolate_position,
         member_threshold,
@@ -893,6 +904,7 @@ def _update(
         model_cols = ["topic", "topic_prob", "x", "y", "added_step"]
         prev_meta = [c for c in prev_docs.columns if c not in core + model_cols]
         extra_meta = [c for c in new.columns if c not in core and c not in prev_meta]
+        new = conform_metadata(prev_docs, new, prev_meta, path, name)
         combined = pd.concat(
             [prev_docs[core + prev_meta], new[[c for c in core + prev_meta if c in new]]],
             ignore_index=True,

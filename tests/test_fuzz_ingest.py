@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, set
 from hypothesis import strategies as st
 
 from pipeline.config import IngestConfig
+from pipeline.dates import EARLIEST, LATEST, MAX_SPAN_YEARS
 from pipeline.errors import UserError
 from pipeline.ingest import Corpus, ingest
 
@@ -29,13 +30,34 @@ text_values = st.one_of(
     st.text(max_size=60),
     st.text(alphabet="ab <>\"',\t\n\r\\{}[]é漢🙂\x00", max_size=40),
     st.just("x" * 5000),  # giant field
+    st.just('y, "z" ' * 20_000),  # over csv's default 128 KiB field limit
+    st.sampled_from(["2300-01-01", "1500", "1679-12-31", "1680-01-01", "2249-12-31", "2024-02"]),
     st.integers(),
     st.floats(allow_nan=True),
     st.none(),
     st.booleans(),
 )
+date_values = st.one_of(
+    st.none(),
+    st.sampled_from(["2300-01-01", "1500", "1679-12-31", "1680-01-01", "2249-12-31", "2024-02"]),
+    st.dates().map(str),
+)
 keys = st.sampled_from(
-    ["title", "abstract", "text", "date", "id", "url", "extra", "Year", "", "tópic"]
+    [
+        "title",
+        "abstract",
+        "text",
+        "date",
+        "id",
+        "url",
+        "extra",
+        "Year",
+        "",
+        "tópic",
+        "added_step",
+        "topic",
+        "meta_topic",
+    ]
 )
 records = st.one_of(
     st.lists(st.dictionaries(keys, text_values, max_size=6), max_size=40),
@@ -47,6 +69,14 @@ records = st.one_of(
         ),
         min_size=22,
         max_size=50,
+    ),
+    # Every date readable, so the column reaches the range and span checks.
+    st.lists(
+        st.fixed_dictionaries(
+            {"title": st.text(min_size=1, max_size=50), "abstract": st.text(), "date": date_values}
+        ),
+        min_size=22,
+        max_size=30,
     ),
 )
 
@@ -73,6 +103,11 @@ def check(path: Path) -> str:
     assert len(corpus.docs) >= 20
     assert corpus.docs["doc_id"].notna().all()
     assert ((corpus.docs["title"] != "") | (corpus.docs["text"] != "")).all()
+    assert corpus.docs.columns.is_unique, list(corpus.docs.columns)
+    dates = corpus.docs["date"].dropna()
+    if len(dates):  # every date fits the range binning can handle
+        assert dates.min().date() >= EARLIEST and dates.max().date() <= LATEST
+        assert (dates.max() - dates.min()).days <= MAX_SPAN_YEARS * 366
     return "valid"
 
 

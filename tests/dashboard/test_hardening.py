@@ -165,6 +165,7 @@ def hosted_app(hostile_root, monkeypatch):
     root, _, _ = hostile_root
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(root))
     monkeypatch.setenv("TOPICTRENDS_READ_ONLY", "1")
+    monkeypatch.setenv("TOPICTRENDS_AUTH", "off")  # hosted mode requires sign-in otherwise
 
     def run(params: dict[str, str]) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
