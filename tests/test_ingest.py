@@ -48,7 +48,10 @@ def test_format_is_sniffed_from_content_without_extension(tmp_path: Path) -> Non
     src = _write(df, tmp_path / "c.jsonl")
     bare = tmp_path / "corpus"
     bare.write_bytes(src.read_bytes())
-    assert len(ingest(bare, "c", IngestConfig()).docs) == len(df)
+    corpus = ingest(bare, "c", IngestConfig())
+    # Read as JSON lines (not as one text column of lines): the same columns and documents.
+    assert corpus.columns["text"] == "abstract" and corpus.columns["id"] == "id"
+    assert corpus.docs["doc_id"].tolist() == df["id"].tolist()
 
 
 def test_trending_page_format_strips_boilerplate() -> None:
@@ -125,16 +128,21 @@ def test_unreadable_date_values_are_none_not_crashes(value: object) -> None:
 
 def test_date_format_flag(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
+    iso = df["date"].tolist()
     df["date"] = pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y")
+    assert (pd.to_datetime(df["date"]).dt.day <= 12).any()  # some read either way round
     corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig(date_format="%d/%m/%Y"))
-    assert corpus.dated and corpus.docs["date"].notna().all()
+    assert corpus.dated
+    # Day first, as the flag says, for every row (not month first where both would parse).
+    assert pd.to_datetime(corpus.docs["date"]).dt.strftime("%Y-%m-%d").tolist() == iso
 
 
 def test_metadata_with_reserved_names_is_prefixed(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
     df["topic"] = "user-topic"
     corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
-    assert "meta_topic" in corpus.docs.columns
+    assert corpus.docs["meta_topic"].tolist() == ["user-topic"] * len(df)
+    assert "topic" not in corpus.docs.columns  # left for the pipeline's own topic
 
 
 def test_every_model_column_name_is_reserved(tmp_path: Path) -> None:

@@ -144,15 +144,26 @@ def set_writable(root: Path, writable: bool) -> None:
             p.chmod(mode | 0o200 if writable else mode & ~0o222)
 
 
+def require_browser() -> None:
+    """Debian's Chromium and Playwright, or the test stops: skipped locally, failed under CI."""
+    import importlib.util
+
+    from tests.prereq import require
+
+    require(
+        Path(bt.CHROMIUM).exists(),
+        f"{bt.CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)",
+    )
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "playwright is not installed: pip install -e '.[test]'",
+    )
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator:
-    """Debian's Chromium through Playwright; skipped when missing (a failure in CI)."""
-    import pytest
-
-    if not Path(bt.CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{bt.CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{bt.CHROMIUM} is missing (install Debian's chromium to run browser tests)")
+    """Debian's Chromium through Playwright (``require_browser`` first)."""
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

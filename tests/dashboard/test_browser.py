@@ -6,16 +6,16 @@ the widgets, and a copied URL reopens the same view. The security test opens eve
 a run whose titles and abstracts carry ``<script>``, ``<img onerror>`` and Markdown links
 and checks they are shown as literal text: no such element exists and no dialog fires.
 
-Skipped only when /usr/bin/chromium is missing and CI is not set; in CI that is a failure.
+Skipped when /usr/bin/chromium or Playwright is missing; under CI=true that is a failure
+(``hosted.require_browser``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import dashboard_browser as bt
+import hosted
 import pandas as pd
 import pytest
 
@@ -26,14 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not Path(bt.CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"{bt.CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
-            )
-        pytest.skip(
-            f"{bt.CHROMIUM} is missing (install Debian's chromium to run the browser tests)"
-        )
+    hosted.require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
