@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import access, gate, loaders, state, ui
-from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds, list_runs
+from dashboard.facet_data import facet_bounds
 from dashboard.filters import (
     FACET_PREFIX,
     FILTER_PARAMS,
@@ -24,6 +24,7 @@ from dashboard.filters import (
     parse_filters,
     unusable,
 )
+from dashboard.run_data import OUTLIER, RunData, RunEntry, list_runs
 from pipeline.artifacts import build_progress
 from pipeline.cache import cache_root
 from pipeline.errors import CacheError

@@ -19,8 +19,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, loaders, safety, state
-from dashboard.data import RunData, RunEntry
 from dashboard.filters import Filters
+from dashboard.run_data import RunData, RunEntry
 
 CTX = "_app_context"
 PREVIEW_CHARS = 4000

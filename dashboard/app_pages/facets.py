@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
+from dashboard import facet_figures, loaders, state, ui
 from dashboard.filters import FACET_PREFIX, format_range
 
 ctx = ui.context()
@@ -26,7 +26,7 @@ else:
         sel = ctx.filters.facet(col)
         with cols[i % 2]:
             if kind == "categorical":
-                fig = figures.facet_bar(summary, sel[1] if sel else (), column=col)
+                fig = facet_figures.facet_bar(summary, sel[1] if sel else (), column=col)
                 ev = st.plotly_chart(
                     fig,
                     key=f"facet.{col}",
@@ -34,7 +34,7 @@ else:
                     selection_mode=("points", "box"),
                     config={"displayModeBar": False},
                 )
-                picked = [str(v) for v in figures.picked_values(ev)]
+                picked = [str(v) for v in facet_figures.picked_values(ev)]
                 if n_others:
                     st.caption(
                         f"Top 20 of {n_values:,} values; {n_others:,} documents have other values."
@@ -43,7 +43,7 @@ else:
                     state.put(FACET_PREFIX + col, picked)
                     st.rerun()
             else:
-                fig = figures.facet_hist(summary, kind, sel[1] if sel else None, column=col)
+                fig = facet_figures.facet_hist(summary, kind, sel[1] if sel else None, column=col)
                 ev = st.plotly_chart(
                     fig,
                     key=f"facet.{col}",
@@ -51,7 +51,7 @@ else:
                     selection_mode=("points", "box"),
                     config={"displayModeBar": False},
                 )
-                picked = figures.picked_values(ev)
+                picked = facet_figures.picked_values(ev)
                 if picked and state.changed(f"facet.{col}", [list(map(str, p)) for p in picked]):
                     lo = min(p[0] for p in picked)
                     hi = max(p[1] for p in picked)

@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, state, ui
-from dashboard.data import hierarchy_tree
+from dashboard import state, topic_figures, tree_figures, ui
 from dashboard.filters import Filters
+from dashboard.tree_data import hierarchy_tree
 
 ctx = ui.context()
 run = ctx.run
@@ -51,13 +51,13 @@ if view == "tree":
         "Topics merged bottom-up by the similarity of their keywords; the further right two branches join, the less alike they are. Click a node (or a topic) to list its topics and documents."
     )
     event = st.plotly_chart(
-        figures.hierarchy_dendrogram(tree, selected=node),
+        tree_figures.hierarchy_dendrogram(tree, selected=node),
         key="dendrogram",
         on_select="rerun",
         selection_mode=("points",),
         config={"displaylogo": False},
     )
-    picked = figures.picked_topic(event)
+    picked = topic_figures.picked_topic(event)
     if picked is not None and picked in options and state.changed("dendrogram", picked):
         state.put("node", picked)
         node = picked
@@ -66,7 +66,9 @@ else:
         "The same tree as nested blocks, width = documents. Click a block to zoom into it; pick a node below to list its topics and documents."
     )
     st.plotly_chart(
-        figures.hierarchy_icicle(tree, selected=node), key="icicle", config={"displaylogo": False}
+        tree_figures.hierarchy_icicle(tree, selected=node),
+        key="icicle",
+        config={"displaylogo": False},
     )
 node = state.bound(
     st.selectbox,

@@ -3,14 +3,14 @@
 import streamlit as st
 
 from dashboard import loaders, state, ui
-from dashboard.data import (
+from dashboard.lineage_data import (
     NO_HISTORY,
     RELATION_MEANING,
-    RELATIONS,
     lineage_rows,
     relation_counts,
     update_command,
 )
+from pipeline.lineage import RELATIONS
 
 ctx = ui.context()
 run = ctx.run

@@ -7,15 +7,13 @@ data grids, and nothing on it loads a code highlighter (BENCHMARKS.md, Dashboard
 import streamlit as st
 
 from dashboard import ui
-from dashboard.data import (
-    NO_HISTORY,
+from dashboard.lineage_data import NO_HISTORY, update_command, update_info
+from dashboard.overview_data import (
     counts_summary,
     largest_topics,
     mover_notes,
     movers,
     movers_brief,
-    update_command,
-    update_info,
 )
 
 ctx = ui.context()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
-from dashboard.data import OUTLIER
+from dashboard import loaders, map_figures, state, topic_figures, ui
+from dashboard.run_data import OUTLIER
 
 ctx = ui.context()
 run = ctx.run
@@ -66,7 +66,7 @@ if view == "docs":
         selection_mode=("box", "lasso"),
         config={"displaylogo": False, "scrollZoom": True},
     )
-    rows = figures.selected_rows(event)
+    rows = map_figures.selected_rows(event)
     if rows:
         st.subheader(f"{len(rows):,} selected documents")
         frame = ui.doc_frame(run, rows)
@@ -77,7 +77,7 @@ if view == "docs":
         st.caption("Nothing selected yet.")
 else:
     topic = state.get_int("topic")
-    fig = figures.intertopic_map(run.topics, selected=topic)
+    fig = topic_figures.intertopic_map(run.topics, selected=topic)
     event = st.plotly_chart(
         fig,
         key="intertopic",
@@ -85,7 +85,7 @@ else:
         selection_mode=("points",),
         config={"displaylogo": False},
     )
-    picked = figures.picked_topic(event)
+    picked = topic_figures.picked_topic(event)
     if picked is not None and state.changed("intertopic", picked):
         state.put("topic", picked)
         topic = picked

@@ -4,19 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
-from dashboard.data import (
-    NO_HISTORY,
-    keyword_table,
-    nearest_topics,
-    representative_docs,
-    share_matrix,
-    topic_history_rows,
-    topic_lineage,
-    topics_table,
-    update_command,
-)
+from dashboard import lineage_figures, loaders, state, time_data, time_figures, topic_figures, ui
 from dashboard.filters import Filters
+from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
+from dashboard.time_data import share_matrix
+from dashboard.topic_data import keyword_table, nearest_topics, representative_docs, topics_table
 
 ctx = ui.context()
 run = ctx.run
@@ -91,7 +83,7 @@ def detail(topic: int) -> None:
     with left:
         st.subheader("Keywords")
         st.plotly_chart(
-            figures.keyword_bars(keyword_table(run.topics, topic)),
+            topic_figures.keyword_bars(keyword_table(run.topics, topic)),
             key="kw_bars",
             config={"displayModeBar": False},
         )
@@ -134,7 +126,7 @@ def detail(topic: int) -> None:
         ot = loaders.over_time(*ctx.path_key, run.manifest.get("period"))
         m = share_matrix(ot.table, ot.period)
         st.plotly_chart(
-            figures.share_lines(m, run.labels, [topic], ot.period, ot.partial),
+            time_figures.share_lines(m, run.labels, [topic], ot.period, ot.partial),
             key="topic_share",
             config={"displayModeBar": False},
         )
@@ -147,7 +139,7 @@ def detail(topic: int) -> None:
                     pd.DataFrame(
                         {
                             "period": [
-                                figures.period_label(p, ot.period) for p in mine["period_start"]
+                                time_data.period_label(p, ot.period) for p in mine["period_start"]
                             ],
                             "documents": mine["count"].to_numpy(),
                             "keywords": [", ".join(list(k)[:8]) for k in mine["keywords"]],
@@ -198,7 +190,7 @@ def history(topic: int) -> None:
     rows = topic_history_rows(hist, topic)
     if len(rows) > 1:
         st.plotly_chart(
-            figures.topic_history_figure(hist, topic),
+            lineage_figures.topic_history_figure(hist, topic),
             key="topic_history",
             config={"displayModeBar": False},
         )

@@ -161,14 +161,14 @@ def empty_root(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dated_run(dashboard_runs: Fixtures):
-    from dashboard.data import RunData
+    from dashboard.run_data import RunData
 
     return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.dated)
 
 
 @pytest.fixture(scope="session")
 def undated_run(dashboard_runs: Fixtures):
-    from dashboard.data import RunData
+    from dashboard.run_data import RunData
 
     return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.undated)
 

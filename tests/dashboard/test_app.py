@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data import RunData
+from dashboard.run_data import RunData
 from pipeline.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"

@@ -7,7 +7,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import data, figures
+from dashboard import (
+    facet_data,
+    facet_figures,
+    figure_style,
+    map_figures,
+    run_data,
+    time_data,
+    time_figures,
+    topic_figures,
+    tree_data,
+    tree_figures,
+)
 
 EVIL = "<img src=x onerror=alert(1)> [click](http://evil.example)"
 
@@ -52,11 +63,14 @@ def _doc_traces(fig: go.Figure) -> list:
 
 
 def test_doc_map_draws_every_document_once_in_webgl(docs, topics):
-    fig = figures.doc_map(docs, topics)
+    fig = map_figures.doc_map(docs, topics)
     traces = _doc_traces(fig)
     rows = np.concatenate([np.asarray(t.customdata) for t in traces])
     assert sorted(rows.tolist()) == list(range(len(docs)))
-    assert traces[0].name == data.OUTLIER_LABEL and traces[0].marker.color == figures.OUTLIER_COLOR
+    assert (
+        traces[0].name == run_data.OUTLIER_LABEL
+        and traces[0].marker.color == figure_style.OUTLIER_COLOR
+    )
     assert {t.name for t in traces[1:]} == {
         "0: alpha · beta · gamma",
         "1: &lt;b&gt;bold&lt;/b&gt; · delta",
@@ -68,16 +82,16 @@ def test_doc_map_draws_every_document_once_in_webgl(docs, topics):
 
 
 def test_doc_map_hover_is_short_and_escaped(docs, topics):
-    hover = figures.hover_texts(docs)
+    hover = run_data.hover_texts(docs)
     assert (
         hover[0] == "&lt;img src=x onerror=alert(1)&gt; [click](http://evil.example)<br>2024-01-01"
     )
     assert (
         hover[1].startswith("Paper 1 x")
-        and len(hover[1].split("<br>")[0]) == figures.HOVER_TITLE_CHARS
+        and len(hover[1].split("<br>")[0]) == run_data.HOVER_TITLE_CHARS
     )
     assert hover[-1] == "Paper 59 "  # undated: no date line
-    fig = figures.doc_map(docs, topics, hover=hover)
+    fig = map_figures.doc_map(docs, topics, hover=hover)
     traces = _doc_traces(fig)
     shown = {int(r): h for t in traces for r, h in zip(t.customdata, t.hovertext, strict=True)}
     assert shown == dict(enumerate(hover))  # every point carries its own document's text
@@ -85,18 +99,20 @@ def test_doc_map_hover_is_short_and_escaped(docs, topics):
 
 
 def test_doc_map_hides_outliers_and_applies_the_mask(docs, topics):
-    fig = figures.doc_map(docs, topics, show_outliers=False)
-    assert data.OUTLIER_LABEL not in {t.name for t in _doc_traces(fig)}
+    fig = map_figures.doc_map(docs, topics, show_outliers=False)
+    assert run_data.OUTLIER_LABEL not in {t.name for t in _doc_traces(fig)}
     mask = np.zeros(len(docs), dtype=bool)
     mask[[0, 30]] = True
-    fig = figures.doc_map(docs, topics, mask=mask)
+    fig = map_figures.doc_map(docs, topics, mask=mask)
     assert sorted(int(r) for t in _doc_traces(fig) for r in t.customdata) == [0, 30]
 
 
 def test_doc_map_coloured_by_metadata(docs, topics):
-    fig = figures.doc_map(docs, topics, color_by="venue", color_kind="categorical", top_values=2)
+    fig = map_figures.doc_map(
+        docs, topics, color_by="venue", color_kind="categorical", top_values=2
+    )
     assert [t.name for t in _doc_traces(fig)] == ["A", "B", "other values"]
-    fig = figures.doc_map(docs, topics, color_by="citations", color_kind="numeric")
+    fig = map_figures.doc_map(docs, topics, color_by="citations", color_kind="numeric")
     (trace,) = _doc_traces(fig)
     assert trace.marker.showscale and len(trace.marker.color) == len(docs)
 
@@ -109,13 +125,15 @@ def test_selected_rows_reads_customdata_from_a_plain_dict():
             "lasso": [],
         }
     }
-    assert figures.selected_rows(event) == [2, 4]
-    assert figures.selected_rows(None) == [] and figures.selected_rows({"selection": {}}) == []
-    assert figures.picked_topic({"selection": {"points": [{"customdata": 7}]}}) == 7
+    assert map_figures.selected_rows(event) == [2, 4]
+    assert (
+        map_figures.selected_rows(None) == [] and map_figures.selected_rows({"selection": {}}) == []
+    )
+    assert topic_figures.picked_topic({"selection": {"points": [{"customdata": 7}]}}) == 7
 
 
 def test_intertopic_map_sizes_bubbles_by_topic_size(topics):
-    fig = figures.intertopic_map(topics.assign(size=[10, 40]), selected=1)
+    fig = topic_figures.intertopic_map(topics.assign(size=[10, 40]), selected=1)
     trace = fig.data[0]
     assert list(trace.marker.size) == [10.0, 40.0] and trace.marker.sizemode == "area"
     assert list(trace.customdata) == [0, 1] and list(trace.marker.line.width) == [0.5, 3]
@@ -124,29 +142,29 @@ def test_intertopic_map_sizes_bubbles_by_topic_size(topics):
 
 def test_facet_bar_escapes_labels_and_keeps_raw_values(topics):
     counts = pd.DataFrame({"value": ["A", EVIL], "count": [5, 2]})
-    fig = figures.facet_bar(counts, selected=[EVIL], column="venue")
+    fig = facet_figures.facet_bar(counts, selected=[EVIL], column="venue")
     bar = fig.data[0]
     assert list(bar.customdata) == [EVIL, "A"]  # largest on top: drawn last
     assert bar.y[0].startswith("&lt;img") and list(bar.marker.color) == [
-        figures.SELECTED_COLOR,
-        figures.BAR_COLOR,
+        figure_style.SELECTED_COLOR,
+        figure_style.BAR_COLOR,
     ]
-    assert figures.picked_values({"selection": {"points": [{"customdata": EVIL}]}}) == [EVIL]
+    assert facet_figures.picked_values({"selection": {"points": [{"customdata": EVIL}]}}) == [EVIL]
 
 
 def test_facet_hist_marks_the_selected_range():
-    bins = data.facet_bins(pd.Series(np.arange(100.0)), "numeric", nbins=4)
-    fig = figures.facet_hist(bins, "numeric", selected=(0, 30))
+    bins = facet_data.facet_bins(pd.Series(np.arange(100.0)), "numeric", nbins=4)
+    fig = facet_figures.facet_hist(bins, "numeric", selected=(0, 30))
     assert list(fig.data[0].marker.color) == [
-        figures.SELECTED_COLOR,
-        figures.SELECTED_COLOR,
-        figures.BAR_COLOR,
-        figures.BAR_COLOR,
+        figure_style.SELECTED_COLOR,
+        figure_style.SELECTED_COLOR,
+        figure_style.BAR_COLOR,
+        figure_style.BAR_COLOR,
     ]
-    dbins = data.facet_bins(
+    dbins = facet_data.facet_bins(
         pd.Series(pd.to_datetime(["2020-01-01", "2020-12-31"])), "date", nbins=2
     )
-    fig = figures.facet_hist(dbins, "date")
+    fig = facet_figures.facet_hist(dbins, "date")
     assert fig.data[0].customdata[0][0] == "2020-01-01"
 
 
@@ -159,7 +177,7 @@ def _matrix() -> pd.DataFrame:
 
 def test_share_lines_shade_partial_periods():
     m = _matrix()
-    fig = figures.share_lines(
+    fig = time_figures.share_lines(
         m, {0: "a", 1: "<i>b</i>"}, [0, 1, 5], "year", partial={pd.Timestamp("2022-01-01")}
     )
     assert [t.name for t in fig.data] == ["0: a", "1: &lt;i&gt;b&lt;/i&gt;"]
@@ -172,13 +190,13 @@ def test_share_lines_shade_partial_periods():
 
 
 def test_stacked_area_groups_the_rest():
-    fig = figures.stacked_area(_matrix(), {0: "a", 1: "b"}, [0], "year")
-    assert [t.name for t in fig.data] == ["0: a", "other topics", data.OUTLIER_LABEL]
+    fig = time_figures.stacked_area(_matrix(), {0: "a", 1: "b"}, [0], "year")
+    assert [t.name for t in fig.data] == ["0: a", "other topics", run_data.OUTLIER_LABEL]
     assert all(t.stackgroup == "one" for t in fig.data)
 
 
 def test_heatmap_stars_partial_periods():
-    fig = figures.share_heatmap(
+    fig = time_figures.share_heatmap(
         _matrix(), {0: "a", 1: "b"}, [1, 0], "year", partial={pd.Timestamp("2020-01-01")}
     )
     assert list(fig.data[0].x) == ["2020 *", "2021", "2022"]
@@ -188,13 +206,13 @@ def test_heatmap_stars_partial_periods():
 def test_period_labels():
     ts = pd.Timestamp("2024-04-01")
     assert [
-        figures.period_label(ts, p) for p in ("week", "month", "quarter", "year", "decade")
+        time_data.period_label(ts, p) for p in ("week", "month", "quarter", "year", "decade")
     ] == ["2024-04-01", "2024-04", "2024 Q2", "2024", "2024s"]
 
 
 def test_hierarchy_icicle_matches_the_tree(dated_run):
-    tree = data.hierarchy_tree(dated_run.hierarchy, dated_run.topics)
-    fig = figures.hierarchy_icicle(tree, selected=int(tree["node"].iloc[0]))
+    tree = tree_data.hierarchy_tree(dated_run.hierarchy, dated_run.topics)
+    fig = tree_figures.hierarchy_icicle(tree, selected=int(tree["node"].iloc[0]))
     ice = fig.data[0]
     assert len(ice.ids) == len(tree) and ice.branchvalues == "total"
     assert sum(1 for p in ice.parents if p == "") == 1
@@ -202,13 +220,15 @@ def test_hierarchy_icicle_matches_the_tree(dated_run):
 
 
 def test_keyword_bars_escape_keywords():
-    fig = figures.keyword_bars(pd.DataFrame({"keyword": ["<b>x</b>", "y"], "weight": [0.9, 0.5]}))
+    fig = topic_figures.keyword_bars(
+        pd.DataFrame({"keyword": ["<b>x</b>", "y"], "weight": [0.9, 0.5]})
+    )
     assert list(fig.data[0].y) == ["y", "&lt;b&gt;x&lt;/b&gt;"]
 
 
 def test_hierarchy_dendrogram_labels_every_topic_and_marks_every_node(dated_run):
-    tree = data.hierarchy_tree(dated_run.hierarchy, dated_run.topics)
-    fig = figures.hierarchy_dendrogram(tree, selected=int(tree["node"].max()))
+    tree = tree_data.hierarchy_tree(dated_run.hierarchy, dated_run.topics)
+    fig = tree_figures.hierarchy_dendrogram(tree, selected=int(tree["node"].max()))
     lines, merges, leaves = fig.data
     assert sorted(leaves.customdata) == sorted(dated_run.topics["topic"])
     assert sorted(merges.customdata) == sorted(tree.loc[~tree["leaf"], "node"])
@@ -219,6 +239,6 @@ def test_hierarchy_dendrogram_labels_every_topic_and_marks_every_node(dated_run)
 
 
 def test_hierarchy_dendrogram_without_merges(dated_run):
-    tree = data.hierarchy_tree(dated_run.hierarchy.iloc[0:0], dated_run.topics)
-    fig = figures.hierarchy_dendrogram(tree)
+    tree = tree_data.hierarchy_tree(dated_run.hierarchy.iloc[0:0], dated_run.topics)
+    fig = tree_figures.hierarchy_dendrogram(tree)
     assert len(fig.layout.yaxis.ticktext) == len(dated_run.topics)

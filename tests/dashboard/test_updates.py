@@ -18,22 +18,22 @@ import pytest
 from test_app import APP, PAGES, header, markdown_sources, ok
 from update_fixture import republish
 
-from dashboard import figures
-from dashboard.data import (
-    HISTORY_COLUMNS,
+from dashboard import figure_style, lineage_figures
+from dashboard.lineage_data import (
+    HISTORY_TABLE_COLUMNS,
     NO_HISTORY,
-    RELATIONS,
-    RunData,
-    hierarchy_tree,
     lineage_rows,
-    nearest_topics,
     relation_counts,
     sizes_at_step,
     topic_history_rows,
     topic_lineage,
     update_info,
 )
+from dashboard.run_data import RunData
+from dashboard.topic_data import nearest_topics
+from dashboard.tree_data import hierarchy_tree
 from pipeline.cache import Store
+from pipeline.lineage import RELATIONS
 
 EVIL = "<script>alert(1)</script> [x](http://evil.example)"
 
@@ -173,7 +173,7 @@ def test_update_info_is_none_without_an_update(manifest):
 
 
 def test_lineage_sankey_nodes_links_and_escaping(lineage):
-    fig = figures.lineage_sankey(
+    fig = lineage_figures.lineage_sankey(
         lineage_rows(lineage), current_sizes={6: 12}, previous_sizes={4: 7}
     )
     (sankey,) = fig.data
@@ -181,7 +181,7 @@ def test_lineage_sankey_nodes_links_and_escaping(lineage):
     left = [lab for lab, x in zip(labels, sankey.node.x, strict=True) if x < 0.5]
     right = [lab for lab, x in zip(labels, sankey.node.x, strict=True) if x > 0.5]
     assert sorted(left) == sorted(
-        ["#0 a", "#1 b", "#2 two", "#3 c", figures.esc(f"#4 {EVIL}", 50), "(new)"]
+        ["#0 a", "#1 b", "#2 two", "#3 c", figure_style.esc(f"#4 {EVIL}", 50), "(new)"]
     )
     assert sorted(right) == ["#0 a", "#1 b", "#2 two", "#5 b2", "#6 six", "(gone)"]
     assert not any("<script>" in lab for lab in labels) and any(
@@ -203,19 +203,23 @@ def test_lineage_sankey_nodes_links_and_escaping(lineage):
     assert link("#1 ", "#5 ")[0] == 4  # shared documents
     assert link("(new)", "#6 ")[0] == 12  # a new topic: its size
     assert link("#4 ", "(gone)")[0] == 7  # a gone topic: its previous size
-    assert link("#3 ", "#2 ")[1] == figures._rgba(figures.RELATION_COLORS["merged"], 0.45)
-    assert link("#1 ", "#1 ")[1] == figures._rgba(figures.RELATION_COLORS["split"], 0.45)
+    assert link("#3 ", "#2 ")[1] == lineage_figures._rgba(
+        lineage_figures.RELATION_COLORS["merged"], 0.45
+    )
+    assert link("#1 ", "#1 ")[1] == lineage_figures._rgba(
+        lineage_figures.RELATION_COLORS["split"], 0.45
+    )
     assert len(sankey.link.source) == len(lineage)
     assert raw_markup(fig.to_json()) == []
 
 
 def test_lineage_sankey_of_an_empty_lineage():
-    fig = figures.lineage_sankey(lineage_rows(pd.DataFrame()))
+    fig = lineage_figures.lineage_sankey(lineage_rows(pd.DataFrame()))
     assert len(fig.data[0].node.label) == 0 and len(fig.data[0].link.source) == 0
 
 
 def test_topic_history_figure_marks_relations_and_label_changes(history):
-    fig = figures.topic_history_figure(history, 0)
+    fig = lineage_figures.topic_history_figure(history, 0)
     assert list(fig.data[0].x) == [0, 1, 2] and list(fig.data[0].y) == [20, 30, 31]
     notes = {a.x: a.text for a in fig.layout.annotations}
     assert notes[0] == "new" and notes[1] == "grew"
@@ -287,7 +291,9 @@ def app(dashboard_runs, monkeypatch):
 
 
 def history_table(at) -> pd.DataFrame:  # noqa: ANN001 - AppTest
-    (table,) = [d.value for d in at.dataframe if list(d.value.columns) == list(HISTORY_COLUMNS)]
+    (table,) = [
+        d.value for d in at.dataframe if list(d.value.columns) == list(HISTORY_TABLE_COLUMNS)
+    ]
     return table
 
 
