@@ -34,20 +34,14 @@ def _topic_node(topic: int, label: object) -> str:
     return esc(f"#{topic} {'' if label is None else label}", 50)
 
 
-def lineage_sankey(
-    lineage: pd.DataFrame,
-    current_sizes: Mapping[int, int] | None = None,
-    previous_sizes: Mapping[int, int] | None = None,
-) -> go.Figure:
-    """The previous build's topics (left) flowing into the current ones (right).
+Link = tuple[int, int, float, str, str]  # source, target, value, relation, hover text
 
-    One link per lineage row, as wide as the documents the two topics share; a ``new``
-    topic flows in from a "(new)" node and a ``gone`` one out to "(gone)", as wide as the
-    topic (``current_sizes`` / ``previous_sizes``; 1 when unknown). Links are coloured by
-    relation; node labels are "#id label", escaped.
-    """
-    current_sizes = current_sizes or {}
-    previous_sizes = previous_sizes or {}
+
+def _sankey_links(
+    lineage: pd.DataFrame, current_sizes: Mapping[int, int], previous_sizes: Mapping[int, int]
+) -> tuple[dict[int | None, int], dict[int | None, int], tuple[list[str], list[str]], list[Link]]:
+    """The Sankey's nodes (left: previous topics, right: current ones, each keyed by topic id
+    or None for the "(new)" / "(gone)" placeholder), their names, and one link per row."""
     # Node keys: a topic id, or None for the "(new)" (left) / "(gone)" (right) placeholder.
     left: dict[int | None, int] = {}
     right: dict[int | None, int] = {}
@@ -63,7 +57,7 @@ def lineage_sankey(
                 names[side].append(_topic_node(key, None if pd.isna(label) else label))
         return nodes[key]
 
-    links: list[tuple[int, int, float, str, str]] = []  # source, target, value, relation, hover
+    links: list[Link] = []
     for r in lineage.itertuples(index=False):
         rel = str(r.relation)
         prev = None if pd.isna(r.previous_topic) else int(r.previous_topic)
@@ -89,6 +83,22 @@ def lineage_sankey(
             )
             what = f"{shared:,} shared documents{share}"
         links.append((s, t, value, rel, esc(f"{rel}: {what}")))
+    return left, right, names, links
+
+
+def lineage_sankey(
+    lineage: pd.DataFrame,
+    current_sizes: Mapping[int, int] | None = None,
+    previous_sizes: Mapping[int, int] | None = None,
+) -> go.Figure:
+    """The previous build's topics (left) flowing into the current ones (right).
+
+    One link per lineage row, as wide as the documents the two topics share; a ``new``
+    topic flows in from a "(new)" node and a ``gone`` one out to "(gone)", as wide as the
+    topic (``current_sizes`` / ``previous_sizes``; 1 when unknown). Links are coloured by
+    relation; node labels are "#id label", escaped.
+    """
+    left, right, names, links = _sankey_links(lineage, current_sizes or {}, previous_sizes or {})
 
     n_left = len(left)
     labels = names[0] + names[1]

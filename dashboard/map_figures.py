@@ -82,84 +82,19 @@ def doc_map(
     """
     hover = hover_texts(docs) if hover is None else hover
     keep = np.ones(len(docs), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).copy()
-    topic = docs["topic"].to_numpy()
     if not show_outliers:
-        keep &= topic != OUTLIER
+        keep &= docs["topic"].to_numpy() != OUTLIER
     size = marker_size(int(keep.sum()))
     fig = go.Figure()
     if color_by == "topic" or color_kind is None:
-        out_rows = np.flatnonzero(keep & (topic == OUTLIER))
-        if out_rows.size:
-            fig.add_trace(
-                _doc_trace(docs, hover, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, size, faint=True)
-            )
-        labels = dict(zip(topics["topic"].astype(int), topics["label"].astype(str), strict=True))
-        order = np.argsort(topic, kind="stable")
-        bounds = np.searchsorted(topic[order], np.unique(topic[keep]), side="left")
-        for t, lo in zip(np.unique(topic[keep]), bounds, strict=True):
-            if t == OUTLIER:
-                continue
-            rows = np.sort(order[lo : lo + int((topic == t).sum())])
-            rows = rows[keep[rows]]
-            name = esc(f"{t}: {labels.get(int(t), '')}", 60)
-            # Hundreds of topics: labels on the map instead of a legend.
-            trace = _doc_trace(docs, hover, rows, name, topic_color(int(t)), size)
-            trace.showlegend = False
-            fig.add_trace(trace)
+        traces = _topic_traces(docs, topics, hover, keep, size)
     elif color_kind == "categorical":
-        values = docs[color_by].astype(str).to_numpy()
-        vc = pd.Series(values[keep]).value_counts()
-        top = [v for v in vc.index[:top_values] if v != MISSING]
-        for i, v in enumerate(top):
-            rows = np.flatnonzero(keep & (values == v))
-            fig.add_trace(
-                _doc_trace(docs, hover, rows, esc(v, 40), PALETTE[i % len(PALETTE)], size)
-            )
-        rows = np.flatnonzero(keep & ~np.isin(values, top))
-        if rows.size:
-            fig.add_trace(
-                _doc_trace(docs, hover, rows, "other values", OTHER_COLOR, size, faint=True)
-            )
+        traces = _category_traces(docs, color_by, hover, keep, size, top_values)
     else:
-        col = docs[color_by]
-        if color_kind == "date":
-            num = pd.to_datetime(col).dt.year.to_numpy(dtype=float)
-        else:
-            num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        rows = np.flatnonzero(keep & np.isnan(num))
-        if rows.size:
-            fig.add_trace(
-                _doc_trace(
-                    docs, hover, rows, "missing " + esc(color_by), OTHER_COLOR, size, faint=True
-                )
-            )
-        rows = np.flatnonzero(keep & ~np.isnan(num))
-        title = esc(color_by) + (" (year)" if color_kind == "date" else "")
-        colorbar = {"title": {"text": title}}
-        fig.add_trace(
-            _doc_trace(
-                docs,
-                hover,
-                rows,
-                esc(color_by),
-                num[rows],
-                size,
-                colorscale="Viridis",
-                showscale=True,
-                colorbar=colorbar,
-            )
-        )
-    # Labels of the largest topics at their positions, on a light backing to stay legible.
-    for r in topics.sort_values("size", ascending=False).head(label_top).itertuples(index=False):
-        fig.add_annotation(
-            x=float(r.x),
-            y=float(r.y),
-            text=esc(_short_label(r.label), 40),
-            showarrow=False,
-            font={"size": 11, "color": "#1f1f1f"},
-            bgcolor="rgba(255,255,255,0.65)",
-            borderpad=1,
-        )
+        traces = _scale_traces(docs, color_by, color_kind, hover, keep, size)
+    for trace in traces:
+        fig.add_trace(trace)
+    _label_topics(fig, topics, label_top)
     _blank_axes(fig)
     fig.update_layout(
         height=MAP_HEIGHT,
@@ -176,6 +111,113 @@ def doc_map(
         hovermode="closest",
     )
     return fig
+
+
+def _topic_traces(
+    docs: pd.DataFrame, topics: pd.DataFrame, hover: np.ndarray, keep: np.ndarray, size: float
+) -> list[go.Scattergl]:
+    """One trace per topic (outliers faint, first); no legend: hundreds of topics are
+    labelled on the map instead."""
+    topic = docs["topic"].to_numpy()
+    traces = []
+    out_rows = np.flatnonzero(keep & (topic == OUTLIER))
+    if out_rows.size:
+        traces.append(
+            _doc_trace(docs, hover, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, size, faint=True)
+        )
+    labels = dict(zip(topics["topic"].astype(int), topics["label"].astype(str), strict=True))
+    order = np.argsort(topic, kind="stable")
+    bounds = np.searchsorted(topic[order], np.unique(topic[keep]), side="left")
+    for t, lo in zip(np.unique(topic[keep]), bounds, strict=True):
+        if t == OUTLIER:
+            continue
+        rows = np.sort(order[lo : lo + int((topic == t).sum())])
+        rows = rows[keep[rows]]
+        name = esc(f"{t}: {labels.get(int(t), '')}", 60)
+        trace = _doc_trace(docs, hover, rows, name, topic_color(int(t)), size)
+        trace.showlegend = False
+        traces.append(trace)
+    return traces
+
+
+def _category_traces(
+    docs: pd.DataFrame,
+    column: str,
+    hover: np.ndarray,
+    keep: np.ndarray,
+    size: float,
+    top_values: int,
+) -> list[go.Scattergl]:
+    """One trace per frequent value of a categorical column, the rest as "other values"."""
+    values = docs[column].astype(str).to_numpy()
+    vc = pd.Series(values[keep]).value_counts()
+    top = [v for v in vc.index[:top_values] if v != MISSING]
+    traces = [
+        _doc_trace(
+            docs,
+            hover,
+            np.flatnonzero(keep & (values == v)),
+            esc(v, 40),
+            PALETTE[i % len(PALETTE)],
+            size,
+        )
+        for i, v in enumerate(top)
+    ]
+    rows = np.flatnonzero(keep & ~np.isin(values, top))
+    if rows.size:
+        traces.append(_doc_trace(docs, hover, rows, "other values", OTHER_COLOR, size, faint=True))
+    return traces
+
+
+def _scale_traces(
+    docs: pd.DataFrame,
+    column: str,
+    kind: str,
+    hover: np.ndarray,
+    keep: np.ndarray,
+    size: float,
+) -> list[go.Scattergl]:
+    """A numeric or date column as a colour scale (dates by year); missing values faint."""
+    col = docs[column]
+    if kind == "date":
+        num = pd.to_datetime(col).dt.year.to_numpy(dtype=float)
+    else:
+        num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    traces = []
+    rows = np.flatnonzero(keep & np.isnan(num))
+    if rows.size:
+        name = "missing " + esc(column)
+        traces.append(_doc_trace(docs, hover, rows, name, OTHER_COLOR, size, faint=True))
+    rows = np.flatnonzero(keep & ~np.isnan(num))
+    title = esc(column) + (" (year)" if kind == "date" else "")
+    traces.append(
+        _doc_trace(
+            docs,
+            hover,
+            rows,
+            esc(column),
+            num[rows],
+            size,
+            colorscale="Viridis",
+            showscale=True,
+            colorbar={"title": {"text": title}},
+        )
+    )
+    return traces
+
+
+def _label_topics(fig: go.Figure, topics: pd.DataFrame, label_top: int) -> None:
+    """Labels of the largest topics at their positions, on a light backing to stay legible."""
+    for r in topics.sort_values("size", ascending=False).head(label_top).itertuples(index=False):
+        fig.add_annotation(
+            x=float(r.x),
+            y=float(r.y),
+            text=esc(_short_label(r.label), 40),
+            showarrow=False,
+            font={"size": 11, "color": "#1f1f1f"},
+            bgcolor="rgba(255,255,255,0.65)",
+            borderpad=1,
+        )
 
 
 def _short_label(label: object) -> str:

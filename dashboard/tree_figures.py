@@ -41,9 +41,14 @@ def hierarchy_icicle(tree: pd.DataFrame, selected: int | None = None) -> go.Figu
     return fig
 
 
-def hierarchy_dendrogram(tree: pd.DataFrame, selected: int | None = None) -> go.Figure:
-    """The topic tree as a dendrogram: every topic on its own labelled row, merges at their
-    linkage distance. Node and leaf markers carry their node id (``customdata``) for clicks."""
+Positions = dict[int, tuple[float, float]]
+
+
+def _dendrogram_layout(
+    tree: pd.DataFrame,
+) -> tuple[dict[int, list[int]], pd.DataFrame, Positions, list[int]]:
+    """Children per node, the tree by node id, each node's (distance, row) and the leaves
+    top to bottom (larger branches first)."""
     children: dict[int, list[int]] = {}
     for n, p in zip(tree["node"].astype(int), tree["parent"].astype(int), strict=True):
         if p >= 0:
@@ -74,6 +79,13 @@ def hierarchy_dendrogram(tree: pd.DataFrame, selected: int | None = None) -> go.
 
     for r in roots:
         place(r)
+    return children, by_node, pos, order
+
+
+def _dendrogram_edges(
+    children: dict[int, list[int]], pos: Positions
+) -> tuple[list[float | None], list[float | None]]:
+    """The elbow lines joining each merge to its children, as one None-separated polyline."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     for n, kids in children.items():
@@ -84,6 +96,14 @@ def hierarchy_dendrogram(tree: pd.DataFrame, selected: int | None = None) -> go.
         for c in kids:
             xs += [pos[c][0], x, None]
             ys += [pos[c][1], pos[c][1], None]
+    return xs, ys
+
+
+def hierarchy_dendrogram(tree: pd.DataFrame, selected: int | None = None) -> go.Figure:
+    """The topic tree as a dendrogram: every topic on its own labelled row, merges at their
+    linkage distance. Node and leaf markers carry their node id (``customdata``) for clicks."""
+    children, by_node, pos, order = _dendrogram_layout(tree)
+    xs, ys = _dendrogram_edges(children, pos)
     fig = go.Figure(
         go.Scatter(
             x=xs,

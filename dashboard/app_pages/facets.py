@@ -6,11 +6,10 @@ import streamlit as st
 from dashboard import facet_figures, loaders, state, ui
 from dashboard.filters import FACET_PREFIX, format_range
 
-ctx = ui.context()
+ctx = ui.page("facets")
 run = ctx.run
 kinds = run.facet_kinds()
 
-st.title("Metadata facets")
 if not kinds:
     st.info(
         "This corpus has no metadata columns besides title, text, date, id and link, so there is nothing to facet. Columns other than those in the corpus file are kept as metadata when the run is built."

@@ -12,10 +12,9 @@ from dashboard.lineage_data import (
 )
 from pipeline.lineage import RELATIONS
 
-ctx = ui.context()
+ctx = ui.page("lineage")
 run = ctx.run
 
-st.title("Lineage")
 lineage = run.lineage
 if lineage is None or run.update_step <= 0:
     st.info(
@@ -63,14 +62,10 @@ else:
         "size). Colour: the relation."
     )
     table = lineage_rows(lineage, list(relations))
-    ev = st.dataframe(
+    picked = ui.picked_topic(
         table,
-        hide_index=True,
-        width="stretch",
-        key=f"lineage_table.{','.join(relations)}",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
+        f"lineage_table.{','.join(relations)}",
+        {
             "relation": st.column_config.TextColumn("relation", width="small"),
             "previous_topic": st.column_config.NumberColumn("previous", width="small", format="%d"),
             "previous_label": st.column_config.TextColumn("previous label", width="medium"),
@@ -94,9 +89,8 @@ else:
             ),
         },
     )
-    picked = ev["selection"]["rows"] if ev else []
-    if picked and not table["topic"].isna().iloc[picked[0]]:
-        ui.nav_to("topics", topic=int(table["topic"].iloc[picked[0]]))
+    if picked is not None:
+        ui.nav_to("topics", topic=picked)
     st.caption(
         "Select a row to open its current topic. "
         + " ".join(f"**{r}**: {RELATION_MEANING[r]}." for r in RELATIONS if r in RELATION_MEANING)

@@ -5,26 +5,12 @@ import streamlit as st
 from dashboard import loaders, map_figures, state, topic_figures, ui
 from dashboard.run_data import OUTLIER
 
-ctx = ui.context()
+ctx = ui.page("map")
 run = ctx.run
 kinds = run.facet_kinds()
 
-st.title("Topic map")
 views = {"docs": "Documents", "intertopic": "Intertopic distance"}
-view = state.choice("view", list(views), "docs")
-view = (
-    state.bound(
-        st.segmented_control,
-        "view",
-        value=view,
-        to_param=lambda v: None if v in (None, "docs") else v,
-        label="View",
-        options=list(views),
-        format_func=views.get,
-        label_visibility="collapsed",
-    )
-    or "docs"
-)
+view = ui.view_switch("view", views, "docs")
 
 if view == "docs":
     color_options = ["topic", *kinds]

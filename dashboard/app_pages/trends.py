@@ -8,9 +8,8 @@ from dashboard.overview_data import biggest_movers, movers
 from dashboard.run_data import OUTLIER
 from dashboard.time_data import allowed_periods, share_matrix, top_topics_by_size
 
-ctx = ui.context()
+ctx = ui.page("trends")
 run = ctx.run
-st.title("Trends")
 
 if not run.dated:
     reason = ui.public(run.manifest.get("trends_absent_reason")) or "the corpus has no dates"

@@ -17,31 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+from dashboard import nav
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PAGES = (
-    "overview",
-    "map",
-    "topics",
-    "trends",
-    "documents",
-    "facets",
-    "hierarchy",
-    "lineage",
-    "run-info",
-)
-NAV_TITLES = {
-    "overview": "Overview",
-    "map": "Topic map",
-    "topics": "Topics",
-    "trends": "Trends",
-    "documents": "Documents",
-    "facets": "Metadata facets",
-    "hierarchy": "Hierarchy",
-    "lineage": "Lineage",
-    "run-info": "Run info",
-}
+PAGES = tuple(nav.PAGES)
+NAV_TITLES = {name: spec.nav_title for name, spec in nav.PAGES.items()}
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 
 # The app is idle: the script is not running, no element is still a loading skeleton, and

@@ -31,9 +31,11 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import nav
+
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "streamlit_app.py"
-PAGES = ("overview", "map", "topics", "trends", "documents", "facets", "hierarchy", "run-info")
+PAGES = tuple(nav.PAGES)
 WRITE_EVENTS = {
     "os.remove",
     "os.rename",

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import nav
+
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
-PAGES = ("overview", "map", "topics", "trends", "documents", "facets", "hierarchy", "lineage")
-PAGES += ("run-info",)
+PAGES = tuple(nav.PAGES)
 
 
 @pytest.fixture(scope="module")
