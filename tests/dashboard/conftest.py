@@ -198,3 +198,19 @@ def variant_root(dashboard_runs: Fixtures, tmp_path_factory: pytest.TempPathFact
         (dst / name).unlink(missing_ok=True)
     (dst / "manifest.json").write_text(json.dumps(m))
     return root
+
+
+@pytest.fixture
+def small_topics() -> pd.DataFrame:
+    """Two topics with map and intertopic positions, one label with markup in it."""
+    return pd.DataFrame(
+        {
+            "topic": [0, 1],
+            "label": ["alpha · beta · gamma", "<b>bold</b> · delta"],
+            "size": [25, 25],
+            "x": [0.0, 1.0],
+            "y": [0.0, 1.0],
+            "ix": [-0.5, 0.5],
+            "iy": [0.1, -0.1],
+        }
+    )

@@ -123,3 +123,12 @@ def test_modules_and_functions_stay_short(path: Path):
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert not long, f"{path.name}: split {long}"
+
+
+def test_every_declared_page_has_its_script_and_a_heading_rule():
+    from dashboard import nav
+
+    assert nav.DEFAULT_PAGE in nav.PAGES
+    for name, spec in nav.PAGES.items():
+        assert (DASHBOARD / spec.script).is_file(), name
+        assert f'ui.page("{name}")' in (DASHBOARD / spec.script).read_text(), name
