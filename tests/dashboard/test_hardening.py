@@ -97,10 +97,12 @@ sys.addaudithook(_RECORDER.hook)  # hooks cannot be removed; it is idle unless r
 
 
 def url_parameters() -> set[str]:
-    """Every URL parameter named in a ``state.<call>("name", ...)`` in the dashboard."""
+    """Every URL parameter named in a ``state.<call>("name", ...)`` in the dashboard, or in
+    one of the ``ui`` helpers that bind a widget to a parameter (view switch, search box)."""
     names: set[str] = set()
     call = re.compile(
-        r"state\.(?:get|get_str|get_int|get_ints|put|bound|choice|text)\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
+        r"(?:state\.(?:get|get_str|get_int|get_ints|put|bound|choice|text)|ui\.(?:view_switch|search_box))"
+        r"\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
     )
     for path in (REPO / "dashboard").rglob("*.py"):
         names |= set(call.findall(path.read_text()))
