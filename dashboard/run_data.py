@@ -73,6 +73,12 @@ class RunData:
                 self._memo[name] = load()
             return self._memo[name]
 
+    def _optional_table(self, name: str, file: str) -> pd.DataFrame | None:
+        """A table only some runs hold (older runs, first builds): read once, else None."""
+        if not self.handle.has(file):
+            return None
+        return self._once(name, lambda: self.handle.read_table(file))
+
     # ---------------------------------------------------------------- manifest
     @property
     def name(self) -> str:
@@ -166,16 +172,12 @@ class RunData:
     @property
     def trends(self) -> pd.DataFrame | None:
         """``trends.parquet`` (per-topic trend scores) when the run has it, else None."""
-        if not self.handle.has(TRENDS_FILE):
-            return None
-        return self._once("trends", lambda: self.handle.read_table(TRENDS_FILE))
+        return self._optional_table("trends", TRENDS_FILE)
 
     @property
     def keywords_over_time(self) -> pd.DataFrame | None:
         """``topic_keywords_over_time.parquet`` (a topic's keywords per period) when present."""
-        if not self.handle.has(KEYWORDS_FILE):
-            return None
-        return self._once("keywords_over_time", lambda: self.handle.read_table(KEYWORDS_FILE))
+        return self._optional_table("keywords_over_time", KEYWORDS_FILE)
 
     @property
     def update(self) -> dict[str, Any] | None:
@@ -195,16 +197,12 @@ class RunData:
     @property
     def lineage(self) -> pd.DataFrame | None:
         """``lineage.parquet`` (previous topics -> current topics) when the run has one."""
-        if not self.handle.has(LINEAGE_FILE):
-            return None
-        return self._once("lineage", lambda: self.handle.read_table(LINEAGE_FILE))
+        return self._optional_table("lineage", LINEAGE_FILE)
 
     @property
     def topic_history(self) -> pd.DataFrame | None:
         """``topic_history.parquet`` (every topic at every step) when the run has one."""
-        if not self.handle.has(HISTORY_FILE):
-            return None
-        return self._once("topic_history", lambda: self.handle.read_table(HISTORY_FILE))
+        return self._optional_table("topic_history", HISTORY_FILE)
 
     @property
     def topic_embeddings(self) -> np.ndarray:

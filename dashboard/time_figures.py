@@ -6,6 +6,7 @@ Partial periods are shaded (lines, area) or starred (heatmap). No Streamlit here
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -28,6 +29,21 @@ def _mark_partial(fig: go.Figure, partial: Iterable[pd.Timestamp], period: str) 
             annotation_position="top left",
             annotation_font_size=10,
         )
+
+
+def _share_layout(
+    fig: go.Figure, partial: Iterable[pd.Timestamp], period: str, **layout: Any
+) -> go.Figure:
+    """What the share charts share: percent axis, legend below, partial periods shaded."""
+    _mark_partial(fig, partial, period)
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 20, "b": 0},
+        yaxis_tickformat=".0%",
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+        **layout,
+    )
+    return fig
 
 
 def share_lines(
@@ -55,16 +71,7 @@ def share_lines(
                 hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>%{fullData.name}</extra>",
             )
         )
-    _mark_partial(fig, partial, period)
-    fig.update_layout(
-        height=420,
-        margin={"l": 0, "r": 0, "t": 20, "b": 0},
-        yaxis_tickformat=".0%",
-        yaxis_title="share of documents",
-        legend={"orientation": "h", "y": -0.15},
-        hovermode="x unified",
-    )
-    return fig
+    return _share_layout(fig, partial, period, height=420, yaxis_title="share of documents")
 
 
 def stacked_area(
@@ -99,16 +106,7 @@ def stacked_area(
                 hovertemplate="%{y:.1%}<extra>%{fullData.name}</extra>",
             )
         )
-    _mark_partial(fig, partial, period)
-    fig.update_layout(
-        height=460,
-        margin={"l": 0, "r": 0, "t": 20, "b": 0},
-        yaxis_tickformat=".0%",
-        yaxis_range=[0, 1],
-        legend={"orientation": "h", "y": -0.15},
-        hovermode="x unified",
-    )
-    return fig
+    return _share_layout(fig, partial, period, height=460, yaxis_range=[0, 1])
 
 
 def share_heatmap(

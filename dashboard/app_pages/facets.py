@@ -6,6 +6,19 @@ import streamlit as st
 from dashboard import facet_figures, loaders, state, ui
 from dashboard.filters import FACET_PREFIX, format_range
 
+
+def picked_bars(fig: object, col: str) -> list:
+    """Show a facet chart; the bars picked on it (values, or [lo, hi] pairs)."""
+    event = st.plotly_chart(
+        fig,
+        key=f"facet.{col}",
+        on_select="rerun",
+        selection_mode=("points", "box"),
+        config={"displayModeBar": False},
+    )
+    return facet_figures.picked_values(event)
+
+
 ctx = ui.page("facets")
 run = ctx.run
 kinds = run.facet_kinds()
@@ -26,14 +39,7 @@ else:
         with cols[i % 2]:
             if kind == "categorical":
                 fig = facet_figures.facet_bar(summary, sel[1] if sel else (), column=col)
-                ev = st.plotly_chart(
-                    fig,
-                    key=f"facet.{col}",
-                    on_select="rerun",
-                    selection_mode=("points", "box"),
-                    config={"displayModeBar": False},
-                )
-                picked = [str(v) for v in facet_figures.picked_values(ev)]
+                picked = [str(v) for v in picked_bars(fig, col)]
                 if n_others:
                     st.caption(
                         f"Top 20 of {n_values:,} values; {n_others:,} documents have other values."
@@ -43,14 +49,7 @@ else:
                     st.rerun()
             else:
                 fig = facet_figures.facet_hist(summary, kind, sel[1] if sel else None, column=col)
-                ev = st.plotly_chart(
-                    fig,
-                    key=f"facet.{col}",
-                    on_select="rerun",
-                    selection_mode=("points", "box"),
-                    config={"displayModeBar": False},
-                )
-                picked = facet_figures.picked_values(ev)
+                picked = picked_bars(fig, col)
                 if picked and state.changed(f"facet.{col}", [list(map(str, p)) for p in picked]):
                     lo = min(p[0] for p in picked)
                     hi = max(p[1] for p in picked)
