@@ -271,6 +271,9 @@ def test_no_artifact_loader_unpickles(hostile_root, hosted_app):
     assert not detail.exception
     errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in detail.error))  # md-escaped
     assert "topic_embeddings.npy" in errors and "unreadable array" in errors
-    assert not semantic.exception
+    assert not semantic.exception and not semantic.error
+    assert any("by similarity to the query" in c.value for c in semantic.caption), (
+        "the hosted semantic search ranked the documents"
+    )
     assert not other.exception and not other.error
     assert_contained(rec, root, outside)
