@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from frames import history_frame, lineage_frame
 from update_fixture import republish, updated_runs
 
 from pipeline.cache import Store
@@ -214,3 +215,15 @@ def small_topics() -> pd.DataFrame:
             "iy": [0.1, -0.1],
         }
     )
+
+
+@pytest.fixture
+def lineage() -> pd.DataFrame:
+    """A small lineage with every relation (frames.lineage_frame)."""
+    return lineage_frame()
+
+
+@pytest.fixture
+def history() -> pd.DataFrame:
+    """A small topic history over three steps (frames.history_frame)."""
+    return history_frame()

@@ -33,3 +33,8 @@ def test_topics_table_search_and_sparklines(dated_run):
     hits = topic_data.topics_table(dated_run.topics, None, None, query=word.upper())
     assert 0 < len(hits) <= len(full) and "share_over_time" not in hits.columns
     assert topic_data.topics_table(dated_run.topics, None, None, query="zzzz-nothing").empty
+
+
+def test_nearest_topics_skip_unused_ids():
+    emb = np.array([[1.0, 0.0], [0.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
+    assert [t for t, _ in topic_data.nearest_topics(emb, 0, k=5)] == [2, 3]
