@@ -7,6 +7,8 @@ Read from the source (``ast``), so these run in well under a second and import n
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,27 @@ def test_every_declared_page_has_its_script_and_a_heading_rule():
     for name, spec in nav.PAGES.items():
         assert (DASHBOARD / spec.script).is_file(), name
         assert f'ui.page("{name}")' in (DASHBOARD / spec.script).read_text(), name
+
+
+# Imports each module with no dashboard module loaded before it: a circle that the graph
+# test misses (say, through importlib) still fails here. One interpreter for all of them.
+IMPORT_ALONE = """
+import importlib, sys
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "dashboard" or m.startswith("dashboard.")]:
+        del sys.modules[loaded]
+    importlib.import_module(name)
+"""
+
+
+def test_each_dashboard_module_imports_alone():
+    names = [m for m in modules(DASHBOARD) if not m.startswith("dashboard.app_pages")]
+    names.remove("dashboard.streamlit_app")  # the app script itself: it runs, it is not imported
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALONE, *names],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
