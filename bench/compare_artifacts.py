@@ -92,7 +92,7 @@ def _arxiv_months(tmp: Path) -> list[Path]:
 
 
 def run_scenarios(cache: Path, out: Path) -> None:
-    from pipeline.cache import Store
+    from pipeline.store.cache import Store
     from tests.test_update import hashing_config
 
     build, update = _flows()

@@ -32,14 +32,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 warnings.filterwarnings("ignore")
 
-from pipeline.jit import enable_numba_cache  # noqa: E402
+from pipeline.stages.jit import enable_numba_cache  # noqa: E402
 
 enable_numba_cache()
 
-from pipeline.cache import Store, cache_root  # noqa: E402
 from pipeline.config import Config, IngestConfig, ReduceConfig  # noqa: E402
-from pipeline.ingest import ingest, resolve_input  # noqa: E402
 from pipeline.runner import Build, SilentReporter  # noqa: E402
+from pipeline.stages.ingest import ingest, resolve_input  # noqa: E402
+from pipeline.store.cache import Store, cache_root  # noqa: E402
 
 SYSTEMS = ["topictrends", "BERTopic()"]
 CORPORA = {
@@ -52,9 +52,9 @@ CORPORA = {
 def ours(
     texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, build: Build
 ) -> tuple[np.ndarray, list[list[str]]]:
-    from pipeline.cluster import cluster
-    from pipeline.reduce import reduce
-    from pipeline.represent import fit_representation
+    from pipeline.stages.cluster import cluster
+    from pipeline.stages.reduce import reduce
+    from pipeline.stages.represent import fit_representation
 
     cfg = Config()
     spaces, xy = reduce(emb, ReduceConfig(seed=seed), texts=texts)

@@ -1,6 +1,6 @@
 """One run's artifacts in memory, and the aggregations the pages show. No Streamlit here.
 
-``RunData`` reads each artifact once, through ``pipeline.artifacts.open_run`` (which checks
+``RunData`` reads each artifact once, through ``pipeline.store.artifacts.open_run`` (which checks
 the schema version and every checksum), and keeps it; one instance is shared by every
 session looking at that run (``loaders.run_data`` caches it), so nothing in here may be
 mutated by a caller. Everything else is a pure function of those frames.
@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.artifacts import RunHandle, open_run
-from pipeline.cache import Store
 from pipeline.errors import CacheError
-from pipeline.over_time import PERIODS, period_start, topics_over_time
-from pipeline.trends import partial_periods, period_grid
+from pipeline.stages.over_time import PERIODS, period_start, topics_over_time
+from pipeline.stages.trends import partial_periods, period_grid
+from pipeline.store.artifacts import RunHandle, open_run
+from pipeline.store.cache import Store
 
 OUTLIER = -1
 OUTLIER_LABEL = "Outliers"
@@ -33,7 +33,7 @@ LINEAGE_FILE = "lineage.parquet"
 HISTORY_FILE = "topic_history.parquet"
 RISING = ("new", "emerging", "rising")
 FADING = ("fading", "declining")
-# A date known only to the month cannot be binned by week, and so on (pipeline.over_time).
+# A date known only to the month cannot be binned by week, and so on (pipeline.stages.over_time).
 PRECISION_FLOOR = {"day": "week", "month": "month", "year": "year"}
 MAX_PERIODS = 600  # granularities that would draw more bins than this are not offered
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
@@ -513,7 +513,7 @@ def over_time_at(
     stored_period: str | None = None,
 ) -> OverTime:
     """Topics over time at ``period``: the stored table when it matches, else re-aggregated
-    from the document dates; partial periods by the pipeline's rule (pipeline.trends)."""
+    from the document dates; partial periods by the pipeline's rule (pipeline.stages.trends)."""
     dated = docs["date"].notna()
     partial = (
         partial_periods(docs.loc[dated, "date"], docs.loc[dated, "date_precision"], period)

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from dashboard.data import MISSING, OUTLIER, OUTLIER_LABEL
-from pipeline.trends import period_end
+from pipeline.stages.trends import period_end
 
 PALETTE: tuple[str, ...] = tuple(qualitative.Dark24 + qualitative.Alphabet + qualitative.Light24)
 OUTLIER_COLOR = "#c4c4c4"

@@ -108,7 +108,7 @@ class RichReporter:
 
 
 def _store(cache_dir: Path | None):  # noqa: ANN202
-    from pipeline.cache import Store, cache_root
+    from pipeline.store.cache import Store, cache_root
 
     return Store(cache_root(cache_dir))
 
@@ -331,8 +331,8 @@ def update(
 @app.command()
 def runs(cache_dir: CacheDirOpt = None) -> None:
     """List the cached runs: name, documents, topics, date span, built at."""
-    from pipeline.artifacts import open_run, summary_row
     from pipeline.errors import CacheError
+    from pipeline.store.artifacts import open_run, summary_row
 
     store = _store(cache_dir)
     paths = store.list_runs()
@@ -367,7 +367,7 @@ def topics(
     limit: Annotated[int, typer.Option(help="Show at most this many topics (0 = all).")] = 0,
 ) -> None:
     """Print the topic table of a run: id, label, size, share, top keywords."""
-    from pipeline.artifacts import open_run
+    from pipeline.store.artifacts import open_run
 
     store = _store(cache_dir)
     path = store.run_path(run)
@@ -429,7 +429,7 @@ def _serve_args(
 ) -> list[str]:
     from importlib import resources
 
-    from pipeline.cache import cache_root
+    from pipeline.store.cache import cache_root
 
     app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
     os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
@@ -496,7 +496,7 @@ def demo(
     """
     import subprocess
 
-    from pipeline.cache import cache_root
+    from pipeline.store.cache import cache_root
 
     root = cache_root(cache_dir)
     store = _store(cache_dir)
@@ -540,8 +540,8 @@ def demo(
 def warmup() -> None:
     """Compile and cache the numba code UMAP and HDBSCAN use (run once at install)."""
     _quiet_libraries()
-    from pipeline.jit import cache_dir
-    from pipeline.jit import warmup as run_warmup
+    from pipeline.stages.jit import cache_dir
+    from pipeline.stages.jit import warmup as run_warmup
 
     seconds = run_warmup()
     err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")

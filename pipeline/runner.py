@@ -16,8 +16,8 @@ it on a miss, and finally publishes the run directory atomically. The key chain 
 so changing a clustering knob reuses the embeddings and the UMAP layout.
 
 ``update`` folds new documents into a run's current build without refitting
-(``pipeline.update``); ``build(refit=True)`` refits and publishes under the previous ids
-where topics match (``pipeline.lineage``). Both carry ``topic_history.parquet`` forward and
+(``pipeline.stages.assign``); ``build(refit=True)`` refits and publishes under the previous ids
+where topics match (``pipeline.flows.lineage``). Both carry ``topic_history.parquet`` forward and
 write ``lineage.parquet`` (docs/updates.md).
 """
 
@@ -39,12 +39,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import SCHEMA_VERSION, __version__
-from pipeline.artifacts import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR, RunHandle, open_run
-from pipeline.cache import Store, new_stamp, now_iso, save_files, sha256_file, write_json
 from pipeline.config import Config, UpdateConfig, stable_hash, validate_config
 from pipeline.errors import BuildLockedError, CacheError, UserError
-from pipeline.ingest import Corpus, ingest, resolve_input, text_hash
-from pipeline.lineage import (
+from pipeline.flows.lineage import (
     TopicSet,
     apply_labels,
     history_rows,
@@ -54,6 +51,9 @@ from pipeline.lineage import (
     shift_merge_nodes,
     update_lineage,
 )
+from pipeline.stages.ingest import Corpus, ingest, resolve_input, text_hash
+from pipeline.store.artifacts import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR, RunHandle, open_run
+from pipeline.store.cache import Store, new_stamp, now_iso, save_files, sha256_file, write_json
 
 LIBRARIES = (
     "numpy",
@@ -206,7 +206,7 @@ class Build:
     # ------------------------------------------------------------------ helpers
     def embedder(self):  # noqa: ANN201
         if self._embedder is None:
-            from pipeline.embed import get_embedder
+            from pipeline.stages.embed import get_embedder
 
             self._embedder = get_embedder(self.cfg.embed, cache_root=self.store.root)
         return self._embedder
@@ -215,7 +215,7 @@ class Build:
         self, texts: list[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Embed texts through the per-content-hash cache; only unseen texts hit the model."""
-        from pipeline.embed import embedding_key
+        from pipeline.stages.embed import embedding_key
 
         ekey = embedding_key(self.cfg.embed)
         keys = [text_hash(t) for t in texts]
@@ -252,7 +252,7 @@ class Build:
 
     # ------------------------------------------------------------------ stages
     def run_stages(self, corpus: Corpus) -> dict[str, Any]:
-        from pipeline.embed import embedding_key, truncated_documents
+        from pipeline.stages.embed import embedding_key, truncated_documents
 
         cfg = self.cfg
         texts = corpus.texts
@@ -277,7 +277,7 @@ class Build:
                 spaces, xy = hit["spaces"], hit["xy"]
                 rec["cached"] = True
             else:
-                from pipeline.reduce import reduce
+                from pipeline.stages.reduce import reduce
 
                 t0 = time.perf_counter()
                 spaces, xy = reduce(
@@ -302,7 +302,7 @@ class Build:
                 labels, probs, info = hit["labels"], hit["probs"], hit["info"]
                 rec["cached"] = True
             else:
-                from pipeline.cluster import cluster
+                from pipeline.stages.cluster import cluster
 
                 t0 = time.perf_counter()
                 result = cluster(spaces, embeddings, cfg.cluster)
@@ -336,7 +336,7 @@ class Build:
                 topics, topic_emb = rep_hit["topics"], rep_hit["topic_embeddings"]
                 rec["cached"] = True
             else:
-                from pipeline.represent import fit_representation, save_model
+                from pipeline.stages.represent import fit_representation, save_model
 
                 t0 = time.perf_counter()
                 rep = fit_representation(
@@ -370,7 +370,7 @@ class Build:
                 hier = hier_hit["hierarchy"]
                 rec["cached"] = True
             else:
-                from pipeline.hierarchy import hierarchy
+                from pipeline.stages.hierarchy import hierarchy
 
                 t0 = time.perf_counter()
                 hier = hierarchy(model, texts, cfg.hierarchy, model_ids)
@@ -382,8 +382,8 @@ class Build:
                     hierarchy=hier,
                 )
             if model is not None and not (model_dir / "config.json").exists():
-                from pipeline.cache import atomic_dir
-                from pipeline.represent import save_model
+                from pipeline.stages.represent import save_model
+                from pipeline.store.cache import atomic_dir
 
                 with contextlib.suppress(FileExistsError), atomic_dir(model_dir) as tmp:
                     save_model(model, tmp)
@@ -392,7 +392,7 @@ class Build:
         period = None
         trends = None
         if corpus.dated:
-            from pipeline.over_time import choose_period, topics_over_time
+            from pipeline.stages.over_time import choose_period, topics_over_time
 
             period = (
                 cfg.time.period
@@ -421,8 +421,8 @@ class Build:
     def trends_stage(
         self, corpus: Corpus, texts: list[str], hashes: list[str], labels: np.ndarray, period: str
     ) -> dict[str, Any]:
-        """Trend scores and per-period keywords (pipeline.trends), each cached under its key."""
-        from pipeline.trends import compute_trends, keywords_over_time
+        """Trend scores and per-period keywords (pipeline.stages.trends), each cached under its key."""
+        from pipeline.stages.trends import compute_trends, keywords_over_time
 
         cfg = self.cfg
         dates, precisions = corpus.docs["date"], corpus.docs["date_precision"]
@@ -517,7 +517,7 @@ def build(
 
     ``refit`` builds from scratch even when nothing changed, then publishes the topics
     under the ids of the run's current build wherever they are the same topic
-    (``pipeline.lineage``), with ``lineage.parquet`` and the topic history carried on.
+    (``pipeline.flows.lineage``), with ``lineage.parquet`` and the topic history carried on.
     """
     path, default_name = resolve_input(spec)
     name = name or default_name
@@ -813,7 +813,7 @@ def update(
     update_cfg: UpdateConfig | None = None,
     reporter: Reporter | None = None,
 ) -> BuildResult:
-    """Add the documents of ``spec`` to run ``name`` without refitting (``pipeline.update``).
+    """Add the documents of ``spec`` to run ``name`` without refitting (``pipeline.stages.assign``).
 
     The run's own config is used (so documents are read, embedded and described exactly
     as the run's were); ``update_cfg`` replaces only its ``[update]`` section. Documents
@@ -841,15 +841,15 @@ def _update(
     update_cfg: UpdateConfig | None,
     reporter: Reporter,
 ) -> BuildResult:
-    from pipeline.embed import embedding_key, truncated_documents
-    from pipeline.ingest import Corpus, modelled_texts
-    from pipeline.update import (
+    from pipeline.stages.assign import (
         fold,
         interpolate_position,
         member_threshold,
         place,
         topic_centroids,
     )
+    from pipeline.stages.embed import embedding_key, truncated_documents
+    from pipeline.stages.ingest import Corpus, modelled_texts
 
     t_start = time.perf_counter()
     with store.lock(name):
@@ -931,7 +931,7 @@ def _update(
             b.truncated_documents = truncated_documents(texts, cfg.embed, store, b.keys["embed"])
 
         with b.timed("assign") as rec:
-            from pipeline.cluster import auto_min_cluster_size
+            from pipeline.stages.cluster import auto_min_cluster_size
 
             first_size = (
                 int(history.loc[history["step"] == history["step"].min(), "size"].sum()) or n_prev
@@ -1010,7 +1010,7 @@ def _update(
         period = m.get("period")
         tables: dict[str, pd.DataFrame] = {}
         if corpus.dated:
-            from pipeline.over_time import choose_period, topics_over_time
+            from pipeline.stages.over_time import choose_period, topics_over_time
 
             if period is None:
                 period = (
@@ -1134,7 +1134,7 @@ def _updated_topics(
     for col, k in (("x", 0), ("y", 1)):
         topics[col] = [float(np.median(xy[labels == t, k])) for t in topics["topic"]]
     if new_topics:
-        from pipeline.represent import fit_representation, make_label
+        from pipeline.stages.represent import fit_representation, make_label
 
         ids = np.unique(labels[labels >= 0])
         compact = {int(t): i for i, t in enumerate(ids)}

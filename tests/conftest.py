@@ -178,8 +178,8 @@ def trending_real_build(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN2
     it left in the embedding cache, instead of each running the transformer again.
     Returns (store, build result).
     """
-    from pipeline.cache import Store
     from pipeline.runner import build
+    from pipeline.store.cache import Store
 
     store = Store(tmp_path_factory.mktemp("real-trending") / "cache")
     return store, build("hf-trending-papers", Config(), store)

@@ -9,7 +9,7 @@ SCRIPT = textwrap.dedent(
     import json, sys, tempfile
     from pathlib import Path
     import numpy as np
-    from pipeline.represent import import_bertopic, save_model
+    from pipeline.stages.represent import import_bertopic, save_model
     import_bertopic()
     loaded_after_import = sorted(
         m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules
@@ -51,7 +51,7 @@ def test_bertopic_imports_without_the_torch_stack_and_still_saves() -> None:
 
 def test_bertopic_import_keeps_torch_when_already_loaded() -> None:
     code = (
-        "import sys, torch; from pipeline.represent import import_bertopic; import_bertopic();"
+        "import sys, torch; from pipeline.stages.represent import import_bertopic; import_bertopic();"
         "import bertopic._save_utils as s; print(s._has_torch)"
     )
     res = subprocess.run(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.artifacts import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from pipeline.config import Config
+from pipeline.store.artifacts import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from tests.conftest import REPO
 
 

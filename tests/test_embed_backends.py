@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import embed
-from pipeline.artifacts import open_run
-from pipeline.cache import Store
 from pipeline.config import Config, EmbedConfig, IngestConfig, stable_hash
-from pipeline.embed import (
+from pipeline.runner import build
+from pipeline.stages import embed
+from pipeline.stages.embed import (
     StaticEmbedder,
     available_cpus,
     count_truncated,
@@ -26,8 +25,9 @@ from pipeline.embed import (
     static_model_dir,
     truncated_documents,
 )
-from pipeline.ingest import ingest, resolve_input, text_hash
-from pipeline.runner import build
+from pipeline.stages.ingest import ingest, resolve_input, text_hash
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
 from tests.conftest import planted_corpus
 
 
@@ -38,7 +38,7 @@ def _fake_distill(calls: list[Path]):  # noqa: ANN202
         from model2vec import StaticModel
         from tokenizers import Tokenizer
 
-        from pipeline.cache import atomic_dir
+        from pipeline.store.cache import atomic_dir
 
         calls.append(target)
         tok = Tokenizer.from_file(str(embed.model_path() / "tokenizer.json"))

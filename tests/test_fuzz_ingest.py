@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import IngestConfig
 from pipeline.errors import UserError
-from pipeline.ingest import Corpus, ingest
+from pipeline.stages.ingest import Corpus, ingest
 
 EXTENSIONS = [".txt", ".csv", ".tsv", ".jsonl", ".json", ".parquet", ""]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

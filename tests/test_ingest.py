@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from pipeline.config import IngestConfig
-from pipeline.dates import parse_one
-from pipeline.ingest import BUNDLED, ingest, resolve_input
+from pipeline.stages.dates import parse_one
+from pipeline.stages.ingest import BUNDLED, ingest, resolve_input
 from tests.conftest import planted_corpus
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.artifacts import open_run
-from pipeline.cache import Store
 from pipeline.runner import build
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
 from tests.conftest import planted_corpus
 
 STAGES = [
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     """
     import os, signal, sys
     import pipeline.runner as runner
-    from pipeline.cache import Store
+    from pipeline.store.cache import Store
     from pipeline.config import Config
     from pathlib import Path
 
@@ -96,7 +96,7 @@ def test_sigkill_in_each_stage_keeps_the_previous_run(
 
 def test_next_build_after_kills_completes(built: tuple[Path, Path, dict]) -> None:
     corpus, root, manifest = built
-    from pipeline.artifacts import build_progress
+    from pipeline.store.artifacts import build_progress
     from tests.conftest import Config
 
     assert all(p["state"] == "interrupted" for p in build_progress(root))

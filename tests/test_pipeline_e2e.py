@@ -12,11 +12,11 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, homogeneity_score
 
 from pipeline import SCHEMA_VERSION
-from pipeline.artifacts import REQUIRED_COLUMNS, open_run
-from pipeline.cache import Store
 from pipeline.config import Config
 from pipeline.errors import BuildLockedError, CacheError, UserError
 from pipeline.runner import build
+from pipeline.store.artifacts import REQUIRED_COLUMNS, open_run
+from pipeline.store.cache import Store
 from tests.conftest import planted_corpus
 
 
@@ -189,7 +189,7 @@ def test_crash_while_publishing_keeps_the_previous_run(
     with pytest.raises(UserError, match="cannot write the cache .*previous results are intact"):
         build(str(planted_csv), fast_config, store, force=True)
     assert store.run_path("planted").resolve() == before
-    from pipeline.artifacts import build_progress
+    from pipeline.store.artifacts import build_progress
 
     progress = build_progress(store.root)
     assert [p["state"] for p in progress] == ["failed"] and "No space left" in progress[0]["error"]
@@ -210,7 +210,7 @@ def test_undated_corpus_has_no_trend_artifacts_and_says_why(
 
 
 def test_cache_root_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.cache import cache_root
+    from pipeline.store.cache import cache_root
 
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(tmp_path / "env-cache"))
     assert cache_root(None) == (tmp_path / "env-cache").resolve()
@@ -223,7 +223,7 @@ def test_interrupted_embedding_resumes_from_saved_shards(
     tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pipeline.runner as runner
-    from pipeline.embed import HashingEmbedder
+    from pipeline.stages.embed import HashingEmbedder
 
     monkeypatch.setattr(runner, "EMBED_SHARD", 64)
     calls: list[int] = []

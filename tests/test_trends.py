@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import RepresentConfig, TrendsConfig
-from pipeline.trends import (
+from pipeline.stages.trends import (
     CATEGORIES,
     TREND_COLUMNS,
     benjamini_hochberg,

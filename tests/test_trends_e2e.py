@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.artifacts import REQUIRED_COLUMNS, open_run
-from pipeline.cache import Store
 from pipeline.config import Config
 from pipeline.runner import build
+from pipeline.store.artifacts import REQUIRED_COLUMNS, open_run
+from pipeline.store.cache import Store
 from tests.trends_planted import planted_corpus
 
 
@@ -133,7 +133,7 @@ def test_class_tfidf_equals_bertopic() -> None:
     from bertopic.vectorizers import ClassTfidfTransformer
     from scipy import sparse
 
-    from pipeline.trends import class_tfidf
+    from pipeline.stages.trends import class_tfidf
 
     x = sparse.csr_matrix(np.random.default_rng(0).poisson(0.7, size=(6, 40)).astype(float))
     x = x[:, np.asarray(x.sum(axis=0)).ravel() > 0]

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.artifacts import open_run
-from pipeline.cache import Store
 from pipeline.config import Config
 from pipeline.errors import UserError
 from pipeline.runner import build, update
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
 from tests.conftest import REPO
 
 ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
@@ -390,7 +390,7 @@ def test_relations_on_a_hand_made_refit() -> None:
     Z = the other half of B plus all of C, nothing for D, and W from 10 new papers.
     """
     from pipeline.config import UpdateConfig
-    from pipeline.lineage import TopicSet, refit_lineage, relation_of_topics, renumber_tables
+    from pipeline.flows.lineage import TopicSet, refit_lineage, relation_of_topics, renumber_tables
 
     eye = np.eye(5, dtype=np.float32)
     z = (eye[1] + eye[2]) / np.sqrt(2)

@@ -49,9 +49,9 @@ def build_run(cache: Path, corpus: Path = CORPUS) -> Path:
     cheap road: hashing embeddings, one UMAP fit over a 10-neighbour graph (a third of the
     default's edges for this size), no word profile.
     """
-    from pipeline.cache import Store
     from pipeline.config import Config
     from pipeline.runner import build
+    from pipeline.store.cache import Store
 
     cfg = Config().with_overrides(
         {

@@ -375,7 +375,7 @@ def ok_but_warnings(at: AppTest) -> AppTest:
 
 def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
     from dashboard import loaders
-    from pipeline.artifacts import RunHandle
+    from pipeline.store.artifacts import RunHandle
 
     reads: list[str] = []
     original = RunHandle.read_table

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dashboard import loaders
-from pipeline.embed import HashingEmbedder
+from pipeline.stages.embed import HashingEmbedder
 
 
 def test_hashing_runs_embed_queries_with_the_hashing_embedder(dated_run, dashboard_runs):

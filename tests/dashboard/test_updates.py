@@ -33,7 +33,7 @@ from dashboard.data import (
     topic_lineage,
     update_info,
 )
-from pipeline.cache import Store
+from pipeline.store.cache import Store
 
 EVIL = "<script>alert(1)</script> [x](http://evil.example)"
 

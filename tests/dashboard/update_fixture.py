@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cache import Store, save_files, sha256_file, write_json
 from pipeline.config import Config
 from pipeline.runner import build, update
+from pipeline.store.cache import Store, save_files, sha256_file, write_json
 
 
 def republish(

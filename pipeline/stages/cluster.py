@@ -116,7 +116,7 @@ def consensus(labelings: list[np.ndarray], min_size: int) -> tuple[np.ndarray, n
 
 def cluster(spaces: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> Clustering:
     """HDBSCAN on each reduced space (one per UMAP seed), consensus when there are several."""
-    from pipeline.jit import enable_numba_cache
+    from pipeline.stages.jit import enable_numba_cache
 
     enable_numba_cache()
     if spaces.ndim == 2:

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import IngestConfig
-from pipeline.dates import parse_column
 from pipeline.errors import UserError
+from pipeline.stages.dates import parse_column
 
 MIN_DOCUMENTS = 20
 SUPPORTED = (

@@ -10,7 +10,7 @@ here, the first UMAP fit of a fresh process drops from ~50 s to ~0.5 s once warm
 
 ``njit`` functions also default to ``nogil=True``, so UMAP's layout optimisation (a
 numba loop over epochs, most of a fit's time) runs without Python's lock and several fits
-share the cores from threads (``pipeline.reduce``). Numba's cache ignores decorator flags,
+share the cores from threads (``pipeline.stages.reduce``). Numba's cache ignores decorator flags,
 so the cache directory carries a version: code compiled with the lock held is not reused.
 """
 
@@ -82,9 +82,9 @@ def warmup() -> float:
     enable_numba_cache()
     import numpy as np
 
-    from pipeline.cluster import cluster
     from pipeline.config import ClusterConfig, ReduceConfig
-    from pipeline.reduce import reduce
+    from pipeline.stages.cluster import cluster
+    from pipeline.stages.reduce import reduce
 
     t0 = time.perf_counter()
     x = np.random.default_rng(0).standard_normal((120, 32)).astype(np.float32)

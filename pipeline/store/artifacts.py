@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline import SCHEMA_VERSION
-from pipeline.cache import load_npy, sha256_file
 from pipeline.errors import CacheError
-from pipeline.lineage import HISTORY_COLUMNS, LINEAGE_COLUMNS
-from pipeline.trends import KEYWORD_COLUMNS, TREND_COLUMNS
+from pipeline.flows.lineage import HISTORY_COLUMNS, LINEAGE_COLUMNS
+from pipeline.stages.trends import KEYWORD_COLUMNS, TREND_COLUMNS
+from pipeline.store.cache import load_npy, sha256_file
 
 LINEAGE_FILE = "lineage.parquet"
 HISTORY_FILE = "topic_history.parquet"

@@ -3,7 +3,7 @@
 Pure functions, no I/O: the runner feeds them the dated documents' topics and writes the
 results. ``docs/trends.md`` explains every column; in short:
 
-* Periods come from ``pipeline.over_time`` (same bins as ``topics_over_time.parquet``). A
+* Periods come from ``pipeline.stages.over_time`` (same bins as ``topics_over_time.parquet``). A
   topic's share in a period is its documents over *all* the period's documents, outliers
   included, so a growing corpus does not make every topic rise.
 * The first and last periods are left out of the windows when they are *partial*: the
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import RepresentConfig, TrendsConfig
-from pipeline.over_time import period_start
+from pipeline.stages.over_time import period_start
 
 CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
 TREND_COLUMNS = (
@@ -522,7 +522,7 @@ def keywords_over_time(
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from pipeline.represent import PhraseAnalyzer, stop_words_for
+    from pipeline.stages.represent import PhraseAnalyzer, stop_words_for
 
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))

@@ -248,7 +248,7 @@ def count_truncated(texts: list[str], cfg: EmbedConfig) -> int:
 
 def truncated_documents(
     texts: list[str], cfg: EmbedConfig, store=None, key: str | None = None
-) -> int:  # noqa: ANN001 - pipeline.cache.Store
+) -> int:  # noqa: ANN001 - pipeline.store.cache.Store
     """:func:`count_truncated`, cached as a tiny stage result under ``key`` (the embed key)."""
     if cfg.backend != "sentence-transformers":
         return 0
@@ -283,7 +283,7 @@ def distill_static(cfg: EmbedConfig, target: Path) -> Path:
     import torch
     from model2vec.distill import distill_from_model
 
-    from pipeline.cache import atomic_dir
+    from pipeline.store.cache import atomic_dir
 
     st = load_sentence_transformer(512)
     torch.set_num_threads(cfg.threads or available_cpus())  # [embed] threads, as for encoding
@@ -396,7 +396,7 @@ def get_embedder(
         return HashingEmbedder(dim=cfg.dim)
     if cfg.backend == "static":
         if cache_root is None:
-            from pipeline.cache import cache_root as default_root
+            from pipeline.store.cache import cache_root as default_root
 
             cache_root = default_root(None)
         return StaticEmbedder(cfg, cache_root, read_only=read_only)

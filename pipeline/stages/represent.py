@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.cluster import centroids
 from pipeline.config import RepresentConfig
+from pipeline.stages.cluster import centroids
 
 # Words of 2+ characters, keeping inner hyphens ("in-context", "gpt-4"), starting with a letter.
 TOKEN_RE = re.compile(r"(?u)\b[^\W\d_](?:\w|-(?=\w))+\b")
@@ -267,7 +267,7 @@ def fit_representation(
     representative documents as BERTopic's KeyBERTInspired does, which took most of the
     stage's time on a CPU.
     """
-    from pipeline.jit import enable_numba_cache
+    from pipeline.stages.jit import enable_numba_cache
 
     enable_numba_cache()
     import_bertopic()

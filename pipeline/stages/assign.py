@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.cluster import renumber_by_size, topic_centroids
+from pipeline.stages.cluster import renumber_by_size, topic_centroids
 
 
 def member_threshold(
@@ -78,7 +78,7 @@ def detect(embeddings: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarra
         return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.float32)
     import hdbscan
 
-    from pipeline.jit import enable_numba_cache
+    from pipeline.stages.jit import enable_numba_cache
 
     enable_numba_cache()
     model = hdbscan.HDBSCAN(

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import HierarchyConfig
-from pipeline.represent import make_label
+from pipeline.stages.represent import make_label
 
 COLUMNS = ["node", "parent", "left", "right", "distance", "label", "topics"]
 

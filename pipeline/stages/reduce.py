@@ -174,7 +174,7 @@ def reduce(
     and ``cfg.lexical_weight > 0``, UMAP reads the embeddings joined with the documents'
     word profiles (``document_vectors``); without texts, the embeddings alone.
     """
-    from pipeline.jit import enable_numba_cache
+    from pipeline.stages.jit import enable_numba_cache
 
     enable_numba_cache()
     from umap import UMAP
@@ -234,7 +234,7 @@ def fit_workers(n_fits: int) -> int:
     """Threads for the reduce stage's side-by-side work (UMAP fits, kNN chunks): one per core
     this process may use, or ``$TOPICTRENDS_UMAP_THREADS``, at most one per task. Not a
     config setting: it changes the time, never the result."""
-    from pipeline.embed import available_cpus
+    from pipeline.stages.embed import available_cpus
 
     try:
         cores = int(os.environ.get(THREADS_ENV) or 0) or available_cpus()
@@ -250,7 +250,7 @@ def run_fits(
 
     Each fit is seeded and single-threaded, so the result does not depend on how many run
     at once; they overlap because UMAP's epoch loop is numba code compiled without the
-    GIL (``pipeline.jit``). On two cores the SOTU paragraphs' reduce stage went from 63 s to
+    GIL (``pipeline.stages.jit``). On two cores the SOTU paragraphs' reduce stage went from 63 s to
     42 s. The caller silences UMAP's warnings: ``warnings.catch_warnings`` is not safe to
     enter from several threads at once.
     """
