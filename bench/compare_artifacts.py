@@ -31,17 +31,20 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+# Where the bundled corpora sit depends on the checkout, so that path is made relative.
 VOLATILE = {"created_at", "timings", "total_seconds", "libraries"}
 HISTORY_VOLATILE = ("build", "created_at")
 
 
-def _flows() -> tuple[Any, Any]:
-    """build and update, wherever this checkout keeps them."""
+def _flows() -> tuple[Any, Any, Any]:
+    """build, update and Store, wherever this checkout keeps them (before/after issue 15)."""
     try:
         from pipeline.flows import build, update
+        from pipeline.store.cache import Store
     except ImportError:
-        from pipeline.runner import build, update
-    return build, update
+        from pipeline.cache import Store  # type: ignore[no-redef]
+        from pipeline.runner import build, update  # type: ignore[no-redef]
+    return build, update, Store
 
 
 def _normal_manifest(m: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +53,10 @@ def _normal_manifest(m: dict[str, Any]) -> dict[str, Any]:
     if upd.get("previous_build"):
         upd["previous_build"] = "<stamp>"
     out["update"] = upd
+    corpus = dict(out.get("corpus") or {})
+    if str(corpus.get("path", "")).startswith(str(REPO)):
+        corpus["path"] = "<checkout>" + corpus["path"][len(str(REPO)) :]  # bundled corpus
+    out["corpus"] = corpus
     arts = dict(out.get("artifacts") or {})
     if "topic_history.parquet" in arts:
         arts["topic_history.parquet"] = {"rows": arts["topic_history.parquet"].get("rows")}
@@ -80,7 +87,10 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
 
 def _arxiv_months(tmp: Path) -> list[Path]:
     """The update tests' monthly arXiv feed: months 1-3, then 4-5, then 6-9, as CSV files."""
-    from tests.test_update import monthly_corpus
+    try:
+        from tests.update_corpus import monthly_corpus
+    except ImportError:  # a checkout from before issue 15
+        from tests.test_update import monthly_corpus
 
     docs = monthly_corpus()
     out = []
@@ -92,10 +102,12 @@ def _arxiv_months(tmp: Path) -> list[Path]:
 
 
 def run_scenarios(cache: Path, out: Path) -> None:
-    from pipeline.store.cache import Store
-    from tests.test_update import hashing_config
+    try:
+        from tests.update_corpus import hashing_config
+    except ImportError:  # a checkout from before issue 15
+        from tests.test_update import hashing_config
 
-    build, update = _flows()
+    build, update, Store = _flows()
     if cache.exists():
         shutil.rmtree(cache)
     cache.mkdir(parents=True)
@@ -112,6 +124,11 @@ def run_scenarios(cache: Path, out: Path) -> None:
     keep("trending-rebuild", build("hf-trending-papers", cfg, store))
     knob = cfg.with_overrides({"cluster": {"min_cluster_size": 8}})
     keep("trending-knob", build("hf-trending-papers", knob, store))
+    # Every stage served from the stage cache, then only the hierarchy recomputed (which
+    # needs the represent stage's model again although its result is cached).
+    keep("trending-forced", build("hf-trending-papers", knob, store, force=True))
+    average = knob.with_overrides({"hierarchy": {"linkage": "average"}})
+    keep("trending-hierarchy-knob", build("hf-trending-papers", average, store))
     keep("trending-refit", build("hf-trending-papers", cfg, store, refit=True))
     first, more, full = _arxiv_months(cache)
     keep("arxiv-build", build(str(first), cfg, store, name="arxiv"))

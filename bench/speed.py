@@ -188,7 +188,8 @@ def _nmi(
 
 
 def worker_warmup(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.stages.jit import cache_dir, warmup
+    from pipeline.cli import compile_numba as warmup
+    from pipeline.stages.jit import cache_dir
 
     seconds = warmup()
     return {
@@ -238,7 +239,7 @@ def _summary(result: Any, wall: float, spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
     from pipeline.config import Config
-    from pipeline.runner import build
+    from pipeline.flows import build
     from pipeline.store.cache import Store
 
     cfg = Config().with_overrides(spec.get("overrides", {}))
@@ -294,7 +295,7 @@ def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
     """``topictrends update``: new documents folded into the cold case's run, no refit."""
-    from pipeline.runner import update
+    from pipeline.flows import update
     from pipeline.store.cache import Store
 
     t0 = time.perf_counter()

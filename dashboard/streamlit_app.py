@@ -15,7 +15,7 @@ from dashboard import access, gate, loaders, state, ui
 from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds, list_runs
 from dashboard.filters import FACET_PREFIX, FILTER_PARAMS, format_range, parse_filters
 from pipeline.errors import CacheError
-from pipeline.runner import STAGES
+from pipeline.stages.registry import STAGES
 from pipeline.store.artifacts import build_progress
 from pipeline.store.cache import cache_root
 

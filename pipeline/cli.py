@@ -7,11 +7,9 @@ line and exits 2 with no traceback.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.errors import UserError
+from pipeline.progress import RichReporter
 
 app = typer.Typer(
     name="topictrends",
@@ -72,39 +71,6 @@ def _quiet_libraries() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-
-
-class RichReporter:
-    """A progress bar per stage on stderr."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=False,
-        )
-
-    @contextlib.contextmanager
-    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        task = self.progress.add_task(name, total=total if total is not None else 1)
-        yield lambda n: self.progress.advance(task, n)
-        self.progress.update(task, completed=total if total is not None else 1)
-
-    def info(self, message: str) -> None:
-        log.info(message)
 
 
 def _store(cache_dir: Path | None):  # noqa: ANN202
@@ -203,7 +169,7 @@ def build(
     _quiet_libraries()
     _setup_logging(verbose)
     from pipeline.config import load_config
-    from pipeline.runner import build as run_build
+    from pipeline.flows import build as run_build
 
     cfg = load_config(config).with_overrides(
         {
@@ -221,7 +187,7 @@ def build(
             "time": {"period": period},
         }
     )
-    reporter = RichReporter()
+    reporter = RichReporter(err)
     with reporter.progress:
         try:
             result = run_build(
@@ -302,7 +268,7 @@ def update(
     """
     _quiet_libraries()
     _setup_logging(verbose)
-    from pipeline.runner import update as run_update
+    from pipeline.flows import update as run_update
 
     update_cfg = None
     if config is not None:
@@ -310,7 +276,7 @@ def update(
 
         update_cfg = load_config(config).update
     store = _store(cache_dir)
-    reporter = RichReporter()
+    reporter = RichReporter(err)
     with reporter.progress:
         try:
             result = run_update(run, input, store, update_cfg=update_cfg, reporter=reporter)
@@ -383,77 +349,6 @@ def topics(
     out.print(table)
 
 
-def _streamlit_flags(config_file: Path) -> list[str]:
-    """A Streamlit ``config.toml`` as ``streamlit run`` flags (``--server.headless true``).
-
-    Flags win over every config.toml Streamlit finds on its own (home directory, working
-    directory, next to the app), so the settings in ``config_file`` are the ones in force
-    wherever the server is started from. Unknown options are refused rather than ignored,
-    and so are sensitive ones (``server.cookieSecret``), which Streamlit takes only from a
-    file or the environment (``STREAMLIT_SERVER_COOKIE_SECRET``).
-    """
-    import tomllib
-
-    from streamlit import config as st_config
-
-    try:
-        doc = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{config_file}: not a readable TOML file ({exc})") from None
-    known = st_config._config_options_template  # the options ``streamlit run`` takes as flags
-    flags: list[str] = []
-    for section, options in doc.items():
-        if not isinstance(options, dict):
-            raise UserError(f"{config_file}: {section!r} must be a [section] of options")
-        for name, value in options.items():
-            key = f"{section}.{name}"
-            option = known.get(key)
-            if option is None:
-                raise UserError(f"{config_file}: {key} is not a Streamlit option; remove it")
-            if option.sensitive:
-                raise UserError(
-                    f"{config_file}: {key} is sensitive; set it in the environment "
-                    f"({option.env_var}) instead"
-                )
-            for v in value if isinstance(value, list) else [value]:
-                flags += [f"--{key}", str(v).lower() if isinstance(v, bool) else str(v)]
-    return flags
-
-
-def _serve_args(
-    cache_dir: Path | None,
-    port: int,
-    host: str,
-    streamlit_config: Path | None = None,
-    secrets: Path | None = None,
-) -> list[str]:
-    from importlib import resources
-
-    from pipeline.store.cache import cache_root
-
-    app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
-    os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
-    extra = _streamlit_flags(streamlit_config) if streamlit_config else []
-    if secrets is not None:
-        if not secrets.is_file():
-            raise UserError(f"{secrets}: no such secrets file (pass an existing secrets.toml)")
-        extra += ["--secrets.files", str(secrets.resolve())]
-    return [
-        "streamlit",
-        "run",
-        str(app_path),
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        *extra,
-    ]
-
-
 @app.command()
 def serve(
     cache_dir: CacheDirOpt = None,
@@ -475,7 +370,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the dashboard over the runs in the cache (streamlit run dashboard/streamlit_app.py)."""
-    args = _serve_args(cache_dir, port, host, streamlit_config, secrets)
+    from pipeline.serve import serve_args
+
+    args = serve_args(cache_dir, port, host, streamlit_config, secrets)
     err.print(f"serving {os.environ['TOPICTRENDS_CACHE']} on http://{host}:{port}")
     from streamlit.web import cli as stcli
 
@@ -541,10 +438,30 @@ def warmup() -> None:
     """Compile and cache the numba code UMAP and HDBSCAN use (run once at install)."""
     _quiet_libraries()
     from pipeline.stages.jit import cache_dir
-    from pipeline.stages.jit import warmup as run_warmup
 
-    seconds = run_warmup()
+    seconds = compile_numba()
     err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")
+
+
+def compile_numba() -> float:
+    """Compile (and cache) the numba code paths the pipeline uses, on random data."""
+    import time
+
+    from pipeline.stages.jit import enable_numba_cache
+
+    enable_numba_cache()
+    import numpy as np
+
+    from pipeline.config import ClusterConfig, ReduceConfig
+    from pipeline.stages.cluster import cluster
+    from pipeline.stages.reduce import reduce
+
+    t0 = time.perf_counter()
+    x = np.random.default_rng(0).standard_normal((120, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    space, _ = reduce(x, ReduceConfig(ensemble=1))
+    cluster(space, x, ClusterConfig())
+    return time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> Any:

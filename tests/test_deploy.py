@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.cli import _streamlit_flags
 from pipeline.errors import UserError
+from pipeline.serve import streamlit_flags
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"
@@ -98,7 +98,7 @@ def test_production_settings_are_what_streamlit_runs_with():
     assert want["server"]["fileWatcherType"] == "none"
     assert want["client"]["showErrorDetails"] == "none"
     assert want["server"]["maxUploadSize"] >= 1 and want["server"]["maxMessageSize"] >= 1
-    flags = _streamlit_flags(CONFIG)
+    flags = streamlit_flags(CONFIG)
     streamlit = Path(sys.executable).with_name("streamlit")
     shown = subprocess.run(
         [str(streamlit), "config", "show", *flags],
@@ -126,10 +126,10 @@ def test_streamlit_config_with_unknown_or_sensitive_options_is_refused(tmp_path)
     bad = tmp_path / "config.toml"
     bad.write_text("[server]\nenableXsrfProtecton = true\n")  # a typo is not silently ignored
     with pytest.raises(UserError, match="enableXsrfProtecton is not a Streamlit option"):
-        _streamlit_flags(bad)
+        streamlit_flags(bad)
     bad.write_text('[server]\ncookieSecret = "x"\n')
     with pytest.raises(UserError, match="STREAMLIT_SERVER_COOKIE_SECRET"):
-        _streamlit_flags(bad)
+        streamlit_flags(bad)
 
 
 def entrypoint(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from pipeline.config import Config
-from pipeline.store.artifacts import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from pipeline.store.contract import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from tests.conftest import REPO
 
 

@@ -10,49 +10,42 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.runner import build
+from pipeline.flows import build
+from pipeline.stages.registry import STAGES as BUILD_STAGES
 from pipeline.store.artifacts import open_run
 from pipeline.store.cache import Store
 from tests.conftest import planted_corpus
 
-STAGES = [
-    "ingest",
-    "embed",
-    "reduce",
-    "cluster",
-    "represent",
-    "hierarchy",
-    "over_time",
-    "publish",
-    "mid-write",
-]
+STAGES = [*BUILD_STAGES, "mid-write"]  # every progress entry of a build, from the code
 
 # Runs a real build in a child process that SIGKILLs itself on entering the given stage
 # (or, for "mid-write", after the first artifact file of the new run is written).
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
-    import pipeline.runner as runner
+    import pipeline.flows.publish as publish
+    from pipeline.flows import build
+    from pipeline.flows.run import Run
     from pipeline.store.cache import Store
     from pipeline.config import Config
     from pathlib import Path
 
     target, corpus, root = sys.argv[1], sys.argv[2], sys.argv[3]
-    original_timed = runner.Build.timed
+    original_timed = Run.timed
     def timed(self, stage, total=None):
         if stage == target:
             os.kill(os.getpid(), signal.SIGKILL)
         return original_timed(self, stage, total)
-    runner.Build.timed = timed
-    original_save = runner.save_files
+    Run.timed = timed
+    original_save = publish.save_files
     def save_files(directory, *a, **k):
         out = original_save(directory, *a, **k)
         if target == "mid-write":
             os.kill(os.getpid(), signal.SIGKILL)
         return out
-    runner.save_files = save_files
+    publish.save_files = save_files
     cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}})
-    runner.build(corpus, cfg, Store(Path(root)), force=True)
+    build(corpus, cfg, Store(Path(root)), force=True)
     """
 )
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config
-from pipeline.runner import build
+from pipeline.flows import build
 from pipeline.store.artifacts import open_run
 from pipeline.store.cache import Store
 

@@ -14,16 +14,15 @@ import pandas as pd
 import pytest
 
 from pipeline.config import RepresentConfig, TrendsConfig
+from pipeline.periods import period_grid
+from pipeline.stages.keywords import keywords_over_time
 from pipeline.stages.trends import (
-    CATEGORIES,
-    TREND_COLUMNS,
     benjamini_hochberg,
     choose_windows,
     compute_trends,
-    keywords_over_time,
     partial_periods,
-    period_grid,
 )
+from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
 from tests.trends_planted import LATE, labelled_documents, planted_corpus
 
 NULL_SEEDS = range(30)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from pipeline.runner import STAGES
+from pipeline.stages.registry import STAGES
 
 ctx = ui.context()
 run = ctx.run

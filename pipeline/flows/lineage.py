@@ -1,6 +1,6 @@
 """Lineage: how the topics of one build relate to the topics of the build before it.
 
-Pure functions, no I/O (the runner reads the previous build and writes the results). Two
+Pure functions, no I/O (the flows read the previous build and write the results). Two
 callers:
 
 * ``topictrends build --refit`` clusters from scratch, so its topic ids are fresh
@@ -36,19 +36,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import UpdateConfig
-
-RELATIONS = ("same", "grew", "split", "merged", "new", "gone")
-LINEAGE_COLUMNS = (
-    "previous_topic",
-    "topic",
-    "relation",
-    "similarity",
-    "document_overlap",
-    "shared_documents",
-    "previous_label",
-    "label",
-)
-HISTORY_COLUMNS = ("step", "build", "created_at", "topic", "label", "size", "relation")
+from pipeline.store.contract import HISTORY_COLUMNS, LINEAGE_COLUMNS, RELATIONS
 
 
 @dataclass(frozen=True)
@@ -202,6 +190,23 @@ def lineage_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     return df
 
 
+def _published_ids(
+    prev: TopicSet, new: TopicSet, pairs: list[tuple[int, int]], next_id: int
+) -> dict[int, int]:
+    """Refit id -> published id: a matched topic's previous id, else a fresh one."""
+    matched_new = {j: i for i, j in pairs}
+    id_map: dict[int, int] = {}
+    fresh = next_id
+    # The refit numbers topics by size, so fresh ids are handed out largest first.
+    for j in np.argsort(new.ids, kind="stable"):
+        if int(j) in matched_new:
+            id_map[int(new.ids[j])] = int(prev.ids[matched_new[int(j)]])
+        else:
+            id_map[int(new.ids[j])] = fresh
+            fresh += 1
+    return id_map
+
+
 def refit_lineage(
     prev: TopicSet,
     new: TopicSet,
@@ -217,16 +222,7 @@ def refit_lineage(
     """
     sim = topic_similarity(prev, new, cfg)
     pairs = match_topics(sim, cfg.match_threshold)
-    matched_new = {j: i for i, j in pairs}
-    id_map: dict[int, int] = {}
-    fresh = next_id
-    # The refit numbers topics by size, so fresh ids are handed out largest first.
-    for j in np.argsort(new.ids, kind="stable"):
-        if int(j) in matched_new:
-            id_map[int(new.ids[j])] = int(prev.ids[matched_new[int(j)]])
-        else:
-            id_map[int(new.ids[j])] = fresh
-            fresh += 1
+    id_map = _published_ids(prev, new, pairs, next_id)
 
     counts, prev_total = overlap(prev_docs, new_docs, prev.ids, new.ids)
     with np.errstate(divide="ignore", invalid="ignore"):

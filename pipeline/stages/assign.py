@@ -1,7 +1,7 @@
 """Update: fold new documents into an existing run without refitting it.
 
-Pure functions, no I/O; ``pipeline.runner.update`` reads the run, calls these and
-publishes the result. The run's topics are frozen: a new document joins the existing topic
+Pure functions, no I/O, and the ``assign`` stage (``run``) of the update flow
+(``pipeline.flows.update``), which reads the run, runs the stages and publishes the result. The run's topics are frozen: a new document joins the existing topic
 whose centroid it is most similar to (cosine in embedding space) when that similarity is
 at least ``[update] assign_threshold``, so ids and labels never move. Documents that fit
 no topic, together with the earlier updates' documents that fitted none, are clustered
@@ -17,9 +17,13 @@ stays put; ``topictrends build --refit`` recomputes the map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from pipeline.config import stable_hash
+from pipeline.stages.base import Context, digest
 from pipeline.stages.cluster import renumber_by_size, topic_centroids
 
 
@@ -208,3 +212,71 @@ def interpolate_position(
     nearest = np.argsort(-sims, kind="stable")[: min(k, len(centroids))]
     w = np.clip(sims[nearest], 0, None) + 1e-6
     return (positions[nearest] * w[:, None]).sum(axis=0) / w.sum()
+
+
+# --------------------------------------------------------------------------- the stage
+@dataclass
+class Previous:
+    """What an update starts from: the run's current build, read once by the flow."""
+
+    docs: pd.DataFrame  # its documents.parquet
+    topics: pd.DataFrame  # its topics.parquet
+    history: pd.DataFrame  # topic_history.parquet up to it
+    step: int  # this update's step
+    added: np.ndarray  # added_step of every document of the updated run
+    next_id: int  # first topic id the run has never used
+    run_key: str | None
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """The assign stage: fold the new documents into the frozen topics and place them.
+
+    It stands in for the build's clustering, so its key is recorded as the ``cluster``
+    key, which the trend stages are keyed on.
+    """
+    from pipeline.stages.cluster import auto_min_cluster_size
+
+    prev, cfg = ctx.inputs["previous"], ctx.cfg
+    embeddings = ctx.get("embeddings")
+    n_prev = len(prev.docs)
+    n_new = len(embeddings) - n_prev
+    first = prev.history["step"] == prev.history["step"].min()
+    first_size = int(prev.history.loc[first, "size"].sum()) or n_prev
+    min_size = (
+        cfg.update.min_new_topic_size
+        or cfg.cluster.min_cluster_size
+        or auto_min_cluster_size(first_size)
+    )
+    prev_labels = np.concatenate([prev.docs["topic"].to_numpy(np.int64), np.full(n_new, -1)])
+    threshold = (
+        cfg.update.assign_threshold
+        if cfg.update.assign_threshold is not None
+        else member_threshold(
+            embeddings, prev_labels, cfg.update.assign_quantile, cfg.cluster.outlier_threshold
+        )
+    )
+    prev_probs = np.concatenate([prev.docs["topic_prob"].to_numpy(np.float32), np.zeros(n_new)])
+    folded = fold(
+        embeddings,
+        prev_labels,
+        prev_probs,
+        prev.added,
+        prev.step,
+        threshold,
+        min_size,
+        prev.next_id,
+    )
+    prev_xy = prev.docs[["x", "y"]].to_numpy(np.float32)
+    placed = place(embeddings[n_prev:], embeddings[:n_prev], prev_xy, cfg.update.map_neighbors)
+    xy = np.concatenate([prev_xy, placed]).astype(np.float32)
+    ctx.record.update(
+        assigned=folded.assigned,
+        new_topics=len(folded.new_topics),
+        threshold=threshold,
+        min_new_topic_size=min_size,
+    )
+    labels_digest = digest([str(x) for x in folded.labels])
+    ctx.keys["cluster"] = stable_hash(
+        ["update", prev.run_key, digest(ctx.inputs["hashes"]), labels_digest]
+    )
+    return {"labels": folded.labels, "probs": folded.probs, "xy": xy, "folded": folded}

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from pipeline.config import ClusterConfig
+from pipeline.stages.base import Context
 
 
 def auto_min_cluster_size(n_docs: int) -> int:
@@ -153,3 +155,13 @@ def cluster(spaces: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> C
         labels = renumber_by_size(labels)
     probs[labels == -1] = 0.0
     return Clustering(labels=labels, probs=probs.astype(np.float32), n_reassigned=n_reassigned)
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """The cluster stage: a topic (or -1) and a membership strength per document."""
+    result = cluster(ctx.get("spaces"), ctx.get("embeddings"), ctx.cfg.cluster)
+    return {
+        "labels": result.labels,
+        "probs": result.probs,
+        "info": {"n_reassigned": result.n_reassigned},
+    }

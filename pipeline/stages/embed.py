@@ -36,12 +36,13 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from pipeline.config import EmbedConfig, stable_hash
 from pipeline.errors import CacheError
+from pipeline.stages.base import Context, cached_rows, digest
 
 Progress = Callable[[int], None]
 
@@ -401,3 +402,56 @@ def get_embedder(
             cache_root = default_root(None)
         return StaticEmbedder(cfg, cache_root, read_only=read_only)
     return TransformerEmbedder(cfg)
+
+
+# --------------------------------------------------------------------------- the stage
+EMBED_SHARD = 2048  # documents embedded (and saved) per shard: one executor batch
+
+
+def stage_key(ctx: Context) -> str:
+    """The embed key: the embedding space and the documents' content, in order."""
+    return stable_hash([embedding_key(ctx.cfg.embed), digest(ctx.inputs["hashes"])])
+
+
+def embedder(ctx: Context) -> Embedder:
+    """The flow's embedder, loaded on first use (a warm rebuild never loads a model)."""
+    if "embedder" not in ctx.services:
+        ctx.services["embedder"] = get_embedder(ctx.cfg.embed, cache_root=ctx.store.root)
+    return ctx.services["embedder"]
+
+
+def encode(
+    ctx: Context, texts: list[str], progress: Callable[[int], None] | None = None
+) -> np.ndarray:
+    """Embed texts through the per-content-hash cache; only unseen texts hit the model."""
+    from pipeline.stages.ingest import text_hash
+
+    keys = [text_hash(t) for t in texts]
+    found = cached_rows(
+        ctx,
+        "embeddings",
+        embedding_key(ctx.cfg.embed),
+        keys,
+        texts,
+        lambda chunk: embedder(ctx).encode(chunk, progress=progress),
+        EMBED_SHARD,
+        progress,
+    )
+    dim = next(iter(found.values())).shape[0] if found else 0
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        out[i] = found[k]
+    return out
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """Embed every document; counts what the cache already held for the progress record."""
+    hashes, texts = ctx.inputs["hashes"], ctx.inputs["texts"]
+    ekey = embedding_key(ctx.cfg.embed)
+    cached_before = len(ctx.store.load_shards("embeddings", ekey, hashes))
+    embeddings = encode(ctx, texts, progress=ctx.record.get("tick"))
+    ctx.record["cached"] = cached_before == len(set(hashes))
+    ctx.record["new_documents"] = len(set(hashes)) - cached_before
+    # Documents longer than max_seq_length: embedded from their first tokens only.
+    truncated = truncated_documents(texts, ctx.cfg.embed, ctx.store, ctx.keys["embed"])
+    return {"embeddings": embeddings, "truncated_documents": truncated}

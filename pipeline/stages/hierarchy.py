@@ -7,10 +7,13 @@ drawn as a dendrogram, icicle or sunburst without the model.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from pipeline.config import HierarchyConfig
+from pipeline.stages.base import Context
 from pipeline.stages.represent import make_label
 
 COLUMNS = ["node", "parent", "left", "right", "distance", "label", "topics"]
@@ -70,3 +73,13 @@ def hierarchy(
     df = pd.DataFrame(rows)
     df["parent"] = df["node"].map(lambda n: parent_of.get(n, -1)).astype(np.int64)
     return df.sort_values("node").reset_index(drop=True)[COLUMNS]
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """The hierarchy stage, from the model the represent stage fitted in this flow."""
+    rep = ctx.out["represent"]
+    return {
+        "hierarchy": hierarchy(
+            rep["model"], ctx.inputs["texts"], ctx.cfg.hierarchy, rep["model_ids"]
+        )
+    }

@@ -6,7 +6,8 @@ them are declared without ``cache=True``, so ``NUMBA_CACHE_DIR`` alone does not 
 Defaulting ``cache=True`` in numba's decorators *before* those libraries are imported
 makes numba write the compiled code to disk and load it in later processes: measured
 here, the first UMAP fit of a fresh process drops from ~50 s to ~0.5 s once warm.
-``topictrends warmup`` (run by ``make setup``) fills the cache at install time.
+``topictrends warmup`` (run by ``make setup``; ``pipeline.cli.compile_numba``) fills the
+cache at install time.
 
 ``njit`` functions also default to ``nogil=True``, so UMAP's layout optimisation (a
 numba loop over epochs, most of a fit's time) runs without Python's lock and several fits
@@ -73,22 +74,3 @@ def _enable_numba_cache() -> None:
     decorators.njit = _with_cache(decorators.njit, nogil=True)
     numba.jit = decorators.jit
     numba.njit = decorators.njit
-
-
-def warmup() -> float:
-    """Compile (and cache) the numba code paths the pipeline uses, on random data."""
-    import time
-
-    enable_numba_cache()
-    import numpy as np
-
-    from pipeline.config import ClusterConfig, ReduceConfig
-    from pipeline.stages.cluster import cluster
-    from pipeline.stages.reduce import reduce
-
-    t0 = time.perf_counter()
-    x = np.random.default_rng(0).standard_normal((120, 32)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    space, _ = reduce(x, ReduceConfig(ensemble=1))
-    cluster(space, x, ClusterConfig())
-    return time.perf_counter() - t0

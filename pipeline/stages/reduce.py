@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import ReduceConfig
+from pipeline.stages.base import Context
 
 
 def auto_neighbors(n_docs: int) -> int:
@@ -272,3 +273,14 @@ def run_fits(
             if tick:
                 tick(f"{name} done")
         return out
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """The reduce stage: clustering spaces and the 2-d map of the embeddings."""
+    spaces, xy = reduce(
+        ctx.get("embeddings"),
+        ctx.cfg.reduce,
+        tick=lambda what: ctx.reporter.info(f"reduce: {what}"),
+        texts=ctx.inputs["texts"],
+    )
+    return {"spaces": spaces, "xy": xy}

@@ -11,7 +11,6 @@ counts per-topic documents, not papers, so it is left at 1.
 
 from __future__ import annotations
 
-import functools
 import importlib.abc
 import re
 import sys
@@ -19,143 +18,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import RepresentConfig
+from pipeline.stages.base import Context
 from pipeline.stages.cluster import centroids
-
-# Words of 2+ characters, keeping inner hyphens ("in-context", "gpt-4"), starting with a letter.
-TOKEN_RE = re.compile(r"(?u)\b[^\W\d_](?:\w|-(?=\w))+\b")
-# N-grams never cross punctuation: "in-context learning (ICL) improves" must not yield "learning icl".
-PHRASE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”‘’|/\\]|\s[-–—]\s")
-# Boilerplate of abstracts and web scrapes that c-TF-IDF would otherwise rank as topical.
-EXTRA_STOP_WORDS = frozenset(
-    [
-        "paper",
-        "propose",
-        "proposed",
-        "proposes",
-        "present",
-        "presents",
-        "presented",
-        "show",
-        "shows",
-        "shown",
-        "using",
-        "use",
-        "used",
-        "uses",
-        "based",
-        "approach",
-        "approaches",
-        "method",
-        "methods",
-        "result",
-        "results",
-        "work",
-        "works",
-        "study",
-        "studies",
-        "new",
-        "novel",
-        "existing",
-        "including",
-        "demonstrate",
-        "demonstrates",
-        "achieve",
-        "achieves",
-        "achieved",
-        "et",
-        "al",
-        "however",
-        "furthermore",
-        "respectively",
-        "significantly",
-        "state-of-the-art",
-        "extensive",
-        "experiments",
-        "experimental",
-        "code",
-        "https",
-        "http",
-        "www",
-        "com",
-        "github",
-        "org",
-        "available",
-        "introduce",
-        "introduces",
-        "introduced",
-        "address",
-        "addresses",
-        "recent",
-        "recently",
-        "various",
-        "different",
-        "provide",
-        "provides",
-        "effective",
-        "effectively",
-        "improve",
-        "improves",
-        "improved",
-        "significant",
-    ]
-)
-
-
-def _phrase_terms(stop_words: frozenset[str], ngram_max: int, phrase: str) -> tuple[str, ...]:
-    toks = TOKEN_RE.findall(phrase)
-    ok = [t not in stop_words and len(t) > 1 for t in toks]
-    terms: list[str] = []
-    for n in range(1, ngram_max + 1):
-        for i in range(len(toks) - n + 1):
-            if all(ok[i : i + n]) and (n == 1 or len(set(toks[i : i + n])) == n):
-                terms.append(" ".join(toks[i : i + n]))
-    return tuple(terms)
-
-
-_PHRASE_MEMOS: dict[tuple[frozenset[str], int], Callable[[str], tuple[str, ...]]] = {}
-_PHRASE_MEMOS_LOCK = threading.Lock()
-
-
-def _phrase_memo(stop_words: frozenset[str], ngram_max: int) -> Callable[[str], tuple[str, ...]]:
-    """One memo per tokenisation, shared by every analyzer in the process."""
-    key = (stop_words, ngram_max)
-    with _PHRASE_MEMOS_LOCK:
-        if key not in _PHRASE_MEMOS:
-            _PHRASE_MEMOS[key] = functools.lru_cache(maxsize=500_000)(
-                functools.partial(_phrase_terms, stop_words, ngram_max)
-            )
-        return _PHRASE_MEMOS[key]
-
-
-class PhraseAnalyzer:
-    """CountVectorizer analyzer: n-grams within punctuation-free phrases, no stop-word edges."""
-
-    def __init__(self, stop_words: frozenset[str], ngram_max: int) -> None:
-        self.stop_words = stop_words
-        self.ngram_max = ngram_max
-        # c-TF-IDF, the hierarchy and the per-period keywords (trends) re-analyse the same
-        # sentences in different concatenations; one memo per tokenisation, shared across
-        # analyzers and stages, makes every analysis after the first nearly free.
-        self._phrase = _phrase_memo(stop_words, ngram_max)
-
-    def __call__(self, doc: str) -> list[str]:
-        terms: list[str] = []
-        for phrase in PHRASE_SPLIT.split(doc.lower()):
-            terms.extend(self._phrase(phrase))
-        return terms
-
-
-def stop_words_for(cfg: RepresentConfig) -> frozenset[str]:
-    if cfg.stop_words == "none":
-        return frozenset()
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS
+from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
+from pipeline.store.contract import REQUIRED_COLUMNS, TOPICS_FILE
 
 
 @dataclass
@@ -267,6 +139,44 @@ def fit_representation(
     representative documents as BERTopic's KeyBERTInspired does, which took most of the
     stage's time on a CPU.
     """
+    n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    model = _fit_model(texts, embeddings, labels, encode, cfg)
+    # BERTopic renumbers topics by size and breaks ties its own way: map its ids to ours.
+    bt = np.asarray(model.topics_)
+    ours_to_bt = {t: int(np.bincount(bt[labels == t] + 1).argmax()) - 1 for t in range(n_topics)}
+
+    cents = centroids(embeddings, labels, n_topics)
+    candidates = {
+        t: [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[t]) or []) if w and s > 0]
+        for t in range(n_topics)
+    }
+    chosen = refine_keywords(candidates, cents, encode, cfg)
+    bt_to_ours = {b: t for t, b in ours_to_bt.items()}
+    model.topic_representations_ = {
+        b: (chosen.get(bt_to_ours.get(b, -1)) or reps)
+        for b, reps in model.topic_representations_.items()
+    }
+    topics = _topic_rows(labels, embeddings, cents, chosen, xy, doc_ids, cfg)
+    model.set_topic_labels({ours_to_bt[int(r.topic)]: r.label for r in topics.itertuples()})
+    ixy = intertopic_map(cents, seed)
+    topics["ix"] = ixy[:, 0].astype(float) if len(topics) else pd.Series(dtype=float)
+    topics["iy"] = ixy[:, 1].astype(float) if len(topics) else pd.Series(dtype=float)
+    return Representation(
+        topics=topics,
+        topic_embeddings=cents.astype(np.float32),
+        model=model,
+        model_topic_ids=ours_to_bt,
+    )
+
+
+def _fit_model(
+    texts: list[str],
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    cfg: RepresentConfig,
+) -> Any:
+    """BERTopic fitted on our clusters (``y=labels``): its c-TF-IDF keyword candidates."""
     from pipeline.stages.jit import enable_numba_cache
 
     enable_numba_cache()
@@ -277,7 +187,6 @@ def fit_representation(
     from bertopic.vectorizers import ClassTfidfTransformer
     from sklearn.feature_extraction.text import CountVectorizer
 
-    n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
     vectorizer = CountVectorizer(
         analyzer=PhraseAnalyzer(stop_words_for(cfg), cfg.ngram_max), min_df=1
     )
@@ -304,27 +213,24 @@ def fit_representation(
         verbose=False,
     )
     model.fit_transform(texts, embeddings=embeddings, y=labels)
-    # BERTopic renumbers topics by size and breaks ties its own way: map its ids to ours.
-    bt = np.asarray(model.topics_)
-    ours_to_bt = {t: int(np.bincount(bt[labels == t] + 1).argmax()) - 1 for t in range(n_topics)}
+    return model
 
-    cents = centroids(embeddings, labels, n_topics)
-    candidates = {
-        t: [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[t]) or []) if w and s > 0]
-        for t in range(n_topics)
-    }
-    chosen = refine_keywords(candidates, cents, encode, cfg)
-    bt_to_ours = {b: t for t, b in ours_to_bt.items()}
-    model.topic_representations_ = {
-        b: (chosen.get(bt_to_ours.get(b, -1)) or reps)
-        for b, reps in model.topic_representations_.items()
-    }
 
+def _topic_rows(
+    labels: np.ndarray,
+    embeddings: np.ndarray,
+    cents: np.ndarray,
+    chosen: dict[int, list[tuple[str, float]]],
+    xy: np.ndarray,
+    doc_ids: list[str],
+    cfg: RepresentConfig,
+) -> pd.DataFrame:
+    """One row per topic: label, size, keywords, the documents nearest its centroid, position."""
     ids = np.asarray(doc_ids)
     n = len(labels)
     rows = []
     used_labels: set[str] = set()
-    for t in range(n_topics):
+    for t in range(len(cents)):
         members = np.where(labels == t)[0]
         sims = embeddings[members] @ cents[t]
         rep_idx = members[np.argsort(-sims, kind="stable")[: cfg.n_representative_docs]]
@@ -346,30 +252,9 @@ def fit_representation(
                 "y": float(np.median(xy[members, 1])),
             }
         )
-    topics = pd.DataFrame(
-        rows,
-        columns=[
-            "topic",
-            "label",
-            "size",
-            "share",
-            "keywords",
-            "keyword_weights",
-            "representative_doc_ids",
-            "x",
-            "y",
-        ],
-    )
-    model.set_topic_labels({ours_to_bt[int(r.topic)]: r.label for r in topics.itertuples()})
-    ixy = intertopic_map(cents, seed)
-    topics["ix"] = ixy[:, 0].astype(float) if len(topics) else pd.Series(dtype=float)
-    topics["iy"] = ixy[:, 1].astype(float) if len(topics) else pd.Series(dtype=float)
-    return Representation(
-        topics=topics,
-        topic_embeddings=cents.astype(np.float32),
-        model=model,
-        model_topic_ids=ours_to_bt,
-    )
+    # topics.parquet's columns but the intertopic map's, which are added after.
+    columns = [c for c in REQUIRED_COLUMNS[TOPICS_FILE] if c not in ("ix", "iy")]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _norm(v: np.ndarray) -> np.ndarray:
@@ -483,3 +368,50 @@ def save_model(model, directory: Path) -> None:  # noqa: ANN001
         )
     finally:
         logger.disabled = was
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """The represent stage: topics.parquet's rows and the topic centroids.
+
+    The fitted BERTopic model is held in memory only (``transient``): the hierarchy
+    stage reads it, and ``keep_model`` stores it beside this stage's cached result.
+    """
+    from pipeline.stages.embed import encode
+
+    cfg = ctx.cfg
+    rep = fit_representation(
+        ctx.inputs["texts"],
+        ctx.get("embeddings"),
+        ctx.get("labels"),
+        ctx.get("xy"),
+        ctx.inputs["doc_ids"],
+        lambda texts: encode(ctx, texts),
+        cfg.represent,
+        seed=cfg.reduce.seed,
+    )
+    return {
+        "topics": rep.topics,
+        "topic_embeddings": rep.topic_embeddings,
+        "model": rep.model,
+        "model_ids": rep.model_topic_ids,
+    }
+
+
+def model_dir(ctx: Context) -> Path:
+    """Where the fitted model of this represent result is kept (and published from)."""
+    from pipeline.store.contract import MODEL_DIR
+
+    return ctx.store.stage_dir("represent", ctx.keys["represent"]) / MODEL_DIR
+
+
+def keep_model(ctx: Context) -> None:
+    """Save a freshly fitted model once per represent key (safetensors, never pickle)."""
+    import contextlib
+
+    from pipeline.store.cache import atomic_dir
+
+    model = ctx.out["represent"].get("model")
+    target = model_dir(ctx)
+    if model is not None and not (target / "config.json").exists():
+        with contextlib.suppress(FileExistsError), atomic_dir(target) as tmp:
+            save_model(model, tmp)

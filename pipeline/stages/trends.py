@@ -1,6 +1,6 @@
 """Trend scores: which topics are growing or shrinking, how sure that is, and how they read.
 
-Pure functions, no I/O: the runner feeds them the dated documents' topics and writes the
+Pure functions, no I/O: the trends stages feed them the dated documents' topics and writes the
 results. ``docs/trends.md`` explains every column; in short:
 
 * Periods come from ``pipeline.stages.over_time`` (same bins as ``topics_over_time.parquet``). A
@@ -20,8 +20,8 @@ results. ``docs/trends.md`` explains every column; in short:
 * ``category`` turns these into one word (``new``, ``emerging``, ``rising``, ``stable``,
   ``declining``, ``fading``) by the rules in ``categorise``.
 
-``keywords_over_time`` describes each topic in each period by c-TF-IDF over that period's
-documents only, so a period's keywords never use later documents.
+Each topic's keywords per period are the ``keywords_over_time`` stage
+(``pipeline.stages.keywords``).
 """
 
 from __future__ import annotations
@@ -33,40 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import RepresentConfig, TrendsConfig
-from pipeline.stages.over_time import period_start
-
-CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
-TREND_COLUMNS = (
-    "topic",
-    "recent_count",
-    "previous_count",
-    "recent_share",
-    "previous_share",
-    "growth",
-    "growth_ci_low",
-    "growth_ci_high",
-    "p_value",
-    "q_value",
-    "slope",
-    "first_seen",
-    "category",
-)
-KEYWORD_COLUMNS = ("topic", "period_start", "count", "keywords", "keyword_weights")
-
-_FREQ = {"week": "7D", "month": "MS", "quarter": "QS-JAN", "year": "YS", "decade": "10YS"}
-_STEP = {
-    "week": pd.DateOffset(days=7),
-    "month": pd.DateOffset(months=1),
-    "quarter": pd.DateOffset(months=3),
-    "year": pd.DateOffset(years=1),
-    "decade": pd.DateOffset(years=10),
-}
-_PRECISION_STEP = {
-    "day": pd.DateOffset(days=1),
-    "month": pd.DateOffset(months=1),
-    "year": pd.DateOffset(years=1),
-}
+from pipeline.config import TrendsConfig
+from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
+from pipeline.stages.base import Context
+from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
 
 # An empty stretch at the edge of the first/last period counts as "the corpus starts/ends
 # here" when, at the period's own document rate, a gap that long would happen by chance
@@ -77,17 +47,6 @@ EDGE_GAP_LOG_ODDS = math.log(100.0)
 EDGE_COUNT_RATIO = 0.5
 EDGE_COUNT_PVALUE = 0.01
 EDGE_NEIGHBOURS = 3
-
-
-# ---------------------------------------------------------------------- periods
-def period_grid(first: pd.Timestamp, last: pd.Timestamp, period: str) -> pd.DatetimeIndex:
-    """Every period start from ``first`` to ``last`` inclusive, empty periods included."""
-    return pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=_FREQ[period])
-
-
-def period_end(start: pd.Timestamp, period: str) -> pd.Timestamp:
-    """Exclusive end of the period starting at ``start``."""
-    return pd.Timestamp(start) + _STEP[period]
 
 
 def partial_periods(
@@ -114,11 +73,11 @@ def partial_periods(
     counts = starts.value_counts().reindex(grid, fill_value=0).to_numpy()
     # End of each document's date interval (exclusive): a month-precision date covers the month.
     ends = d.copy()
-    for p, step in _PRECISION_STEP.items():
+    for p, step in PRECISION_STEP.items():
         mask = (prec == p).to_numpy()
         if mask.any():
             ends[mask] = d[mask] + step
-    other = ~prec.isin(list(_PRECISION_STEP)).to_numpy()
+    other = ~prec.isin(list(PRECISION_STEP)).to_numpy()
     if other.any():
         ends[other] = d[other] + pd.DateOffset(days=1)
 
@@ -347,11 +306,8 @@ def compute_trends(
     dated = d.notna().to_numpy()
     n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
     topic_ids = np.arange(n_topics)
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
     if not dated.any() or n_topics == 0:
-        note = "no dated documents in any topic"
-        info = {"period": period, "partial_periods": [], "complete_periods": 0, "note": note}
-        return TrendsResult(empty, {}, Windows([], [], [], note=note), info)
+        return _no_trends(period)
 
     lab = labels[dated]
     starts = period_start(d[dated].reset_index(drop=True), period)
@@ -377,15 +333,7 @@ def compute_trends(
         [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
     )
 
-    # Long-run slope over the complete periods with documents, per year.
-    comp = grid.isin(win.complete) & (totals > 0)
-    if comp.sum() >= 2:
-        t_years = ((grid[comp] - grid[comp][0]).days.to_numpy() / 365.25).astype(float)
-        shares = counts[:, comp] / totals[comp]
-        slope = wls_slope(t_years, shares, totals[comp])
-    else:
-        slope = np.full(n_topics, np.nan)
-
+    slope = _long_run_slope(grid, win, counts, totals)
     nan = np.full(n_topics, np.nan)
     table = pd.DataFrame(
         {
@@ -403,23 +351,7 @@ def compute_trends(
             "first_seen": first_seen,
         }
     )
-    phi = 1.0
-    if win.ok:
-        rmask = grid.isin(win.recent)
-        pmask = grid.isin(win.previous)
-        xr, xp = counts[:, rmask].sum(axis=1), counts[:, pmask].sum(axis=1)
-        nr, np_ = float(totals[rmask].sum()), float(totals[pmask].sum())
-        phi = dispersion([(counts[:, m], totals[m]) for m in (pmask, rmask)])
-        growth, lo, hi, p = share_ratio_test(xr, xp, nr, np_, k, cfg.smoothing, phi, cfg.alpha)
-        table["recent_count"] = xr
-        table["previous_count"] = xp
-        table["recent_share"] = xr / nr
-        table["previous_share"] = xp / np_
-        table["growth"] = growth
-        table["growth_ci_low"] = lo
-        table["growth_ci_high"] = hi
-        table["p_value"] = p
-        table["q_value"] = benjamini_hochberg(p)
+    phi = _score_windows(table, grid, win, counts, totals, k, cfg) if win.ok else 1.0
     table["category"] = categorise(table, win, cfg)
 
     info: dict[str, Any] = {
@@ -439,6 +371,54 @@ def compute_trends(
         "categories": {c: int((table["category"] == c).sum()) for c in CATEGORIES},
     }
     return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
+
+
+def _no_trends(period: str) -> TrendsResult:
+    """The result for a corpus without a dated document in any topic: no rows, a note."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+    note = "no dated documents in any topic"
+    info = {"period": period, "partial_periods": [], "complete_periods": 0, "note": note}
+    return TrendsResult(empty, {}, Windows([], [], [], note=note), info)
+
+
+def _long_run_slope(
+    grid: pd.DatetimeIndex, win: Windows, counts: np.ndarray, totals: np.ndarray
+) -> np.ndarray:
+    """Each topic's share slope per year over the complete periods with documents."""
+    comp = grid.isin(win.complete) & (totals > 0)
+    if comp.sum() < 2:
+        return np.full(len(counts), np.nan)
+    t_years = ((grid[comp] - grid[comp][0]).days.to_numpy() / 365.25).astype(float)
+    shares = counts[:, comp] / totals[comp]
+    return wls_slope(t_years, shares, totals[comp])
+
+
+def _score_windows(
+    table: pd.DataFrame,
+    grid: pd.DatetimeIndex,
+    win: Windows,
+    counts: np.ndarray,
+    totals: np.ndarray,
+    k: int,
+    cfg: TrendsConfig,
+) -> float:
+    """Fill the recent-vs-previous columns of ``table``; return the dispersion used."""
+    rmask = grid.isin(win.recent)
+    pmask = grid.isin(win.previous)
+    xr, xp = counts[:, rmask].sum(axis=1), counts[:, pmask].sum(axis=1)
+    nr, np_ = float(totals[rmask].sum()), float(totals[pmask].sum())
+    phi = dispersion([(counts[:, m], totals[m]) for m in (pmask, rmask)])
+    growth, lo, hi, p = share_ratio_test(xr, xp, nr, np_, k, cfg.smoothing, phi, cfg.alpha)
+    table["recent_count"] = xr
+    table["previous_count"] = xp
+    table["recent_share"] = xr / nr
+    table["previous_share"] = xp / np_
+    table["growth"] = growth
+    table["growth_ci_low"] = lo
+    table["growth_ci_high"] = hi
+    table["p_value"] = p
+    table["q_value"] = benjamini_hochberg(p)
+    return phi
 
 
 def _window_info(
@@ -499,109 +479,10 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
 
 
 # ---------------------------------------------------------------------- keywords per period
-def keywords_over_time(
-    texts: list[str],
-    dates: pd.Series,
-    labels: np.ndarray | pd.Series,
-    period: str,
-    represent: RepresentConfig,
-    top_n: int = 5,
-) -> pd.DataFrame:
-    """Keywords of each topic in each period, from that period's documents only.
-
-    For every period, the period's documents (outliers included, as their own class) are
-    joined per topic and weighted by BERTopic's c-TF-IDF (``reduce_frequent_words``,
-    see ``class_tfidf``), with
-    the term weights ("idf") computed from that period's classes alone: nothing from a
-    later period can leak into an earlier period's keywords. The tokeniser is the one
-    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
-    3 or more documents in the period, a keyword must occur in at least 2 of them, so one
-    abstract's idiosyncratic words do not describe the topic (falls back to all terms when
-    that leaves fewer than ``top_n``).
-    """
-    from scipy import sparse
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    from pipeline.stages.represent import PhraseAnalyzer, stop_words_for
-
-    labels = np.asarray(labels, dtype=np.int64)
-    d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
-    keep = np.where(d.notna().to_numpy())[0]
-    cols = {c: [] for c in KEYWORD_COLUMNS}
-    if len(keep) == 0 or not (labels[keep] >= 0).any():
-        return _keyword_frame(cols)
-    vec = CountVectorizer(
-        analyzer=PhraseAnalyzer(stop_words_for(represent), represent.ngram_max), min_df=1
+def run(ctx: Context) -> dict[str, Any]:
+    """The trends stage: one row of trend scores per topic, and the windows used."""
+    i = ctx.inputs
+    result = compute_trends(
+        i["dates"], ctx.get("labels"), i["period"], ctx.cfg.trends, precisions=i["precisions"]
     )
-    try:
-        x_all = vec.fit_transform([texts[i] for i in keep]).tocsr()
-    except ValueError:  # empty vocabulary
-        return _keyword_frame(cols)
-    vocab = np.asarray(vec.get_feature_names_out())
-    lab = labels[keep]
-    starts = period_start(d.iloc[keep].reset_index(drop=True), period)
-    for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
-        rows = rows.to_numpy()
-        x = x_all[rows]
-        used = np.asarray(x.sum(axis=0)).ravel() > 0
-        if not used.any():
-            continue
-        x = x[:, used]
-        words = vocab[used]
-        classes, inv = np.unique(lab[rows], return_inverse=True)
-        onehot = sparse.csr_matrix(
-            (np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows))
-        )
-        per_class = (onehot @ x).tocsr()
-        ctfidf = class_tfidf(per_class)
-        docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
-        for ci, topic in enumerate(classes):
-            if topic < 0:
-                continue
-            n_docs = int((inv == ci).sum())
-            row = ctfidf.getrow(ci)
-            idx, w = row.indices, row.data
-            if n_docs >= 3:
-                dfreq = np.asarray(docfreq.getrow(ci).toarray()).ravel()[idx]
-                ok = dfreq >= 2
-                if ok.sum() >= top_n:
-                    idx, w = idx[ok], w[ok]
-            order = np.lexsort((words[idx], -w))[:top_n]
-            cols["topic"].append(int(topic))
-            cols["period_start"].append(pd.Timestamp(ps))
-            cols["count"].append(n_docs)
-            cols["keywords"].append([str(s) for s in words[idx[order]]])
-            cols["keyword_weights"].append([round(float(v), 6) for v in w[order]])
-    return _keyword_frame(cols).sort_values(["topic", "period_start"]).reset_index(drop=True)
-
-
-def class_tfidf(per_class):  # noqa: ANN001, ANN201 - scipy sparse in and out
-    """BERTopic's c-TF-IDF, ``ClassTfidfTransformer(reduce_frequent_words=True)``, inline.
-
-    sqrt of the l1-normalised term counts of each class, times log(1 + A / f) where A is
-    the average number of words per class (truncated to an int, as BERTopic does) and f a
-    term's count over all classes. Written out so a cached build need not import BERTopic
-    (and with it torch) only for this; a test checks it equals BERTopic's.
-    """
-    from scipy import sparse
-    from sklearn.preprocessing import normalize
-
-    per_class = sparse.csr_matrix(per_class, dtype=np.float64)
-    f = np.asarray(per_class.sum(axis=0)).ravel()
-    avg = int(per_class.sum(axis=1).mean())
-    idf = np.log(avg / f + 1)
-    x = normalize(per_class, axis=1, norm="l1", copy=True)
-    x.data = np.sqrt(x.data)
-    return (x @ sparse.diags(idf)).tocsr()
-
-
-def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "topic": pd.Series(cols["topic"], dtype="int64"),
-            "period_start": pd.Series(cols["period_start"], dtype="datetime64[ns]"),
-            "count": pd.Series(cols["count"], dtype="int64"),
-            "keywords": pd.Series(cols["keywords"], dtype=object),
-            "keyword_weights": pd.Series(cols["keyword_weights"], dtype=object),
-        }
-    )
+    return {"trends": result.table, "info": result.info}

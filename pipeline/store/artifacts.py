@@ -1,7 +1,7 @@
 """The run artifacts: the documented contract between the pipeline and every reader.
 
-``docs/artifacts.md`` describes each file; ``REQUIRED_COLUMNS`` below is the machine
-version of that description and a test checks the two agree. Readers go through
+``docs/artifacts.md`` describes each file; ``pipeline.store.contract`` holds the names and
+columns (``REQUIRED_COLUMNS``), and a test checks the two agree. Readers go through
 ``open_run`` / ``read_artifact``, which refuse a wrong schema version, a missing file or a
 checksum mismatch with a message naming the path and the command that rebuilds it.
 """
@@ -18,60 +18,8 @@ import pandas as pd
 
 from pipeline import SCHEMA_VERSION
 from pipeline.errors import CacheError
-from pipeline.flows.lineage import HISTORY_COLUMNS, LINEAGE_COLUMNS
-from pipeline.stages.trends import KEYWORD_COLUMNS, TREND_COLUMNS
 from pipeline.store.cache import load_npy, sha256_file
-
-LINEAGE_FILE = "lineage.parquet"
-HISTORY_FILE = "topic_history.parquet"
-
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "documents.parquet": (
-        "doc_id",
-        "title",
-        "text",
-        "date",
-        "date_precision",
-        "url",
-        "topic",
-        "topic_prob",
-        "x",
-        "y",
-    ),
-    "topics.parquet": (
-        "topic",
-        "label",
-        "size",
-        "share",
-        "keywords",
-        "keyword_weights",
-        "representative_doc_ids",
-        "x",
-        "y",
-        "ix",
-        "iy",
-    ),
-    "topics_over_time.parquet": (
-        "topic",
-        "period_start",
-        "count",
-        "share",
-        "period_total",
-        "partial",
-    ),
-    "trends.parquet": TREND_COLUMNS,
-    "topic_keywords_over_time.parquet": KEYWORD_COLUMNS,
-    "hierarchy.parquet": ("node", "parent", "left", "right", "distance", "label", "topics"),
-    # Present in runs built since issue 7 (lineage only when the build has a predecessor);
-    # runs from before open as they are: has() says whether a run holds them.
-    LINEAGE_FILE: LINEAGE_COLUMNS,
-    HISTORY_FILE: HISTORY_COLUMNS,
-}
-# Columns added after schema version 1 was published: documented and written by every
-# build now, but not required, so older runs still open. Readers fall back when missing.
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"documents.parquet": ("added_step",)}
-ARRAYS = ("embeddings.npy", "topic_embeddings.npy")
-MODEL_DIR = "model"
+from pipeline.store.contract import REQUIRED_COLUMNS
 
 
 def rebuild_command(manifest: dict[str, Any] | None, run_dir: Path) -> str:

@@ -6,6 +6,7 @@ Layout (documented in docs/artifacts.md)::
     <root>/.store/runs/<name>/<stamp>/  one immutable build (artifacts + manifest.json)
     <root>/.store/stages/<stage>/<key>/ one stage result, keyed by its inputs and config
     <root>/.store/embeddings/<key>/     embedding shards, keyed per document content hash
+                                        (``load_shards`` / ``save_shard``, kind ``embeddings``)
     <root>/.locks/<name>.lock           held while a build of <name> runs
 
 Everything is written into a temporary sibling and renamed into place, and a run is
@@ -206,13 +207,14 @@ class Store:
                 },
             )
 
-    # ----------------------------------------------------------------- embeddings
-    def embedding_dir(self, key: str) -> Path:
-        return self.store_dir / "embeddings" / key
+    # ----------------------------------------------------------------- per-document shards
+    def shard_dir(self, kind: str, key: str) -> Path:
+        """Shards of one per-document output (``embeddings``) under one key."""
+        return self.store_dir / kind / key
 
-    def load_embeddings(self, key: str, wanted: list[str]) -> dict[str, np.ndarray]:
-        """Cached vectors for the wanted content hashes that are present."""
-        d = self.embedding_dir(key)
+    def load_shards(self, kind: str, key: str, wanted: list[str]) -> dict[str, np.ndarray]:
+        """Cached rows for the wanted row keys (content hashes) that are present."""
+        d = self.shard_dir(kind, key)
         if not d.exists():
             return {}
         want = set(wanted)
@@ -236,11 +238,15 @@ class Store:
                 continue  # a damaged shard is just a miss
         return found
 
-    def save_embeddings(self, key: str, keys: list[str], vectors: np.ndarray) -> None:
-        """Append one shard; the keys file is written last and is the commit marker."""
+    def save_shard(self, kind: str, key: str, keys: list[str], vectors: np.ndarray) -> None:
+        """Append one shard; the keys file is written last and is the commit marker.
+
+        Each shard has a unique name, so several workers may write shards of the same key
+        at once; a reader sees a shard only once its keys file is in place.
+        """
         if not keys:
             return
-        d = self.embedding_dir(key)
+        d = self.shard_dir(kind, key)
         d.mkdir(parents=True, exist_ok=True)
         stem = f"shard-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         try:

@@ -29,7 +29,7 @@ import pytest
 from update_fixture import republish, updated_runs
 
 from pipeline.config import Config
-from pipeline.runner import build
+from pipeline.flows import build
 from pipeline.store.cache import Store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -50,7 +50,7 @@ def build_run(cache: Path, corpus: Path = CORPUS) -> Path:
     default's edges for this size), no word profile.
     """
     from pipeline.config import Config
-    from pipeline.runner import build
+    from pipeline.flows import build
     from pipeline.store.cache import Store
 
     cfg = Config().with_overrides(

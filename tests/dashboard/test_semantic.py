@@ -32,7 +32,7 @@ def test_a_manifest_from_another_version_still_gets_its_backend(dated_run, dashb
 
 
 def test_the_dashboard_does_not_import_the_model_stack_up_front():
-    code = "import sys, dashboard.ui, dashboard.loaders, pipeline.runner; print(sorted(m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap') if m in sys.modules))"
+    code = "import sys, dashboard.ui, dashboard.loaders, pipeline.flows; print(sorted(m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap') if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

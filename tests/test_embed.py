@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config, EmbedConfig, IngestConfig, stable_hash
-from pipeline.runner import build
+from pipeline.flows import build
 from pipeline.stages import embed
 from pipeline.stages.embed import (
     StaticEmbedder,
@@ -223,7 +223,7 @@ def test_int8_agrees_with_fp32_on_every_trending_abstract(
     texts = _trending_texts()
     store, _ = trending_real_build  # its build embedded these texts in fp32
     keys = [text_hash(t) for t in texts]
-    cached = store.load_embeddings(embedding_key(EmbedConfig()), keys)
+    cached = store.load_shards("embeddings", embedding_key(EmbedConfig()), keys)
     assert len(cached) == len(set(keys))
     ref = np.stack([cached[k] for k in keys])
     q = get_embedder(EmbedConfig(precision="int8")).encode(texts)
@@ -289,3 +289,41 @@ def test_distillation_runs_torch_on_the_configured_threads(
         assert (tmp_path / "m1" / "model.safetensors").exists()
     finally:
         torch.set_num_threads(before)
+
+
+def test_new_documents_embed_only_themselves(tmp_path: Path, fast_config: Config) -> None:
+    store = Store(tmp_path / "cache")
+    df = planted_corpus()
+    path = tmp_path / "grow.csv"
+    df.iloc[:180].to_csv(path, index=False)
+    build(str(path), fast_config, store)
+    df.to_csv(path, index=False)
+    result = build(str(path), fast_config, store)
+    assert result.timings["embed"]["new_documents"] == 20
+    assert result.manifest["counts"]["documents"] == 200
+
+
+def test_interrupted_embedding_resumes_from_saved_shards(
+    tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.stages.embed as embed
+    from pipeline.stages.embed import HashingEmbedder
+
+    monkeypatch.setattr(embed, "EMBED_SHARD", 64)
+    calls: list[int] = []
+    original = HashingEmbedder.encode
+
+    def flaky(self: HashingEmbedder, texts: list[str], progress: object = None) -> object:
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, texts, progress)
+
+    monkeypatch.setattr(HashingEmbedder, "encode", flaky)
+    store = Store(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt):
+        build(str(planted_csv), fast_config, store)
+    result = build(str(planted_csv), fast_config, store)
+    assert result.timings["embed"]["new_documents"] == 200 - 128, (
+        "two shards of 64 survived the interruption"
+    )

@@ -1,0 +1,34 @@
+"""The executor seam (pipeline.stages.executor)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from pipeline.stages.executor import Executor, InProcessExecutor
+
+
+def test_in_process_executor_maps_batches_in_order() -> None:
+    ex: Executor = InProcessExecutor()
+    got = list(ex.map_batches(lambda b: list(b), list(range(7)), 3))
+    assert got == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_results_come_back_as_each_batch_finishes() -> None:
+    """A consumer sees a batch's result before the next batch starts (shards are saved early)."""
+    seen: list[str] = []
+
+    def work(batch: Sequence[int]) -> int:
+        seen.append(f"run {batch[0]}")
+        return batch[0]
+
+    for first in InProcessExecutor().map_batches(work, [0, 1, 2, 3], 2):
+        seen.append(f"got {first}")
+    assert seen == ["run 0", "got 0", "run 2", "got 2"]
+
+
+def test_no_items_no_batches_and_a_bad_batch_size_is_refused() -> None:
+    assert list(InProcessExecutor().map_batches(len, [], 4)) == []
+    with pytest.raises(ValueError, match="batch_size"):
+        list(InProcessExecutor().map_batches(len, [1], 0))
