@@ -26,9 +26,14 @@ Both skip when the shared corpus is not there.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
-import load_sessions
 import pytest
+
+# The load script is a bench script (bench/load_sessions.py); this test drives it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import load_sessions  # noqa: E402
 
 SESSIONS = 20
 

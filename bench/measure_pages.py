@@ -1,6 +1,6 @@
 """Time every dashboard page for one run in headless Chromium (not a test: a measurement).
 
-    .venv/bin/python tests/dashboard/measure_pages.py --cache-dir /tmp/big --run sotu_paragraphs
+    .venv/bin/python bench/measure_pages.py --cache-dir /tmp/big --run sotu_paragraphs
 
 Starts ``topictrends serve``, then for each page measures (a) a cold load: a new browser
 context opening the page's URL, until the app is idle (script done, no skeletons, every
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
-import dashboard_browser as bt
+# The browser helpers live with the dashboard tests, which share them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "dashboard"))
+import dashboard_browser as bt  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Many concurrent browser sessions against one hosted server: errors, memory, page times.
 
-    .venv/bin/python tests/dashboard/load_sessions.py --sessions 20
+    .venv/bin/python bench/load_sessions.py --sessions 20
         [--cache-dir test-output/load-cache] [--rounds 1]
 
 Builds (once; the pipeline's cache makes a rebuild take a second) a run of the 22,910 State
@@ -21,12 +21,15 @@ import asyncio
 import json
 import re
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import dashboard_browser as bt
-import hosted
+# The browser helpers live with the dashboard tests, which share them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "dashboard"))
+import dashboard_browser as bt  # noqa: E402
+import hosted  # noqa: E402
 
 REPO = bt.REPO
 CORPUS = REPO.parent / "shared" / "corpora" / "sotu_paragraphs.parquet"
