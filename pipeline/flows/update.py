@@ -38,7 +38,7 @@ from pipeline.flows.run import (
 )
 from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
-from pipeline.stages.assign import Previous
+from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
 from pipeline.stages.ingest import Corpus, ingest, modelled_texts, resolve_input, text_hash
 from pipeline.store.artifacts import RunHandle
@@ -173,6 +173,7 @@ def _combined(
     m = prev.manifest
     prev_meta = [c for c in prev_docs.columns if c not in CORE + MODEL_COLUMNS]
     extra_meta = [c for c in new.columns if c not in CORE and c not in prev_meta]
+    new = conform_metadata(prev_docs, new, prev_meta, path, name)
     combined = pd.concat(
         [prev_docs[CORE + prev_meta], new[[c for c in CORE + prev_meta if c in new]]],
         ignore_index=True,

@@ -17,12 +17,14 @@ stays put; ``topictrends build --refit`` recomputes the map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import stable_hash
+from pipeline.errors import UserError
 from pipeline.stages.base import Context, digest
 from pipeline.stages.cluster import renumber_by_size, topic_centroids
 
@@ -175,19 +177,25 @@ def fold(
 
     pool = np.where((labels == -1) & (added_step > 0))[0]
     found, strength = detect(embeddings[pool], min_new_topic_size)
-    new_topics: list[int] = []
-    in_new = 0
+    kept: list[np.ndarray] = []  # per cluster that becomes a topic: its positions in pool
     for c in range(int(found.max()) + 1 if len(found) else 0):
-        members = pool[found == c]
-        members = members[coherent(embeddings[members], threshold)]
-        if len(members) < min_new_topic_size or not is_new[members].any():
+        # One index into the pool, filtered once, for both the documents and their
+        # strengths: filtering the members but not the strengths misaligned them.
+        at = np.where(found == c)[0]
+        at = at[coherent(embeddings[pool[at]], threshold)]
+        if len(at) < min_new_topic_size or not is_new[pool[at]].any():
             # Too loose to be a topic, or only earlier leftovers: nothing arrived that
             # would make it a topic now.
             continue
-        tid = next_id + len(new_topics)
-        labels[members] = tid
-        probs[members] = strength[found == c]
-        new_topics.append(tid)
+        kept.append(at)
+    # The filter can leave a smaller HDBSCAN cluster the larger topic: ids go by what is
+    # kept, largest first (a stable sort keeps HDBSCAN's order between equal sizes).
+    kept.sort(key=len, reverse=True)
+    new_topics = [next_id + i for i in range(len(kept))]
+    for tid, at in zip(new_topics, kept, strict=True):
+        labels[pool[at]] = tid
+        probs[pool[at]] = strength[at]
+    in_new = 0
     if new_topics:
         rest = pool[labels[pool] == -1]
         ids_new = np.array(new_topics, dtype=np.int64)
@@ -200,6 +208,97 @@ def fold(
     return Folded(
         labels=labels, probs=probs, new_topics=new_topics, assigned=assigned, in_new_topics=in_new
     )
+
+
+def _missing(value: Any) -> bool:
+    """An absent metadata value: null, NaN, or the empty cell a CSV reads as ''."""
+    if isinstance(value, str):
+        return value.strip() == ""
+    if np.ndim(value) > 0 or isinstance(value, dict):
+        return False  # a list or an array is a value, however it is filled
+    return bool(pd.isna(value))
+
+
+_TRUE = {"true", "1", "yes", "t", "y"}
+_FALSE = {"false", "0", "no", "f", "n"}
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    word = str(value).strip().lower()
+    return True if word in _TRUE else False if word in _FALSE else None
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))  # 7, not 7.0: an integer column with gaps reads as floats
+    return value if isinstance(value, str) else str(value)
+
+
+def _conform_column(previous: pd.Series, values: pd.Series) -> tuple[pd.Series, str, str] | None:
+    """``values`` read as the type of ``previous``, with one value and many of that type in
+    words; None to keep them as they are (a type with no lossless reading, e.g. lists).
+
+    Unreadable values come back missing; the caller compares with the input to find them.
+    """
+    kind = previous.dtype
+    present = values.map(lambda v: not _missing(v))
+    if pd.api.types.is_bool_dtype(kind):
+        return (
+            values.where(present).map(_as_bool, na_action="ignore"),
+            "true or false",
+            "true/false values",
+        )
+    if pd.api.types.is_numeric_dtype(kind):
+        text = values.where(present).map(
+            lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore"
+        )
+        return pd.to_numeric(text, errors="coerce"), "a number", "numbers"
+    if pd.api.types.is_datetime64_any_dtype(kind):
+        tz = getattr(kind, "tz", None)
+        out = pd.to_datetime(
+            values.where(present), errors="coerce", utc=tz is not None, format="mixed"
+        )
+        return (out.dt.tz_convert(tz) if tz is not None else out), "a date", "dates"
+    prev_present = previous[previous.map(lambda v: not _missing(v))]
+    if pd.api.types.is_string_dtype(kind) and prev_present.map(type).eq(str).all():
+        # Strings stay as they are ('' included, as a CSV run holds them).
+        return values.map(_as_text, na_action="ignore"), "text", "text"
+    return None
+
+
+def conform_metadata(
+    prev_docs: pd.DataFrame, new: pd.DataFrame, columns: list[str], source: Path, run: str
+) -> pd.DataFrame:
+    """The batch's values of the run's metadata ``columns``, read as the run's types.
+
+    One published column holds one Parquet type, so a batch whose export types a field
+    differently (a run built from Parquet or JSON Lines holding numbers, updated from a
+    CSV, which reads every cell as text) used to end in a pyarrow traceback. A value that
+    reads losslessly as the run's type is converted (``"3"`` to 3, a number to text for a
+    text column); one that does not is refused in one line naming the column, the
+    document and the fix, before anything is written.
+    """
+    out = new.copy()
+    for col in columns:
+        if col not in new.columns or prev_docs[col].map(_missing).all():
+            continue
+        conformed = _conform_column(prev_docs[col], new[col])
+        if conformed is None:
+            continue
+        values, one, kind = conformed
+        lost = new[col].map(lambda v: not _missing(v)).to_numpy() & values.isna().to_numpy()
+        if lost.any():
+            i = int(np.argmax(lost))
+            raise UserError(
+                f"{source}: column '{col}', document '{new['doc_id'].iloc[i]}': "
+                f"{new[col].iloc[i]!r} is not {one}, and run '{run}' holds {kind} in that "
+                f"column. Fix the value, or rename the column in {source.name} to add it "
+                "as a new one."
+            )
+        out[col] = values
+    return out
 
 
 def interpolate_position(

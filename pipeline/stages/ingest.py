@@ -229,7 +229,8 @@ def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DO
     raw = read_table(path)
     n_input = len(raw)
     if n_input == 0:
-        raise UserError(f"{path}: the corpus has no rows. Add at least {MIN_DOCUMENTS} documents.")
+        need = f"at least {min_documents} documents" if min_documents > 1 else "documents to it"
+        raise UserError(f"{path}: the corpus has no rows. Add {need}.")
     roles = detect_columns(raw, cfg, path)
 
     title = raw[roles["title"]].map(normalise_ws) if roles["title"] else pd.Series([""] * n_input)
