@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.update_corpus import (
+    LATE,
     PER_LABEL,
     monthly_corpus,
     write_csv,
@@ -20,7 +21,8 @@ def test_update_from_the_command_line(
     from pipeline.cli import main
 
     shutil.copytree(base_run[0], tmp_path / "cache", symlinks=True)
-    batch = write_csv(monthly_corpus().query("label == @LATE"), tmp_path / "late.csv")
+    corpus = monthly_corpus()
+    batch = write_csv(corpus[corpus["label"] == LATE], tmp_path / "late.csv")
     main(["update", "base", str(batch), "--cache-dir", str(tmp_path / "cache")])
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == str(tmp_path / "cache" / "runs" / "base")
