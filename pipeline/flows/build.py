@@ -26,6 +26,7 @@ from pipeline.flows.run import (
 from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
 from pipeline.stages.base import Context
+from pipeline.stages.executor import Executor
 from pipeline.stages.ingest import Corpus, ingest, resolve_input
 from pipeline.stages.represent import model_dir
 from pipeline.store.cache import Store, new_stamp, now_iso
@@ -40,34 +41,28 @@ def build(
     force: bool = False,
     reporter: Reporter | None = None,
     refit: bool = False,
+    executor: Executor | None = None,
 ) -> BuildResult:
     """Build (or reuse) the run for corpus ``spec``; returns the published run directory.
 
     ``refit`` builds from scratch even when nothing changed, then publishes the topics
     under the ids of the run's current build wherever they are the same topic
     (``pipeline.flows.lineage``), with ``lineage.parquet`` and the topic history carried on.
+    ``executor`` runs the per-document batches (in this process when not given).
     """
     path, default_name = resolve_input(spec)
     name = name or default_name
     source = spec if spec == default_name and not Path(spec).exists() else str(path.resolve())
 
     def flow(reporter: Reporter) -> BuildResult:
-        return _build(path, source, name, cfg, store, force or refit, reporter, refit)
+        run = Run(store, cfg, reporter, executor)
+        return _build(run, path, source, name, force or refit, refit)
 
     return tracked(store.root, name, reporter, flow)
 
 
-def _build(
-    path: Path,
-    source: str,
-    name: str,
-    cfg: Config,
-    store: Store,
-    force: bool,
-    reporter: Reporter,
-    refit: bool,
-) -> BuildResult:
-    run = Run(store, cfg, reporter)
+def _build(run: Run, path: Path, source: str, name: str, force: bool, refit: bool) -> BuildResult:
+    store, cfg = run.store, run.cfg
     with store.lock(name):
         with run.timed("ingest"):
             corpus = ingest(path, name, cfg.ingest)

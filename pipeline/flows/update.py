@@ -40,6 +40,7 @@ from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
 from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
+from pipeline.stages.executor import Executor
 from pipeline.stages.ingest import Corpus, ingest, modelled_texts, resolve_input, text_hash
 from pipeline.store.artifacts import RunHandle
 from pipeline.store.cache import Store, new_stamp, now_iso
@@ -62,6 +63,7 @@ def update(
     store: Store,
     update_cfg: UpdateConfig | None = None,
     reporter: Reporter | None = None,
+    executor: Executor | None = None,
 ) -> BuildResult:
     """Add the documents of ``spec`` to run ``name`` without refitting.
 
@@ -71,7 +73,7 @@ def update(
     path, _ = resolve_input(spec)
 
     def flow(reporter: Reporter) -> BuildResult:
-        return _update(name, spec, path, store, update_cfg, reporter)
+        return _update(name, spec, path, store, update_cfg, reporter, executor)
 
     return tracked(store.root, name, reporter, flow)
 
@@ -83,6 +85,7 @@ def _update(
     store: Store,
     update_cfg: UpdateConfig | None,
     reporter: Reporter,
+    executor: Executor | None,
 ) -> BuildResult:
     with store.lock(name):
         prev = previous(store, name)
@@ -95,7 +98,7 @@ def _update(
         cfg = validate_config(m["config"], source=f"{prev.path / MANIFEST_FILE} config")
         if update_cfg is not None:
             cfg = cfg.model_copy(update={"update": update_cfg})
-        run = Run(store, cfg, reporter)
+        run = Run(store, cfg, reporter, executor)
         with run.timed("ingest"):
             batch = ingest(path, name, cfg.ingest, min_documents=1)
             prev_docs = prev.read_table(DOCUMENTS_FILE)
