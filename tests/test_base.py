@@ -137,3 +137,22 @@ def test_cached_rows_computes_only_unseen_rows_in_batches_and_saves_each(tmp_pat
     )
     assert len(batches) == 2 and ticks == [4]  # all four rows from the shards
     assert again["k2"].tolist() == [3.0, 1.0]
+
+
+def test_cached_rows_keeps_frame_rows_as_parquet_shards(tmp_path: Path) -> None:
+    """Chunked frame outputs (per-document records): one Parquet shard per batch."""
+
+    calls: list[int] = []
+
+    def records(items: list[str]) -> pd.DataFrame:
+        calls.append(len(items))
+        return pd.DataFrame({"text": items, "chars": [len(t) for t in items]})
+
+    keys = ["k1", "k2", "k3"]
+    found = cached_rows(_ctx(tmp_path), "records", "v1", keys, ["a", "bb", "ccc"], records, 2)
+    assert found["k2"]["chars"] == 2
+    shards = _ctx(tmp_path).store.shard_dir("records", "v1")
+    assert len(list(shards.glob("shard-*.parquet"))) == 2 and not list(shards.glob("*.npy"))
+    again = cached_rows(_ctx(tmp_path), "records", "v1", keys, ["a", "bb", "ccc"], records, 2)
+    assert again["k3"]["text"] == "ccc" and again["k1"]["chars"] == 1
+    assert calls == [2, 1]  # the second call read every row from the shards

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from pipeline.config import stable_hash
 
@@ -157,16 +158,18 @@ def cached_rows(
     key: str,
     row_keys: list[str],
     items: list[Any],
-    compute: Callable[[list[Any]], np.ndarray],
+    compute: Callable[[list[Any]], np.ndarray | pd.DataFrame],
     batch_size: int,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, np.ndarray]:
-    """One vector per distinct row key, from the shard cache or computed in batches.
+) -> dict[str, Any]:
+    """One row per distinct row key, from the shard cache or computed in batches.
 
     Rows already cached under ``key`` are read (memory-mapped); the rest go to the
     executor in batches of ``batch_size``, and each batch saves its own shard as soon as
     it is done, so work survives an interruption. ``kind`` names the shard family
-    (``embeddings``).
+    (``embeddings``). ``compute`` returns vectors (kept as memory-mapped ``.npy`` shards,
+    a row comes back as an array) or a frame (``.parquet`` shards, a row comes back as a
+    ``pd.Series``).
     """
     found = ctx.store.load_shards(kind, key, row_keys)
     if progress:
@@ -176,11 +179,12 @@ def cached_rows(
         if k not in found and k not in todo:
             todo[k] = item
 
-    def work(chunk: Sequence[str]) -> tuple[Sequence[str], np.ndarray]:
-        vectors = compute([todo[k] for k in chunk])
-        ctx.store.save_shard(kind, key, list(chunk), vectors)
-        return chunk, vectors
+    def work(chunk: Sequence[str]) -> tuple[Sequence[str], np.ndarray | pd.DataFrame]:
+        rows = compute([todo[k] for k in chunk])
+        ctx.store.save_shard(kind, key, list(chunk), rows)
+        return chunk, rows
 
-    for chunk, vectors in ctx.executor.map_batches(work, list(todo), batch_size):
-        found.update(zip(chunk, vectors, strict=True))
+    for chunk, rows in ctx.executor.map_batches(work, list(todo), batch_size):
+        values = [r for _, r in rows.iterrows()] if isinstance(rows, pd.DataFrame) else rows
+        found.update(zip(chunk, values, strict=True))
     return found

@@ -144,6 +144,14 @@ def load_npy(path: Path) -> np.ndarray:
         raise CacheError(f"{path}: unreadable array ({exc}).") from None
 
 
+def _read_shard(stem: Path) -> np.ndarray | pd.DataFrame:
+    """The data file of one shard: ``<stem>.npy`` memory-mapped, else ``<stem>.parquet``."""
+    npy = stem.with_name(stem.name + ".npy")
+    if npy.exists():
+        return np.load(npy, mmap_mode="r", allow_pickle=False)
+    return pd.read_parquet(stem.with_name(stem.name + ".parquet"))
+
+
 class Store:
     """Access to one cache root. Cheap to create; holds no open files."""
 
@@ -212,34 +220,39 @@ class Store:
         """Shards of one per-document output (``embeddings``) under one key."""
         return self.store_dir / kind / key
 
-    def load_shards(self, kind: str, key: str, wanted: list[str]) -> dict[str, np.ndarray]:
-        """Cached rows for the wanted row keys (content hashes) that are present."""
+    def load_shards(self, kind: str, key: str, wanted: list[str]) -> dict[str, Any]:
+        """Cached rows for the wanted row keys (content hashes) that are present.
+
+        A row of a ``.npy`` shard is a vector (read memory-mapped); a row of a ``.parquet``
+        shard is a ``pd.Series`` of its columns.
+        """
         d = self.shard_dir(kind, key)
         if not d.exists():
             return {}
         want = set(wanted)
-        found: dict[str, np.ndarray] = {}
+        found: dict[str, Any] = {}
         for keys_file in sorted(d.glob("shard-*.keys.json")):
             try:
                 keys = json.loads(keys_file.read_text())
                 rows = [i for i, k in enumerate(keys) if k in want and k not in found]
                 if not rows:
                     continue
-                arr = np.load(
-                    keys_file.with_name(keys_file.name.replace(".keys.json", ".npy")),
-                    mmap_mode="r",
-                    allow_pickle=False,
-                )
-                if arr.shape[0] != len(keys):
+                data = _read_shard(keys_file.with_name(keys_file.name.replace(".keys.json", "")))
+                if len(data) != len(keys):
                     continue
                 for i in rows:
-                    found[keys[i]] = np.asarray(arr[i])
+                    found[keys[i]] = (
+                        data.iloc[i] if isinstance(data, pd.DataFrame) else np.asarray(data[i])
+                    )
             except (OSError, ValueError):
                 continue  # a damaged shard is just a miss
         return found
 
-    def save_shard(self, kind: str, key: str, keys: list[str], vectors: np.ndarray) -> None:
-        """Append one shard; the keys file is written last and is the commit marker.
+    def save_shard(
+        self, kind: str, key: str, keys: list[str], rows: np.ndarray | pd.DataFrame
+    ) -> None:
+        """Append one shard (vectors as .npy, a frame as .parquet); the keys file is written
+        last and is the commit marker.
 
         Each shard has a unique name, so several workers may write shards of the same key
         at once; a reader sees a shard only once its keys file is in place.
@@ -250,9 +263,14 @@ class Store:
         d.mkdir(parents=True, exist_ok=True)
         stem = f"shard-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         try:
-            tmp_npy = d / f".tmp-{stem}.npy"
-            np.save(tmp_npy, vectors.astype(np.float32), allow_pickle=False)
-            os.replace(tmp_npy, d / f"{stem}.npy")
+            if isinstance(rows, pd.DataFrame):
+                tmp = d / f".tmp-{stem}.parquet"
+                rows.to_parquet(tmp, index=False)
+                os.replace(tmp, d / f"{stem}.parquet")
+            else:
+                tmp = d / f".tmp-{stem}.npy"
+                np.save(tmp, rows.astype(np.float32), allow_pickle=False)
+                os.replace(tmp, d / f"{stem}.npy")
             tmp_keys = d / f".tmp-{stem}.keys.json"
             tmp_keys.write_text(json.dumps(keys))
             os.replace(tmp_keys, d / f"{stem}.keys.json")
