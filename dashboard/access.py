@@ -10,27 +10,57 @@ section of the same secrets file and from environment variables, and the two are
     allowed_domains = ["team.example.com"]      # TOPICTRENDS_ALLOWED_DOMAINS="team.example.com"
     contact = "data-team@example.com"           # TOPICTRENDS_ACCESS_CONTACT
 
-An empty allow-list refuses everyone (fail closed): a forgotten setting must not open the
-dashboard to every account the identity provider knows.
+The whole sign-in configuration is checked by ``check`` before anything is served, by the
+app on every page load (``gate.py``) and by the container's entrypoint before it starts
+the server (``python -m dashboard.access check SECRETS``): one set of rules, and a broken
+setting refuses service instead of switching sign-in off (fail closed). An empty
+allow-list, an entry that is neither an e-mail address nor a domain, an incomplete
+``[auth]``, and a hosted dashboard without ``[auth]`` are all broken settings.
 
 ``TOPICTRENDS_READ_ONLY=1`` (set by deploy/entrypoint.sh) is hosted mode: the dashboard
-never writes under the cache root, which the container mounts read-only anyway.
+never writes under the cache root, which the container mounts read-only anyway, and it
+requires single sign-on unless ``TOPICTRENDS_AUTH=off`` says another login guards it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import re
+import sys
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_READ_ONLY = "TOPICTRENDS_READ_ONLY"
+ENV_AUTH = "TOPICTRENDS_AUTH"
 ENV_EMAILS = "TOPICTRENDS_ALLOWED_EMAILS"
 ENV_DOMAINS = "TOPICTRENDS_ALLOWED_DOMAINS"
 ENV_CONTACT = "TOPICTRENDS_ACCESS_CONTACT"
 SECTION = "topictrends"
+SECTION_KEYS = ("allowed_emails", "allowed_domains", "contact")
 _TRUE = {"1", "true", "yes", "on"}
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_LOCAL_PART = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}")
+
+
+class ConfigError(ValueError):
+    """A broken sign-in configuration, in one line that says what is wrong and the fix.
+
+    ``in_file`` is true when the problem is in the secrets file's content, so the caller
+    names the file in front of the message; problems with the environment, or a message
+    that already names its file, leave it false.
+    """
+
+    def __init__(self, message: str, in_file: bool = True) -> None:
+        super().__init__(message)
+        self.in_file = in_file
+
+    def located(self, where: str) -> str:
+        return f"{where}: {self}" if self.in_file else str(self)
 
 
 def read_only(env: Mapping[str, str] | None = None) -> bool:
@@ -39,15 +69,42 @@ def read_only(env: Mapping[str, str] | None = None) -> bool:
     return env.get(ENV_READ_ONLY, "").strip().lower() in _TRUE
 
 
-def _items(value: Any) -> list[str]:
-    """A list from TOML (list or string) or an env var (comma/whitespace separated)."""
+def _items(value: Any, where: str, in_file: bool) -> list[str]:
+    """The entries of a list from TOML (a list of strings, or one string) or an env var
+    (comma/whitespace separated), lower-cased. Anything else is a ConfigError: a value
+    that cannot be read must not silently shorten (or, worse, empty) the allow-list."""
     if value is None:
         return []
     if isinstance(value, str):
-        value = value.replace(",", " ").split()
-    if not isinstance(value, Iterable):
-        return []
-    return [str(v).strip().lower() for v in value if str(v).strip()]
+        return value.replace(",", " ").lower().split()
+    if not isinstance(value, list):
+        raise ConfigError(f'{where} must be a list of strings, like ["a@example.com"]', in_file)
+    out = []
+    for v in value:
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}: {v!r} is not a string; quote it", in_file)
+        out.append(v.strip().lower())
+    return out
+
+
+def _email(entry: str, where: str, in_file: bool) -> str:
+    local, at, domain = entry.rpartition("@")
+    if at and _LOCAL_PART.fullmatch(local) and _DOMAIN.fullmatch(domain):
+        return entry
+    hint = "; a whole domain goes in allowed_domains" if not at and _DOMAIN.fullmatch(entry) else ""
+    raise ConfigError(f"{where}: {entry!r} is not an e-mail address{hint}", in_file)
+
+
+def _domain(entry: str, where: str, in_file: bool) -> str:
+    domain = entry.removeprefix("@")
+    if _DOMAIN.fullmatch(domain):
+        return domain
+    hint = (
+        "; a single address goes in allowed_emails"
+        if "@" in domain
+        else " (write it in full, like team.example.com: no wildcards, no scheme, no path)"
+    )
+    raise ConfigError(f"{where}: {entry!r} is not an e-mail domain{hint}", in_file)
 
 
 @dataclass(frozen=True)
@@ -62,14 +119,35 @@ class Policy:
     def load(
         cls, secrets: Mapping[str, Any] | None, env: Mapping[str, str] | None = None
     ) -> Policy:
+        """The allow-list from the secrets' ``[topictrends]`` and the environment.
+
+        Raises ConfigError on an entry that is not an e-mail address (or a domain), and on
+        an unknown key in ``[topictrends]`` (a misspelt ``allowed_domain`` would otherwise
+        leave out everyone it was meant to admit, without a word).
+        """
         env = os.environ if env is None else env
         section = (secrets or {}).get(SECTION) or {}
-        emails = _items(section.get("allowed_emails")) + _items(env.get(ENV_EMAILS))
-        domains = _items(section.get("allowed_domains")) + _items(env.get(ENV_DOMAINS))
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"[{SECTION}] must be a table ([{SECTION}] on a line of its own)")
+        if unknown := sorted(set(section) - set(SECTION_KEYS)):
+            raise ConfigError(
+                f"[{SECTION}] has no setting {unknown[0]!r}; the settings are "
+                + ", ".join(SECTION_KEYS)
+            )
+        emails = [
+            _email(e, f"[{SECTION}] allowed_emails", True)
+            for e in _items(section.get("allowed_emails"), f"[{SECTION}] allowed_emails", True)
+        ] + [_email(e, ENV_EMAILS, False) for e in _items(env.get(ENV_EMAILS), ENV_EMAILS, False)]
+        domains = [
+            _domain(d, f"[{SECTION}] allowed_domains", True)
+            for d in _items(section.get("allowed_domains"), f"[{SECTION}] allowed_domains", True)
+        ] + [
+            _domain(d, ENV_DOMAINS, False) for d in _items(env.get(ENV_DOMAINS), ENV_DOMAINS, False)
+        ]
         contact = env.get(ENV_CONTACT) or section.get("contact")
         return cls(
             emails=frozenset(emails),
-            domains=frozenset(d.lstrip("@") for d in domains),
+            domains=frozenset(domains),
             contact=str(contact).strip() if contact else None,
         )
 
@@ -117,3 +195,173 @@ def inside(root: Path, path: Path) -> bool:
         return path.resolve(strict=True).is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # dangling or looping link
         return False
+
+
+# --- The sign-in configuration: one set of rules for the app and the entrypoint ----------
+
+AUTH_KEYS = ("redirect_uri", "cookie_secret")  # in [auth] itself
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")  # the default provider
+PLACEHOLDER = "CHANGE-ME"  # deploy/secrets.example.toml's value for each secret
+MIN_COOKIE_SECRET = 32  # characters; it signs every login cookie
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+_EXAMPLE = "deploy/secrets.example.toml shows every key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A valid sign-in configuration: whether sign-in is on, and the allow-list."""
+
+    sign_in: bool
+    policy: Policy
+
+    def summary(self) -> str:
+        if self.sign_in:
+            return (
+                f"single sign-on on; allow-list: {len(self.policy.emails)} address(es), "
+                f"{len(self.policy.domains)} domain(s)"
+            )
+        return "single sign-on off"
+
+
+def auth_off(env: Mapping[str, str]) -> bool:
+    """``TOPICTRENDS_AUTH=off``: another login guards the dashboard. Any other value is an
+    error rather than "on" or "off" guessed from it (``of``, ``0``, ``disabled``...)."""
+    value = env.get(ENV_AUTH, "").strip()
+    if not value or value.lower() == "off":
+        return bool(value)
+    raise ConfigError(
+        f"{ENV_AUTH}={value!r}: the only value is off (another login guards the dashboard); "
+        "unset it to require single sign-on",
+        in_file=False,
+    )
+
+
+def _url(where: str, value: str, callback: bool = False) -> None:
+    """An https URL (http only on this machine's loopback, for tests and local use);
+    a callback ends in /oauth2callback, where Streamlit receives the login."""
+    try:
+        url = urlsplit(value.replace("{port}", "8501"))  # Streamlit fills in {port}
+        host, _ = url.hostname, url.port
+    except ValueError:
+        host = None
+    if not host or url.scheme not in ("http", "https"):
+        raise ConfigError(f"{where} = {value!r} is not an https:// URL")
+    if url.scheme == "http" and host not in _LOOPBACK:
+        raise ConfigError(
+            f"{where} = {value!r} is plain http: use https (logins and cookies would travel "
+            "unencrypted)"
+        )
+    if callback and not url.path.endswith("/oauth2callback"):
+        raise ConfigError(
+            f"{where} = {value!r} must be the dashboard's public URL ending in /oauth2callback"
+        )
+
+
+def check_auth(auth: object) -> None:
+    """Everything ``st.login()`` (the default provider) needs, present and plausible."""
+    if not isinstance(auth, Mapping):
+        raise ConfigError("auth must be a table: [auth] on a line of its own, then its keys")
+    if not auth:
+        raise ConfigError(
+            f"[auth] is empty: single sign-on needs {', '.join(AUTH_KEYS + PROVIDER_KEYS)} ({_EXAMPLE})"
+        )
+    provider = auth.get("default", auth)  # Streamlit reads [auth.default], else [auth] itself
+    name = "[auth.default]" if provider is not auth else "[auth]"
+    if not isinstance(provider, Mapping):
+        raise ConfigError("auth.default must be a table, or leave it out")
+    keys = [("[auth]", auth, k) for k in AUTH_KEYS] + [(name, provider, k) for k in PROVIDER_KEYS]
+    if missing := [f"{k}" for _, table, k in keys if k not in table]:
+        raise ConfigError(f"[auth] is missing {', '.join(missing)} ({_EXAMPLE})")
+    for where, table, key in keys:
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} {key} must be a non-empty string")
+        if "secret" in key and value.strip() == PLACEHOLDER:
+            raise ConfigError(f"{where} {key} is still the example's {PLACEHOLDER}; fill it in")
+    secret = auth["cookie_secret"].strip()
+    if len(secret) < MIN_COOKIE_SECRET:
+        raise ConfigError(
+            f"[auth] cookie_secret has {len(secret)} characters; it signs every login, so use "
+            f"at least {MIN_COOKIE_SECRET} random ones: "
+            'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
+    _url("[auth] redirect_uri", auth["redirect_uri"].strip(), callback=True)
+    _url(f"{name} server_metadata_url", provider["server_metadata_url"].strip())
+
+
+def check(secrets: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> Settings:
+    """The sign-in configuration, or a ConfigError saying why nothing may be served.
+
+    Fail closed: ``[auth]`` present (even empty) means sign-in is meant to be on, so it
+    must be complete, and ``TOPICTRENDS_AUTH=off`` does not override it. Without
+    ``[auth]`` the dashboard is open only when nothing asks for sign-in: hosted mode
+    (``TOPICTRENDS_READ_ONLY=1``) and an allow-list both do, unless ``TOPICTRENDS_AUTH=off``.
+    """
+    env = os.environ if env is None else env
+    secrets = secrets or {}
+    off = auth_off(env)
+    policy = Policy.load(secrets, env)
+    if "auth" in secrets:
+        check_auth(secrets["auth"])
+        if policy.empty:
+            raise ConfigError(
+                f"[{SECTION}] allow-list is empty, so nobody could be admitted: set "
+                f"allowed_emails or allowed_domains (or {ENV_EMAILS} / {ENV_DOMAINS})"
+            )
+        return Settings(sign_in=True, policy=policy)
+    if off:
+        return Settings(sign_in=False, policy=policy)
+    fix = f"add [auth] (docs/deploy.md), or set {ENV_AUTH}=off when another login guards it"
+    if read_only(env):
+        raise ConfigError(
+            f"no [auth] section, and a hosted dashboard ({ENV_READ_ONLY}=1) requires single "
+            f"sign-on, or anyone who reaches the port would see every run: {fix}"
+        )
+    if not policy.empty:
+        raise ConfigError(
+            f"an allow-list is set but no [auth] section, so nobody would be asked to sign in: {fix}"
+        )
+    return Settings(sign_in=False, policy=policy)
+
+
+def read_secrets(path: Path) -> dict[str, Any]:
+    """The secrets file as a dict: empty when there is none; a ConfigError when it cannot
+    be read or is not TOML (with the line and column tomllib reports)."""
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read ({exc.strerror}); mount it as a file") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.access check SECRETS``: the entrypoint's check.
+
+    Prints one line (what is configured, or what is broken) and exits 0, or 2 when the
+    dashboard must not start. SECRETS may be absent (no secrets file).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "check":
+        print("usage: python -m dashboard.access check SECRETS.toml", file=sys.stderr)
+        return 2
+    path = Path(args[1])
+    where = str(path) if path.exists() else f"{path} (no such file)"
+    try:
+        settings = check(read_secrets(path))
+    except ConfigError as exc:
+        print(f"sign-in configuration broken: {exc.located(where)}", file=sys.stderr)
+        return 2
+    if not settings.sign_in and auth_off(os.environ):
+        print(f"warning: single sign-on off ({ENV_AUTH}=off; {where})", file=sys.stderr)
+    else:
+        print(f"{settings.summary()} ({where})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,6 +17,7 @@ malformed values are dropped, never trusted.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,15 @@ from dashboard.data import as_strings
 
 FACET_PREFIX = "f."
 FILTER_PARAMS = ("topics", "from", "to", "q")
+QUERY_CHARS = 200
+_INT = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int() also takes "١٢" and "1_000"
+
+
+def parse_int(value: object) -> int | None:
+    """An id from a link (a topic, a node, a count), or None: at most 18 ASCII digits, so
+    "²", "1e5" or 5,000 nines are refused here rather than raising inside a page."""
+    text = str(value).strip()
+    return int(text) if _INT.fullmatch(text) else None
 
 
 @dataclass(frozen=True)
@@ -110,14 +120,14 @@ def parse_filters(
     """Filters from URL parameters, keeping only what is valid for this run."""
     topics: list[int] = []
     for part in ",".join(_as_list(params.get("topics"))).split(","):
-        part = part.strip()
-        if part.lstrip("-").isdigit() and int(part) in topic_ids and int(part) not in topics:
-            topics.append(int(part))
+        n = parse_int(part)
+        if n is not None and n in topic_ids and n not in topics:
+            topics.append(n)
     date_from = _parse_date(_as_list(params.get("from"))[-1] if params.get("from") else None)
     date_to = _parse_date(_as_list(params.get("to"))[-1] if params.get("to") else None)
     if date_from and date_to and date_from > date_to:
         date_from, date_to = date_to, date_from
-    query = " ".join(_as_list(params.get("q"))).strip()[:200]
+    query = " ".join(_as_list(params.get("q"))).strip()[:QUERY_CHARS]
     facets = []
     for key, value in params.items():
         if not key.startswith(FACET_PREFIX):
@@ -132,6 +142,29 @@ def parse_filters(
         elif (rng := parse_range(values[-1], kind)) is not None:
             facets.append((col, ("range", rng)))
     return Filters(tuple(topics), date_from, date_to, query, tuple(sorted(facets)))
+
+
+def unusable(params: Mapping[str, str | list[str]], f: Filters, dated: bool) -> list[str]:
+    """The filter parameters of a link that ``f`` (parsed from them) could not use as given:
+    unknown topics, malformed dates or ranges, a search cut to ``QUERY_CHARS``, dates on an
+    undated run. The dashboard names them in a notice instead of failing."""
+    got = filters_to_params(f)
+    out = []
+    for key, value in params.items():
+        if key not in FILTER_PARAMS and not key.startswith(FACET_PREFIX):
+            continue
+        raw = [v for v in _as_list(value) if v.strip()]
+        if not raw:
+            continue
+        if key not in got or (key in ("from", "to") and not dated):
+            out.append(key)
+        elif key == "topics":
+            parts = {p.strip() for p in ",".join(raw).split(",") if p.strip()}
+            if len(parts) > len(f.topics):
+                out.append(key)
+        elif key == "q" and len(" ".join(raw).strip()) > QUERY_CHARS:
+            out.append(key)
+    return out
 
 
 def filters_to_params(f: Filters) -> dict[str, str | list[str]]:

@@ -3,40 +3,81 @@
 ``streamlit_app.main`` calls ``passes()`` before it lists or reads any run, so a visitor
 who is signed out, or signed in but not on the allow-list (``access.py``), gets a page
 with no run name, no cache path and no document on it.
+
+The configuration is checked on every page load with the same rules the container's
+entrypoint applies before starting (``access.check``). A broken one (a secrets file that
+does not parse, an incomplete ``[auth]``, a bad allow-list entry, a hosted dashboard
+without ``[auth]``) refuses service to everyone: the page says the sign-in configuration
+is broken and nothing else, and the server log gets one line saying what is wrong. It
+never falls back to serving without sign-in. Secrets files are re-read when they change
+(Streamlit watches them), so a file broken while the server runs is refused too.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from typing import Any
 
 import streamlit as st
+from streamlit import config
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from dashboard import access, ui
 
+_reported: set[str] = set()  # problems already logged by this server process
+_lock = threading.Lock()
+
 
 def secrets() -> dict[str, Any]:
-    """The secrets as a plain dict; empty when there is no secrets file."""
+    """The secrets as a plain dict: empty when there is no secrets file; a ConfigError
+    when one cannot be loaded (the old ``except: return {}`` turned sign-in off)."""
     try:
-        if not st.secrets.load_if_toml_exists():
-            return {}
         return st.secrets.to_dict()
-    except Exception:  # an unreadable secrets file: auth cannot be on, and says so at login
-        return {}
+    except StreamlitSecretNotFoundError as exc:
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return {}
+        raise access.ConfigError(str(exc), in_file=False) from None  # names file and line
+    except Exception as exc:  # unreadable (permissions, encoding): refuse, never open
+        raise access.ConfigError(f"cannot be loaded ({type(exc).__name__}: {exc})") from None
 
 
-def auth_enabled(conf: dict[str, Any]) -> bool:
-    return isinstance(conf.get("auth"), dict) and bool(conf["auth"])
+def sources() -> str:
+    """The secrets files Streamlit found, for the log line."""
+    found = [str(p) for p in config.get_option("secrets.files") if os.path.exists(p)]
+    return f"secrets ({', '.join(found)})" if found else "secrets"
+
+
+def report(problem: str) -> None:
+    """One line in the server log per problem, not one per page load."""
+    with _lock:
+        if problem in _reported:
+            return
+        _reported.add(problem)
+    print(
+        f"topictrends: sign-in configuration broken, serving nothing: {problem}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def passes() -> bool:
     """True when this session may see data; otherwise draws the sign-in or refusal page."""
-    conf = secrets()
-    if not auth_enabled(conf):
+    try:
+        settings = access.check(secrets())
+    except access.ConfigError as exc:
+        report(exc.located(sources()))
+        broken_page()
+        return False
+    with _lock:
+        _reported.clear()  # fixed: should it break again, say so again
+    if not settings.sign_in:
         return True
     if not st.user.get("is_logged_in", False):  # absent (not signed in) counts as signed out
         sign_in_page()
         return False
-    policy = access.Policy.load(conf)
+    policy = settings.policy
     email = st.user.get("email")
     decision = access.decide(policy, email, st.user.get("email_verified"))
     if not decision.allowed:
@@ -46,6 +87,18 @@ def passes() -> bool:
         st.caption(ui.md_escape(f"Signed in as {email}"))
         st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="gate.logout")
     return True
+
+
+def broken_page() -> None:
+    """What everyone sees while the configuration is broken: no detail, since the problem
+    may name a server path or a setting; the detail is in the server log."""
+    st.title("Dashboard unavailable")
+    st.error(
+        "The dashboard's sign-in configuration is broken, so it shows nothing until its "
+        "owners fix it.",
+        icon=":material/lock:",
+    )
+    st.write("What is wrong is in the server's log. Please tell the dashboard's owners.")
 
 
 def sign_in_page() -> None:

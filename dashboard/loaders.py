@@ -44,6 +44,16 @@ def run_key_of(entry: RunEntry) -> tuple[str, str]:
     return str(entry.path.resolve()), str(handle.manifest.get("run_key", ""))
 
 
+def manifest_or_none(entry: RunEntry) -> dict[str, Any] | None:
+    """The run's manifest as far as it can be read (for a broken run's error message: the
+    corpus path it names is shown as a file name in hosted mode), else None."""
+    try:
+        manifest = json.loads((entry.path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
 @st.cache_resource(max_entries=RUNS, show_spinner="Reading the run…")
 def run_data(path: str, run_key: str) -> RunData:
     """The run's artifacts, verified and read once, shared by every session (read-only)."""

@@ -13,6 +13,11 @@ the end of every run ``write_url`` mirrors it back into the address bar. Paramet
     sem      semantic search query                  k        semantic search results
     hview    hierarchy view: tree | icicle          rel      lineage relations shown
     topics, from, to, q, f.<column>                 the document filters (filters.py)
+
+A link may carry anything: every value is cut to ``MAX_CHARS`` characters (``MAX_VALUES``
+values per parameter) when it is read, ids are parsed by ``filters.parse_int``, and a value
+a page cannot use is dropped with a short notice (``reject``, shown by ``notices``) instead
+of an error.
 """
 
 from __future__ import annotations
@@ -22,9 +27,15 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.filters import parse_int
+
 STATE = "_url_state"
 BOOTED = "_url_booted"
 SEEN = "_seen_events"
+REJECTED = "_url_rejected"
+MAX_CHARS = 1000  # any one value; the free-text searches are cut shorter (TEXT_CHARS)
+MAX_VALUES = 500  # values of one repeated parameter (a facet with many categories)
+TEXT_CHARS = 200  # q, sem, tq
 Param = str | list[str]
 
 
@@ -50,21 +61,60 @@ def get_str(name: str, default: str | None = None) -> str | None:
 
 def get_int(name: str, default: int | None = None) -> int | None:
     v = get_str(name)
-    try:
-        return int(v) if v is not None else default
-    except ValueError:
+    if v is None:
         return default
+    n = parse_int(v)
+    if n is None:
+        reject(name)
+        return default
+    return n
 
 
 def get_ints(name: str) -> list[int]:
     v = get(name)
     parts = ",".join(v if isinstance(v, list) else [v]).split(",") if v else []
-    out = []
-    for p in parts:
-        p = p.strip()
-        if p.lstrip("-").isdigit() and int(p) not in out:
-            out.append(int(p))
+    out: list[int] = []
+    for p in parts[:MAX_VALUES]:
+        n = parse_int(p)
+        if n is not None and n not in out:
+            out.append(n)
     return out
+
+
+def choice(name: str, options: list[Any], default: Any = None, *, as_int: bool = False) -> Any:
+    """The parameter ``name`` if it is one of ``options``, else ``default``; a value given
+    but not usable is dropped from the URL with a notice (``reject``)."""
+    value = get_int(name) if as_int else get_str(name)
+    if value is None:
+        return default
+    if value in options:
+        return value
+    reject(name)
+    return default
+
+
+def text(name: str) -> str:
+    """A free-text parameter (a search), cut to ``TEXT_CHARS``."""
+    v = get_str(name, "") or ""
+    if len(v) > TEXT_CHARS:
+        reject(name, keep=True)
+        v = v[:TEXT_CHARS]
+        put(name, v)
+    return v
+
+
+def reject(name: str, *, keep: bool = False) -> None:
+    """Note that the link's ``name`` could not be used as given (``notices`` says so once);
+    unless ``keep``, it is dropped so the address bar no longer carries it."""
+    if name in params():
+        st.session_state.setdefault(REJECTED, set()).add(name)
+        if not keep:
+            put(name, None)
+
+
+def notices() -> list[str]:
+    """The parameters rejected since the last call (each named once)."""
+    return sorted(st.session_state.pop(REJECTED, set()))
 
 
 def put(name: str, value: Any) -> None:
@@ -92,10 +142,11 @@ def load_from_url() -> None:
 
 
 def url_params() -> dict[str, Param]:
+    """The address bar's parameters, each value cut to ``MAX_CHARS`` (``MAX_VALUES`` values)."""
     out: dict[str, Param] = {}
-    for key in st.query_params:
-        values = st.query_params.get_all(key)
-        out[key] = values[0] if len(values) == 1 else list(values)
+    for key in list(st.query_params)[:MAX_VALUES]:
+        values = [v[:MAX_CHARS] for v in st.query_params.get_all(key)[:MAX_VALUES]]
+        out[key[:MAX_CHARS]] = values[0] if len(values) == 1 else list(values)
     return out
 
 

@@ -7,13 +7,23 @@ in ``app_pages/``. View state lives in the URL (see ``state.py`` and docs/dashbo
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import access, gate, loaders, state, ui
 from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds, list_runs
-from dashboard.filters import FACET_PREFIX, FILTER_PARAMS, format_range, parse_filters
+from dashboard.filters import (
+    FACET_PREFIX,
+    FILTER_PARAMS,
+    QUERY_CHARS,
+    Filters,
+    filters_to_params,
+    format_range,
+    parse_filters,
+    unusable,
+)
 from pipeline.errors import CacheError
 from pipeline.stages.registry import STAGES
 from pipeline.store.artifacts import build_progress
@@ -32,6 +42,7 @@ PAGES = {
     "run-info": ("app_pages/run_info.py", "Run info", ":material/info:"),
 }
 DEFAULT_PAGE = "overview"
+LOG = logging.getLogger("topictrends.dashboard")
 META_OPEN = "w.meta_open"  # session key of the sidebar's Metadata panel (open or closed)
 
 
@@ -102,30 +113,45 @@ def builds_panel(root: Path, runs: list[RunEntry]) -> None:
         return
     known = sorted(r.name for r in runs)
 
-    @st.fragment(run_every=2 if any(e.get("state") == "running" for e in entries) else None)
+    running = any(isinstance(e, dict) and e.get("state") == "running" for e in entries)
+
+    @st.fragment(run_every=2 if running else None)
     def panel() -> None:
         now = build_progress(root)
         if sorted(r.name for r in list_runs(root)) != known:
             st.rerun(scope="app")
         for e in now:
-            name = ui.md_escape(e.get("run", "?"))
-            if e.get("state") == "running":
-                stage = e.get("stage") or "starting"
-                done, total = int(e.get("done") or 0), e.get("total")
-                frac = (
-                    min(1.0, done / total) if total else len(e.get("stages_done", [])) / len(STAGES)
-                )
-                detail = f" {done:,}/{total:,}" if total else ""
-                st.progress(frac, text=f"Building {name}: {ui.md_escape(stage)}{detail}")
-            else:
-                why = e.get("error") or "the process stopped before it finished"
-                st.warning(
-                    ui.md_escape(f"Build of {e.get('run')} {e.get('state')}: {why}"),
-                    icon=":material/warning:",
-                )
+            if isinstance(e, dict):  # a progress file is JSON anyone could have written
+                build_line(e)
 
     with st.sidebar:
         panel()
+
+
+def build_line(e: dict) -> None:
+    """One build of the panel: a progress bar while it runs, else why it stopped."""
+    name = ui.md_escape(ui.public(str(e.get("run", "?"))))
+    if e.get("state") == "running":
+        stage = ui.md_escape(ui.public(str(e.get("stage") or "starting")))
+        done, total = _count(e.get("done")) or 0, _count(e.get("total"))
+        stages = e.get("stages_done")
+        frac = (
+            min(1.0, done / total)
+            if total
+            else min(1.0, len(stages if isinstance(stages, list) else []) / len(STAGES))
+        )
+        detail = f" {done:,}/{total:,}" if total else ""
+        st.progress(frac, text=f"Building {name}: {stage}{detail}")
+    else:
+        why = e.get("error") or "the process stopped before it finished"
+        st.warning(
+            ui.md_escape(ui.public(f"Build of {e.get('run')} {e.get('state')}: {why}")),
+            icon=":material/warning:",
+        )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def filter_widgets(run: RunData) -> None:
@@ -179,6 +205,7 @@ def filter_widgets(run: RunData) -> None:
             value=f.query,
             to_param=lambda v: v.strip(),
             label="Keyword search",
+            max_chars=QUERY_CHARS,
             placeholder="words in title or text",
             help="Documents containing every word (case-insensitive).",
         )
@@ -241,8 +268,59 @@ def facet_widget(run: RunData, col: str, kind: str, sel: tuple | None) -> None:
     )
 
 
+def shorten(text: object, limit: int = 60) -> str:
+    """A value from a link, short enough for a notice (links may carry 1,000 characters)."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def usable_filters(run: RunData) -> Filters:
+    """The sidebar filters of the link, keeping what this run can use; the rest is dropped
+    from the URL and named in the notice (``state.reject``)."""
+    kinds = run.facet_kinds()
+    raw = dict(state.params())
+    f = parse_filters(raw, set(run.labels), kinds)
+    beyond = []  # a bound past the run's own dates (to=9999-12-31) filters nothing out
+    if run.dated and (f.date_from or f.date_to):
+        dates = run.docs["date"]
+        if f.date_from and f.date_from < dates.min().date():
+            beyond.append("from")
+        if f.date_to and f.date_to > dates.max().date():
+            beyond.append("to")
+    if beyond or not run.dated:  # no dates: a date filter would hide every document
+        for name in ("from", "to") if not run.dated else beyond:
+            raw.pop(name, None)
+        f = parse_filters(raw, set(run.labels), kinds)
+    fixed = filters_to_params(f)
+    for name in [*unusable(state.params(), f, run.dated), *beyond]:
+        state.reject(name, keep=True)
+        state.put(name, fixed.get(name))
+    return parse_filters(state.params(), set(run.labels), kinds)
+
+
+def unexpected_error() -> None:
+    """Hosted: a bug shows one line, never a traceback or a path; the server log has it all."""
+    LOG.exception("dashboard error")
+    st.error(
+        "This page could not be shown because of an error in the dashboard. "
+        "It has been logged; other pages and runs still work.",
+        icon=":material/error:",
+    )
+
+
 def main() -> None:
+    """The app; hosted, an unexpected error anywhere (an unreadable cache root, a bug in the
+    sidebar) shows one line instead of Streamlit's traceback."""
     st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
+    try:
+        app()
+    except Exception:
+        if not access.read_only():
+            raise
+        unexpected_error()
+
+
+def app() -> None:
     if not gate.passes():  # signed out or not on the allow-list: nothing about any run
         return
     root = cache_root(None)
@@ -271,7 +349,7 @@ def main() -> None:
         where = "" if access.read_only() else f" under {root}"  # hosted: no server paths
         st.warning(
             ui.md_escape(
-                f"There is no run named {unknown!r}{where}; showing {entry.name!r} instead."
+                f"There is no run named {shorten(unknown)!r}{where}; showing {entry.name!r} instead."
             ),
             icon=":material/warning:",
         )
@@ -279,11 +357,12 @@ def main() -> None:
     try:
         path, key = loaders.run_key_of(entry)
         run = loaders.run_data(path, key)
+        filters = usable_filters(run)
         filter_widgets(run)
-        filters = parse_filters(state.params(), set(run.labels), run.facet_kinds())
     except CacheError as exc:
+        why = ui.public(str(exc), entry, loaders.manifest_or_none(entry))
         st.error(
-            ui.md_escape(f"Run {entry.name!r} cannot be shown: {exc}"), icon=":material/error:"
+            ui.md_escape(f"Run {entry.name!r} cannot be shown: {why}"), icon=":material/error:"
         )
         st.info("Other runs are unaffected: pick one in the sidebar.")
         state.write_url({"page": page_name(pg), "run": entry.name})
@@ -294,12 +373,21 @@ def main() -> None:
     st.session_state[ui.CTX] = ui.AppContext(
         root=root, entry=entry, run=run, filters=filters, pages=pages
     )
+    notice = st.empty()  # above the page: filled once the page has read its parameters
     try:
         pg.run()
     except CacheError as exc:  # an artifact this page needs is damaged; other pages may still work
-        st.error(ui.md_escape(exc), icon=":material/error:")
-    finally:
+        st.error(ui.md_escape(ui.public(str(exc))), icon=":material/error:")
+    finally:  # anything else: main() (hosted: one line; locally: Streamlit's traceback)
         state.write_url({"page": page_name(pg), "run": entry.name})
+    if ignored := state.notices():
+        notice.info(
+            ui.md_escape(
+                "Ignored what this run cannot show from the link: "
+                + ", ".join(map(shorten, ignored))
+            ),
+            icon=":material/link_off:",
+        )
 
 
 main()

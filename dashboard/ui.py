@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, state
+from dashboard import access, loaders, safety, state
 from dashboard.data import RunData, RunEntry
 from dashboard.filters import Filters
 
@@ -52,6 +53,24 @@ class AppContext:
 
 def context() -> AppContext:
     return st.session_state[CTX]
+
+
+def public(value: object, entry: RunEntry | None = None, manifest: dict | None = None) -> Any:
+    """``value`` (text, or JSON-like) as a visitor may see it: in hosted mode the server's
+    paths are replaced by the run's name and file names (``safety.redact``).
+
+    ``entry`` (and its ``manifest``, when it could be read) name the run the text is about;
+    by default the run the page shows.
+    """
+    if not access.read_only():
+        return value
+    dirs: list[Path] = []
+    ctx = st.session_state.get(CTX)
+    if entry is None and ctx is not None:
+        entry, manifest, dirs = ctx.entry, ctx.run.manifest, [ctx.run.path]
+    if entry is None:
+        return safety.redact(value)
+    return safety.redact(value, safety.known_paths(entry.name, [entry.path, *dirs], manifest))
 
 
 def md_escape(text: object) -> str:
@@ -181,15 +200,10 @@ def csv_download(
 ) -> None:
     """Download the documents ``rows`` (every column, metadata included) as CSV; the file is
     built only when the button is clicked, so a 60,000-row table is not rendered per rerun."""
-
-    def build() -> bytes:
-        frame = run.docs.iloc[np.asarray(rows, dtype=np.int64)].drop(columns=["date_str"])
-        return frame.assign(**(extra or {})).to_csv(index=False).encode("utf-8")
-
     st.download_button(
         f"Download {len(rows):,} rows as CSV",
-        data=build,
-        file_name=f"{run.name}-{name}.csv",
+        data=lambda: csv_bytes(run, rows, extra),
+        file_name=safety.file_name(run.name, name) + ".csv",
         mime="text/csv",
         on_click="ignore",
         key=f"csv.{name}",
@@ -197,10 +211,23 @@ def csv_download(
     )
 
 
+def csv_bytes(
+    run: RunData, rows: np.ndarray | list[int], extra: dict[str, np.ndarray] | None = None
+) -> bytes:
+    """The CSV every download hands out: text cells a spreadsheet would run are quoted
+    (``safety.spreadsheet_safe``)."""
+    frame = run.docs.iloc[np.asarray(rows, dtype=np.int64)].drop(columns=["date_str"])
+    frame = safety.spreadsheet_safe(frame.assign(**(extra or {})))
+    return frame.to_csv(index=False).encode("utf-8")
+
+
 def topic_picker(run: RunData) -> int | None:
     """Selectbox of topics bound to the ``topic`` URL parameter."""
     options = [int(t) for t in run.topics["topic"]]
     current = state.get_int("topic")
+    if current is not None and current not in options:
+        state.reject("topic")
+        current = None
     return state.bound(
         st.selectbox,
         "topic",

@@ -12,6 +12,7 @@
 #   TOPICTRENDS_SECRETS          secrets.toml: [auth] = single sign-on, [topictrends] = allow-list
 #                                [/run/secrets/topictrends.toml]
 #   TOPICTRENDS_AUTH=off         serve without sign-on (only behind another login in front)
+#   TOPICTRENDS_PYTHON           the Python that checks the secrets [python on PATH]
 #   TOPICTRENDS_STREAMLIT_CONFIG production Streamlit settings [deploy/streamlit/config.toml]
 #   TOPICTRENDS_BIN              the topictrends executable [topictrends on PATH]
 #   STREAMLIT_SERVER_BASE_URL_PATH, STREAMLIT_SERVER_COOKIE_SECRET: see docs/deploy.md
@@ -24,6 +25,7 @@ HOST=${HOST:-0.0.0.0}
 SECRETS=${TOPICTRENDS_SECRETS:-/run/secrets/topictrends.toml}
 CONFIG=${TOPICTRENDS_STREAMLIT_CONFIG:-$HERE/streamlit/config.toml}
 BIN=${TOPICTRENDS_BIN:-topictrends}
+PYTHON=${TOPICTRENDS_PYTHON:-python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # nothing is downloaded at run time
 
 die() {
@@ -45,14 +47,15 @@ serve)
     fi
     # Hosted mode: the dashboard never writes under the cache root (dashboard/access.py).
     export TOPICTRENDS_READ_ONLY=1
-    if [ -f "$SECRETS" ] && grep -Eq '^[[:space:]]*\[auth(\.[A-Za-z0-9_-]+)?\]' "$SECRETS"; then
-        echo "entrypoint: single sign-on on ($SECRETS)" >&2
+    # The sign-in configuration, checked by the app's own rules (dashboard/access.py): a
+    # broken one (bad TOML, incomplete [auth], a bad allow-list entry, no [auth] without
+    # TOPICTRENDS_AUTH=off) stops here, in one line, instead of serving without sign-in.
+    checked=$("$PYTHON" -m dashboard.access check "$SECRETS" 2>&1) || die "$checked"
+    echo "entrypoint: $checked" >&2
+    if [ -e "$SECRETS" ]; then
         exec "$BIN" serve --cache-dir "$CACHE" --host "$HOST" --port "$PORT" \
             --streamlit-config "$CONFIG" --secrets "$SECRETS"
     fi
-    [ "${TOPICTRENDS_AUTH:-}" = "off" ] ||
-        die "$SECRETS: no [auth] section, so anyone who reaches the port would see every run. Mount a secrets file with [auth] (docs/deploy.md), or set TOPICTRENDS_AUTH=off when another login guards the dashboard."
-    echo "entrypoint: warning: single sign-on off (TOPICTRENDS_AUTH=off)" >&2
     exec "$BIN" serve --cache-dir "$CACHE" --host "$HOST" --port "$PORT" \
         --streamlit-config "$CONFIG"
     ;;

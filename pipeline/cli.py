@@ -7,6 +7,7 @@ line and exits 2 with no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -16,9 +17,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from pipeline.errors import UserError
-from pipeline.progress import RichReporter
+from pipeline.errors import UserError, one_line, os_error_line, usage_line
+from pipeline.progress import RichReporter, drop_progress, quiet_libraries, setup_logging
+from pipeline.store.names import check_run_name
 
 app = typer.Typer(
     name="topictrends",
@@ -42,41 +45,15 @@ CacheDirOpt = Annotated[
 ]
 
 
-def _setup_logging(verbose: bool) -> None:
-    from rich.logging import RichHandler
-
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
-    )
-    for noisy in (
-        "BERTopic",
-        "sentence_transformers",
-        "transformers",
-        "numba",
-        "urllib3",
-        "httpx",
-        "huggingface_hub",
-    ):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-def _quiet_libraries() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    import warnings
-
-    warnings.filterwarnings("ignore")
-
-
 def _store(cache_dir: Path | None):  # noqa: ANN202
     from pipeline.store.cache import Store, cache_root
 
-    return Store(cache_root(cache_dir))
+    root = cache_root(cache_dir)
+    if root.exists() and not root.is_dir():
+        raise UserError(
+            f"{root}: the cache root is not a directory. Pass a directory to --cache-dir."
+        )
+    return Store(root)
 
 
 @app.command()
@@ -89,7 +66,11 @@ def build(
         ),
     ] = "hf-trending-papers",
     name: Annotated[
-        str | None, typer.Option(help="Run name. Default: the file name or bundled corpus name.")
+        str | None,
+        typer.Option(
+            help="Run name: 1-100 letters, digits, '.', '_' or '-', not starting with '.' or '-'. "
+            "Default: made from the file name, or the bundled corpus name."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -166,8 +147,10 @@ def build(
     With --refit the new topics are matched to the run's current ones and keep their ids.
     The last line of stdout is the run directory.
     """
-    _quiet_libraries()
-    _setup_logging(verbose)
+    if name is not None:
+        check_run_name(name, "--name")
+    quiet_libraries()
+    setup_logging(err, verbose)
     from pipeline.config import load_config
     from pipeline.flows import build as run_build
 
@@ -200,7 +183,7 @@ def build(
                 refit=refit,
             )
         except BaseException:
-            reporter.progress.live.transient = True  # the error line alone, no half-drawn bars
+            drop_progress(reporter.progress)
             raise
     m = result.manifest
     c = m["counts"]
@@ -266,8 +249,9 @@ def update(
     lineage.parquet records the step. Nothing new: nothing is written. The last line of
     stdout is the run directory.
     """
-    _quiet_libraries()
-    _setup_logging(verbose)
+    check_run_name(run, "RUN")
+    quiet_libraries()
+    setup_logging(err, verbose)
     from pipeline.flows import update as run_update
 
     update_cfg = None
@@ -281,7 +265,7 @@ def update(
         try:
             result = run_update(run, input, store, update_cfg=update_cfg, reporter=reporter)
         except BaseException:
-            reporter.progress.live.transient = True
+            drop_progress(reporter.progress)
             raise
     m = result.manifest
     if result.up_to_date:
@@ -311,16 +295,14 @@ def runs(cache_dir: CacheDirOpt = None) -> None:
     for p in paths:
         try:
             row = summary_row(open_run(p))
-            table.add_row(
-                row["run"],
-                str(row["documents"]),
-                str(row["topics"]),
-                f"{row['outlier_share']:.1%}",
-                row["date_span"],
-                str(row["built_at"]),
-            )
-        except CacheError as exc:
-            table.add_row(p.name, "-", "-", "-", "-", f"[red]broken: {exc}[/]")
+            share = row["outlier_share"]
+            cells = [row["run"], row["documents"], row["topics"]]
+            cells += [f"{share:.1%}" if isinstance(share, int | float) else "-"]
+            table.add_row(*(Text(str(c)) for c in [*cells, row["date_span"], row["built_at"]]))
+        except (CacheError, AttributeError, TypeError) as exc:
+            # AttributeError/TypeError: a manifest whose fields have the wrong types.
+            why = str(exc) if isinstance(exc, CacheError) else "manifest.json is damaged"
+            table.add_row(p.name, "-", "-", "-", "-", Text(f"broken: {why}", style="red"))
     out.print(table)
 
 
@@ -330,11 +312,12 @@ def topics(
         str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
     ],
     cache_dir: CacheDirOpt = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many topics (0 = all).")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many topics (0 = all).")] = 0,
 ) -> None:
     """Print the topic table of a run: id, label, size, share, top keywords."""
     from pipeline.store.artifacts import open_run
 
+    check_run_name(run, "RUN")
     store = _store(cache_dir)
     path = store.run_path(run)
     if not path.exists():
@@ -352,7 +335,7 @@ def topics(
 @app.command()
 def serve(
     cache_dir: CacheDirOpt = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 to expose).")] = "localhost",
     streamlit_config: Annotated[
         Path | None,
@@ -383,7 +366,7 @@ def serve(
 @app.command()
 def demo(
     cache_dir: CacheDirOpt = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "localhost",
 ) -> None:
     """Build the bundled corpora whose runs are missing, then serve.
@@ -436,7 +419,7 @@ def demo(
 @app.command(hidden=True)
 def warmup() -> None:
     """Compile and cache the numba code UMAP and HDBSCAN use (run once at install)."""
-    _quiet_libraries()
+    quiet_libraries()
     from pipeline.stages.jit import cache_dir
 
     seconds = compile_numba()
@@ -464,27 +447,44 @@ def compile_numba() -> float:
     return time.perf_counter() - t0
 
 
-def main(argv: list[str] | None = None) -> Any:
-    try:
-        return app(args=argv, standalone_mode=False)
-    except UserError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err.print("interrupted: the previous run is intact")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
+def _fail(message: str, code: int) -> None:
+    err.print(f"error: {one_line(message)}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. Exit status: 0 done, 2 bad input or invocation (one line), 130 interrupted.
+
+    The command is invoked directly rather than through ``app()``: typer's own main turns
+    Ctrl-C into a bare ``Exit(130)`` and, outside standalone mode, *returns* exit codes, so
+    ``python -m pipeline.cli`` exited 0 after an interrupt and never said why. Here every
+    exception arrives as itself. Anything not handled below is a bug and keeps its traceback.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = typer.main.get_command(app)
+    try:
+        with command.make_context("topictrends", args) as ctx:
+            command.invoke(ctx)
+    except UserError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Exit as exc:  # --help, or a command's own exit status
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort, EOFError):
+        err.print("interrupted: the previous run is intact", markup=False, highlight=False)
+        sys.exit(130)
+    except typer.TyperException as exc:  # typer's click: usage errors
+        if not exc.format_message():  # no arguments at all: the help was just printed
+            sys.exit(2)
+        _fail(usage_line(exc), 2)
+    except BrokenPipeError:
+        # The reader of stdout went away (`topictrends runs | head -1`): nothing left to
+        # say. Status 1, as rich's own console gives for the same (Console.on_broken_pipe).
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as exc:  # a file the user named, or the cache root, cannot be used
+        where = exc.filename if exc.filename is not None else "topictrends"
+        _fail(os_error_line(exc, where, "cannot use this path", "pass another path"), 2)
 
 
 if __name__ == "__main__":

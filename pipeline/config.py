@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import UserError
+from pipeline.errors import UserError, os_error_line
 
 
 class _Section(BaseModel):
@@ -116,7 +116,12 @@ class ReduceConfig(_Section):
     metric: Literal["cosine", "euclidean"] = Field(
         "cosine", description="Distance between embeddings."
     )
-    seed: int = Field(42, description="Random seed for UMAP; the same seed gives the same layout.")
+    seed: int = Field(
+        42,
+        ge=0,
+        le=2**31 - 1,
+        description="Random seed for UMAP, 0 to 2147483647 (numpy's limit, less room for the ensemble's seed+1, ...); the same seed gives the same layout.",
+    )
     ensemble: int | None = Field(
         None,
         ge=1,
@@ -366,9 +371,26 @@ def load_config(path: Path | None) -> Config:
         return Config()
     if not path.exists():
         raise UserError(f"{path}: config file not found. Pass an existing TOML file to --config.")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory. Pass a TOML file to --config.")
+    if not path.is_file():  # a device or a pipe: /dev/zero would be read forever
+        raise UserError(f"{path}: not a regular file. Pass a TOML file to --config.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(
+            os_error_line(exc, path, "cannot read the config", "pass another file to --config")
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(
+            f"{path}: line {line}: not valid UTF-8. Save the config as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc}). Fix the file or drop --config.") from None
     return validate_config(data, source=str(path))
 

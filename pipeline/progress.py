@@ -8,7 +8,6 @@ the end, whichever way the flow ends.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
@@ -18,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from pipeline.errors import BuildLockedError
 from pipeline.store.cache import now_iso
+from pipeline.store.heartbeat import ProgressFile
 
 T = TypeVar("T")
 
@@ -63,24 +63,20 @@ class StatusFileReporter:
             "stages_done": [],
         }
         self._last = 0.0
+        self._file = ProgressFile(path, self.state)  # adds host + heartbeat_at (heartbeat.py)
 
     def _write(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last < 0.5:
             return
         self._last = now
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(self.state))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # progress display is best effort; the build itself must not fail on it
+        self._file.write()  # best effort; the build itself must not fail on it
 
     @contextlib.contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         self.state.update(stage=name, done=0, total=total)
         self._write(force=True)
+        self._file.start_heartbeat()  # keeps heartbeat_at fresh through one long step
 
         def tick(n: int) -> None:
             self.state["done"] += n
@@ -99,6 +95,7 @@ class StatusFileReporter:
         self.inner.info(message)
 
     def finish(self, error: BaseException | None) -> None:
+        self._file.stop()
         if isinstance(error, BuildLockedError):
             return  # the file belongs to the build holding the lock
         if error is None or not self.state["stages_done"]:
@@ -141,6 +138,50 @@ class RichReporter:
 
     def info(self, message: str) -> None:
         logging.getLogger("topictrends").info(message)
+
+
+def setup_logging(console: Any, verbose: bool) -> None:
+    """Logs through rich on ``console`` (stderr); the chatty libraries only on errors."""
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+    for noisy in (
+        "BERTopic",
+        "sentence_transformers",
+        "transformers",
+        "numba",
+        "urllib3",
+        "httpx",
+        "huggingface_hub",
+    ):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def quiet_libraries() -> None:
+    """Offline, no tokenizer threads warnings, no progress bars of the libraries."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import warnings
+
+    warnings.filterwarnings("ignore")
+
+
+def drop_progress(progress: Any) -> None:  # noqa: ANN401 - rich.progress.Progress
+    """Clear the bars of a failed command so its error line stands alone.
+
+    rich's ``Progress.stop`` prints an empty line when stderr is not a terminal; stopping
+    the live display here and disabling the rest keeps that out of logs too.
+    """
+    progress.live.transient = True
+    progress.live.stop()
+    progress.disable = True
 
 
 def tracked(

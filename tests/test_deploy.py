@@ -120,6 +120,105 @@ def test_entrypoint_refuses_to_serve_unprotected_or_without_a_cache(tmp_path):
     assert entrypoint("build").returncode == 2
 
 
+SSO = """
+[auth]
+redirect_uri = "https://dashboards.example.com/topictrends/oauth2callback"
+cookie_secret = "0123456789abcdefghijklmnopqrstuvwxyz"
+client_id = "topictrends"
+client_secret = "not-the-placeholder"
+server_metadata_url = "https://login.example.com/.well-known/openid-configuration"
+
+[topictrends]
+allowed_domains = ["team.example.com"]
+"""
+BROKEN_SECRETS = {  # id: (secrets file, extra environment, what the one line says)
+    "malformed-toml": ('[auth\nclient_id = "x"\n', {}, "not valid TOML: "),
+    "malformed-toml-auth-off": ("[topictrends\n", {"TOPICTRENDS_AUTH": "off"}, "line 1, column"),
+    "empty-auth": (
+        '[auth]\n[topictrends]\nallowed_domains = ["team.example.com"]\n',
+        {},
+        "[auth] is empty",
+    ),
+    "empty-auth-auth-off": ("[auth]\n", {"TOPICTRENDS_AUTH": "off"}, "[auth] is empty"),
+    "no-client-secret": (
+        SSO.replace('client_secret = "not-the-placeholder"', ""),
+        {},
+        "missing client_secret",
+    ),
+    "bad-allow-list-entry": (
+        SSO.replace('"team.example.com"', '"team.example.com", "*"'),
+        {},
+        "'*' is not an e-mail domain",
+    ),
+    "bad-env-entry": (
+        SSO,
+        {"TOPICTRENDS_ALLOWED_EMAILS": "alice"},
+        "'alice' is not an e-mail address",
+    ),
+    "example-unfilled": ((REPO / "deploy" / "secrets.example.toml").read_text(), {}, "CHANGE-ME"),
+}
+
+
+def fake_server(tmp_path: Path) -> tuple[Path, Path]:
+    """A stand-in for ``topictrends`` that records the arguments it was started with."""
+    started = tmp_path / "started"
+    fake = tmp_path / "fake-topictrends"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {started}\n')
+    fake.chmod(0o755)
+    return fake, started
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "says"), BROKEN_SECRETS.values(), ids=BROKEN_SECRETS.keys()
+)
+def test_entrypoint_refuses_a_broken_sign_in_configuration(tmp_path, text, env, says):
+    """The entrypoint runs the app's own check (python -m dashboard.access check) and
+    refuses to start, in one line naming the file; TOPICTRENDS_AUTH=off does not open a
+    dashboard whose secrets are broken."""
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(text)
+    fake, started = fake_server(tmp_path)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    run = entrypoint(
+        "serve",
+        TOPICTRENDS_CACHE=str(cache),
+        TOPICTRENDS_SECRETS=str(secrets),
+        TOPICTRENDS_BIN=str(fake),
+        **env,
+    )
+    assert run.returncode == 2 and not started.exists()
+    lines = [ln for ln in run.stderr.splitlines() if "writable" not in ln]
+    assert len(lines) == 1, run.stderr
+    where = "TOPICTRENDS_ALLOWED_EMAILS" if "TOPICTRENDS_ALLOWED_EMAILS" in env else secrets
+    assert lines[0].startswith(f"entrypoint: sign-in configuration broken: {where}: ")
+    assert says in lines[0]
+    assert "0123456789abcdef" not in run.stderr and "not-the-placeholder" not in run.stderr
+
+
+def test_entrypoint_starts_with_a_valid_configuration(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(SSO)
+    fake, started = fake_server(tmp_path)
+    env = {"TOPICTRENDS_CACHE": str(tmp_path), "TOPICTRENDS_BIN": str(fake)}
+    on = entrypoint("serve", TOPICTRENDS_SECRETS=str(secrets), **env)
+    assert on.returncode == 0, on.stderr
+    assert "single sign-on on" in on.stderr
+    assert f"--secrets {secrets}" in started.read_text()
+    started.unlink()
+    absent = tmp_path / "absent.toml"  # another login in front: no secrets file at all
+    off = entrypoint("serve", TOPICTRENDS_SECRETS=str(absent), TOPICTRENDS_AUTH="off", **env)
+    assert off.returncode == 0, off.stderr
+    assert "warning: single sign-on off (TOPICTRENDS_AUTH=off" in off.stderr
+    assert "--secrets" not in started.read_text()
+    typo = entrypoint("serve", TOPICTRENDS_SECRETS=str(absent), TOPICTRENDS_AUTH="of", **env)
+    assert typo.returncode == 2 and "TOPICTRENDS_AUTH='of'" in typo.stderr
+    example = (REPO / "deploy" / "secrets.example.toml").read_text()  # complete once filled in
+    secrets.write_text(example.replace('"CHANGE-ME"', '"' + "s" * 40 + '"'))
+    filled = entrypoint("serve", TOPICTRENDS_SECRETS=str(secrets), **env)
+    assert filled.returncode == 0 and "single sign-on on" in filled.stderr, filled.stderr
+
+
 @pytest.mark.slow  # a real build in a fresh process: ~20-70 s on 2 shared cores
 def test_entrypoint_builds_into_the_cache_and_lists_runs(tmp_path, planted_csv):
     cache = tmp_path / "cache"

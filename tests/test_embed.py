@@ -93,8 +93,53 @@ def test_default_key_is_unchanged_and_ignores_speed_knobs() -> None:
     )
 
 
-def test_available_cpus_is_within_the_machine() -> None:
-    assert 1 <= available_cpus() <= (os.cpu_count() or 1)
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: ANN201
+    """A 64-CPU machine whose affinity mask and cgroup files the test sets.
+
+    ``/sys/fs/cgroup/...`` is read from under ``tmp_path``; returns ``set_machine(cpus,
+    files)``, ``cpus`` the affinity mask (None: no ``sched_getaffinity``), ``files`` the
+    cgroup files' contents by path.
+    """
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(embed, "Path", lambda p: tmp_path / str(p).lstrip("/"))
+
+    def set_machine(cpus: set[int] | None, files: dict[str, str] | None = None) -> None:
+        if cpus is None:
+            monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+        else:
+            monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(cpus))
+        for rel, text in (files or {}).items():
+            (tmp_path / rel.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel.lstrip("/")).write_text(text)
+
+    return set_machine
+
+
+V2 = "/sys/fs/cgroup/cpu.max"
+V1_QUOTA, V1_PERIOD = "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"
+
+
+@pytest.mark.parametrize(
+    ("cpus", "files", "expected"),
+    [
+        ({0, 2, 5}, {}, 3),  # the affinity mask, not the machine's 64 CPUs
+        (set(range(8)), {V2: "max 100000\n"}, 8),  # no quota
+        (set(range(8)), {V2: "150000 100000\n"}, 2),  # 1.5 CPUs of quota: 2 threads
+        (set(range(8)), {V2: "20000 100000\n"}, 1),  # a fifth of a CPU: still one
+        ({0, 1, 2}, {V2: "800000 100000\n"}, 3),  # a quota above the mask changes nothing
+        (set(range(8)), {V1_QUOTA: "300000\n", V1_PERIOD: "100000\n"}, 3),  # cgroup v1
+        (set(range(8)), {V1_QUOTA: "-1\n", V1_PERIOD: "100000\n"}, 8),  # v1, no quota
+        (set(range(8)), {V2: "garbage\n"}, 8),  # unreadable: the mask
+        (None, {V2: "400000 100000\n"}, 4),  # no affinity call: cpu_count, then the quota
+        (None, {}, 64),
+    ],
+)
+def test_available_cpus_reads_the_affinity_mask_and_the_cgroup_quota(
+    machine, cpus: set[int] | None, files: dict[str, str], expected: int
+) -> None:
+    machine(cpus, files)
+    assert available_cpus() == expected
 
 
 # ---------------------------------------------------------------------------- truncation

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from pipeline.config import IngestConfig
+from pipeline.errors import UserError
 from pipeline.stages.ingest import BUNDLED, ingest, resolve_input
 from tests.conftest import planted_corpus
 
@@ -66,16 +69,156 @@ def test_column_flags_override_detection(tmp_path: Path) -> None:
 
 def test_date_format_flag(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
+    iso = df["date"].tolist()
     df["date"] = pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y")
+    assert (pd.to_datetime(df["date"]).dt.day <= 12).any()  # some read either way round
     corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig(date_format="%d/%m/%Y"))
-    assert corpus.dated and corpus.docs["date"].notna().all()
+    assert corpus.dated
+    # Day first, as the flag says, for every row (not month first where both would parse).
+    assert pd.to_datetime(corpus.docs["date"]).dt.strftime("%Y-%m-%d").tolist() == iso
 
 
 def test_metadata_with_reserved_names_is_prefixed(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
     df["topic"] = "user-topic"
     corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
-    assert "meta_topic" in corpus.docs.columns
+    assert corpus.docs["meta_topic"].tolist() == ["user-topic"] * len(df)
+    assert "topic" not in corpus.docs.columns  # left for the pipeline's own topic
+
+
+def test_every_model_column_name_is_reserved(tmp_path: Path) -> None:
+    # added_step was written by the pipeline but missing from RESERVED: a corpus column of
+    # that name failed the build after every stage had run.
+    from pipeline.store.contract import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
+    model = REQUIRED_COLUMNS["documents.parquet"] + OPTIONAL_COLUMNS["documents.parquet"]
+    df = planted_corpus(n_per_topic=5)
+    extra = [c for c in model if c not in df.columns]
+    for col in extra:
+        df[col] = f"user-{col}"
+    df["meta_topic"] = "already prefixed"
+    corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
+    cols = list(corpus.docs.columns)
+    assert len(cols) == len(set(cols))
+    assert "meta_added_step" in cols and (corpus.docs["meta_added_step"] == "user-added_step").all()
+    assert (corpus.docs["meta_topic"] == "already prefixed").all()  # the user's own name
+    assert (corpus.docs["meta_meta_topic"] == "user-topic").all()
+    assert not set(corpus.metadata_columns) & set(model)
+
+
+def test_csv_field_over_128_kib_is_not_malformed(tmp_path: Path) -> None:
+    import csv
+
+    df = planted_corpus(n_per_topic=5)
+    df.loc[3, "abstract"] = 'galaxy, "quoted" ' * 20_000  # ~300 KiB, with quotes and commas
+    limit = csv.field_size_limit()
+    corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
+    assert len(corpus.docs) == len(df)
+    assert max(corpus.docs["text"].str.len()) > 256 * 1024
+    assert csv.field_size_limit() == limit, "the process-wide csv limit is restored"
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("2300-01-01", "outside the supported range"),
+        ("1500-06-01", "outside the supported range"),
+        ("2999", "outside the supported range"),
+        ("1679-12", "outside the supported range"),
+        ("2250-01-01", "outside the supported range"),
+    ],
+)
+def test_dates_nanoseconds_cannot_hold_are_refused(tmp_path: Path, value: str, needle: str) -> None:
+    df = planted_corpus(n_per_topic=5)
+    df.loc[6, "date"] = value
+    path = _write(df, tmp_path / "c.csv")
+    with pytest.raises(UserError) as exc:
+        ingest(path, "c", IngestConfig())
+    msg = str(exc.value)
+    for part in (str(path), "column 'date', row 7", value, needle, "--date-col none"):
+        assert part in msg, (part, msg)
+
+
+def test_date_range_edges_are_accepted(tmp_path: Path) -> None:
+    df = planted_corpus(n_per_topic=5)
+    for first, rest, edge in [
+        ("1680-01-01", "1700", "1680-01-01"),
+        ("2249-12-31", "2249-12", "2249-12-31"),
+    ]:
+        df["date"] = rest
+        df.loc[0, "date"] = first
+        corpus = ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
+        assert edge in {str(d.date()) for d in corpus.docs["date"]}
+
+
+def test_a_date_span_binning_cannot_measure_is_refused(tmp_path: Path) -> None:
+    df = planted_corpus(n_per_topic=5)
+    df.loc[2, "date"] = "1700-01-01"
+    df.loc[9, "date"] = "2024-01-01"
+    with pytest.raises(UserError, match=r"rows 3 and 10: .* more than 250 years"):
+        ingest(_write(df, tmp_path / "c.csv"), "c", IngestConfig())
+
+
+def test_out_of_range_parquet_timestamp_is_refused(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = planted_corpus(n_per_topic=5).drop(columns=["date"])
+    dates = [dt.datetime(2023, 1, 1)] * len(df)
+    dates[4] = dt.datetime(2300, 5, 1)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(
+        table.append_column("date", pa.array(dates, pa.timestamp("us"))), tmp_path / "c.parquet"
+    )
+    with pytest.raises(
+        UserError, match=r"row 5: date 2300-05-01T00:00:00 is outside the supported range"
+    ):
+        ingest(tmp_path / "c.parquet", "c", IngestConfig())
+
+
+def test_unreadable_corpus_names_the_errno_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    path = _write(planted_corpus(n_per_topic=5), tmp_path / "c.csv")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(UserError) as exc:
+        ingest(path, "c", IngestConfig())
+    msg = str(exc.value)
+    assert str(path) in msg and "Permission denied" in msg and "chmod" in msg
+    assert "space" not in msg
+
+
+def test_overlong_input_path_is_a_clean_error() -> None:
+    with pytest.raises(UserError, match="too long"):
+        resolve_input("x" * 5000 + ".csv")
+
+
+@pytest.mark.parametrize(
+    ("stem", "name"),
+    [("my corpus (2024)", "my-corpus-2024"), ("..hidden", "hidden"), ("-x-", "x"), ("é", "corpus"),
+     ("a" * 300, "a" * 100)],
+)  # fmt: skip
+def test_default_run_names_follow_the_rule(tmp_path: Path, stem: str, name: str) -> None:
+    from pipeline.store.names import check_run_name, default_run_name
+
+    assert default_run_name(tmp_path / f"{stem}.csv") == name
+    assert check_run_name(name) == name
+
+
+@pytest.mark.parametrize(
+    "bad", ["", ".", "..", "../x", "a/b", ".hidden", "-flag", "a b", "a\nb", "x" * 101, "é"]
+)
+def test_bad_run_names_are_refused_naming_the_rule(bad: str) -> None:
+    from pipeline.store.names import check_run_name
+
+    with pytest.raises(UserError, match=r"--name .*: a run name is 1-100 letters, digits"):
+        check_run_name(bad)
 
 
 def test_nested_json_metadata_is_kept_as_json_text(tmp_path: Path) -> None:

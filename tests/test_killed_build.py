@@ -19,7 +19,8 @@ from tests.conftest import planted_corpus
 STAGES = [*BUILD_STAGES, "mid-write"]  # every progress entry of a build, from the code
 
 # Runs a real build in a child process that SIGKILLs itself on entering the given stage
-# (or, for "mid-write", after the first artifact file of the new run is written).
+# (or, for "mid-write", after the first artifact file of the new run is written; for
+# "save_model", as it starts saving the BERTopic model the represent stage fitted).
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
@@ -44,6 +45,13 @@ CHILD = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         return out
     publish.save_files = save_files
+    import pipeline.stages.represent as represent
+    original_save_model = represent.save_model
+    def save_model(model, directory):
+        if target == "save_model":  # represent is cached, model/ is not
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original_save_model(model, directory)
+    represent.save_model = save_model
     cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}})
     build(corpus, cfg, Store(Path(root)), force=True)
     """
@@ -87,12 +95,56 @@ def test_sigkill_in_each_stage_keeps_the_previous_run(
         )  # the killed process could not clean up; readers see it is gone
 
 
-def test_next_build_after_kills_completes(built: tuple[Path, Path, dict]) -> None:
+def _kill_in(stage: str, corpus: Path, root: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, stage, str(corpus), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -9, proc.stderr[-2000:]
+
+
+def test_killed_before_the_model_is_saved_the_next_build_publishes_it(tmp_path: Path) -> None:
+    """Killed after represent and hierarchy were cached but before model/ was written: the
+    next build must not publish a run without model/ (it fits the representation again)."""
+    from pipeline.store.contract import MODEL_FILES
+    from tests.conftest import Config
+
+    corpus = tmp_path / "planted.csv"
+    planted_corpus().to_csv(corpus, index=False)
+    root = tmp_path / "cache"
+    _kill_in("save_model", corpus, root)
+    assert list((root / ".store" / "stages" / "hierarchy").iterdir())  # it was cached
+    cfg = Config().with_overrides(
+        {"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}}
+    )
+    result = build(str(corpus), cfg, Store(root))
+    assert result.timings["reduce"]["cached"] and not result.timings["represent"]["cached"]
+    run = open_run(result.run_dir)
+    for f in MODEL_FILES:
+        run.verify(f"model/{f}")
+    again = build(str(corpus), cfg, Store(root), force=True)  # now a plain cache hit
+    assert again.timings["represent"]["cached"]
+    for f in MODEL_FILES:
+        open_run(again.run_dir).verify(f"model/{f}")
+
+
+def test_next_build_after_kills_completes(
+    built: tuple[Path, Path, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
     corpus, root, manifest = built
+    from pipeline.store import heartbeat
     from pipeline.store.artifacts import build_progress
     from tests.conftest import Config
 
-    assert all(p["state"] == "interrupted" for p in build_progress(root))
+    if not list(root.rglob(".tmp-*")):  # run alone: kill one build here
+        _kill_in("mid-write", corpus, root)
+    progress = build_progress(root)
+    assert progress and all(p["state"] == "interrupted" for p in progress)
+    assert list(root.rglob(".tmp-*")), "the mid-write kill leaves its temporary build directory"
+    # Left by builds that are gone; the grace period for younger ones is not under test.
+    monkeypatch.setattr(heartbeat, "STALE_SECONDS", 0.0)
     cfg = Config().with_overrides(
         {"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}}
     )
@@ -101,3 +153,4 @@ def test_next_build_after_kills_completes(built: tuple[Path, Path, dict]) -> Non
     assert run.manifest["run_key"] != manifest["run_key"]
     assert run.read_table("documents.parquet").shape[0] == 200
     assert build_progress(root) == []
+    assert list(root.rglob(".tmp-*")) == [], "the build swept what the killed ones left"

@@ -29,7 +29,10 @@ def test_format_is_sniffed_from_content_without_extension(tmp_path: Path) -> Non
     src = _write(df, tmp_path / "c.jsonl")
     bare = tmp_path / "corpus"
     bare.write_bytes(src.read_bytes())
-    assert len(ingest(bare, "c", IngestConfig()).docs) == len(df)
+    corpus = ingest(bare, "c", IngestConfig())
+    # Read as JSON lines (not as one text column of lines): the same columns and documents.
+    assert corpus.columns["text"] == "abstract" and corpus.columns["id"] == "id"
+    assert corpus.docs["doc_id"].tolist() == df["id"].tolist()
 
 
 def test_trending_page_format_strips_boilerplate() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.config import ReduceConfig
+from pipeline.stages import embed
 from pipeline.stages import reduce as R
-from pipeline.stages.embed import available_cpus
 
 
 def _blobs(n_per: int = 60, k: int = 4, dim: int = 24) -> np.ndarray:
@@ -38,14 +38,16 @@ def test_threaded_fits_match_sequential_fits(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_fit_workers_is_bounded_by_fits_and_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert R.fit_workers(1) == 1
-    assert 1 <= R.fit_workers(50) <= 50
+    monkeypatch.delenv(R.THREADS_ENV, raising=False)
+    monkeypatch.setattr(embed, "available_cpus", lambda: 3)  # the cores this process may use
+    assert [R.fit_workers(n) for n in (1, 2, 3, 50)] == [1, 2, 3, 3]
     monkeypatch.setenv(R.THREADS_ENV, "1")
     assert R.fit_workers(6) == 1
-    monkeypatch.setenv(R.THREADS_ENV, "4")
+    monkeypatch.setenv(R.THREADS_ENV, "4")  # the variable wins over the cores counted
     assert R.fit_workers(6) == 4 and R.fit_workers(3) == 3
-    monkeypatch.setenv(R.THREADS_ENV, "many")  # not a number: the cores there are
-    assert R.fit_workers(6) == min(6, available_cpus())
+    for bad in ("many", "0", ""):  # not a number of threads: the cores there are
+        monkeypatch.setenv(R.THREADS_ENV, bad)
+        assert R.fit_workers(6) == 3, bad
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])

@@ -25,6 +25,8 @@ def test_production_settings_are_what_streamlit_runs_with():
     assert want["server"]["enableXsrfProtection"] is True
     assert want["server"]["fileWatcherType"] == "none"
     assert want["client"]["showErrorDetails"] == "none"
+    # The grid's own CSV export bypasses the spreadsheet-safe download (issue 14).
+    assert want["client"]["disableDataExport"] is True
     assert want["server"]["maxUploadSize"] >= 1 and want["server"]["maxMessageSize"] >= 1
     flags = streamlit_flags(CONFIG)
     streamlit = Path(sys.executable).with_name("streamlit")

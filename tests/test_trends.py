@@ -136,6 +136,7 @@ def test_growing_corpus_alone_makes_nothing_rise() -> None:
     )
     labels = rng.choice(6, size=len(dates), p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1])
     result = compute_trends(dates, labels, "month", TrendsConfig())
+    assert sorted(result.table["topic"]) == list(range(6))
     assert (result.table["category"] == "stable").all()
     assert result.table["growth"].abs().max() < 0.3
     assert (
@@ -236,6 +237,7 @@ def test_windows_auto_and_overrides() -> None:
 def test_too_few_periods_gives_stable_topics_without_scores() -> None:
     dates = pd.Series(pd.to_datetime(["2023-05-10"] * 30))
     result = compute_trends(dates, np.arange(30) % 3, "month", TrendsConfig())
+    assert sorted(result.table["topic"]) == [0, 1, 2]
     assert (result.table["category"] == "stable").all()
     assert result.table["growth"].isna().all()
     assert result.info["recent_window"] is None and result.info["note"]

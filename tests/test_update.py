@@ -89,7 +89,7 @@ def test_monthly_updates_keep_ids_and_find_the_late_topic(tmp_path: Path) -> Non
         kept = lineage[lineage["previous_topic"].notna()]
         assert (kept["previous_topic"] == kept["topic"]).all()
         assert set(kept["relation"]) <= {"same", "grew"}
-        assert u["ids_kept"] == u["ids_previous"] == len(kept)
+        assert len(kept) > 0 and u["ids_kept"] == u["ids_previous"] == len(kept)
         new = lineage[lineage["relation"] == "new"]
         assert sorted(new["topic"].astype(int)) == u["new_topics"]
         if month < LATE_MONTH:

@@ -8,7 +8,7 @@ from pipeline.errors import CacheError
 
 ctx = ui.context()
 run = ctx.run
-emb = run.manifest.get("embedding", {})
+emb = ui.public(run.manifest.get("embedding", {}))
 
 st.title("Documents")
 c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
@@ -16,17 +16,22 @@ with c1:
     sem = state.bound(
         st.text_input,
         "sem",
-        value=state.get_str("sem", ""),
+        value=state.text("sem"),
         to_param=lambda v: v.strip(),
         label="Semantic search",
+        max_chars=state.TEXT_CHARS,
         placeholder="describe what you are looking for",
         help=f"Ranks documents by cosine similarity to the query, embedded with this run's model ({emb.get('model', '?')}).",
     )
+k = state.get_int("k", 50)
+if not 1 <= k <= 1000:
+    state.reject("k")
+    k = 50
 with c2:
     k = state.bound(
         st.number_input,
         "k",
-        value=max(1, min(1000, state.get_int("k", 50) or 50)),
+        value=k,
         to_param=lambda v: None if int(v) == 50 else int(v),
         label="Results",
         min_value=1,
@@ -43,7 +48,7 @@ if sem:
             path, key, sem, int(k), loaders.filter_key(ctx.filters), str(ctx.root)
         )
     except CacheError as exc:
-        st.error(ui.md_escape(exc), icon=":material/error:")
+        st.error(ui.md_escape(ui.public(str(exc))), icon=":material/error:")
         rows, scores = np.flatnonzero(mask), None
     if scores is not None:
         extra = {"similarity": scores}

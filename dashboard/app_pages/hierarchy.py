@@ -30,11 +30,9 @@ def describe(n: int) -> str:
     return f"{kind}: {r['label']} · {int(r['size']):,} docs"
 
 
-node = state.get_int("node")
-node = node if node in options else None
+node = state.choice("node", options, as_int=True)
 views = {"tree": "Dendrogram", "icicle": "Icicle"}
-view = state.get_str("hview", "tree")
-view = view if view in views else "tree"
+view = state.choice("hview", list(views), "tree")
 view = (
     state.bound(
         st.segmented_control,

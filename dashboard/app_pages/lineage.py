@@ -32,7 +32,11 @@ else:
     )
     known = [r for r in RELATIONS if r in counts] + [r for r in counts if r not in RELATIONS]
     rel = state.get("rel") or []
-    wanted = [r for r in (rel if isinstance(rel, list) else [rel]) if r in known]
+    asked = rel if isinstance(rel, list) else [rel]
+    wanted = [r for r in asked if r in known]
+    if len(wanted) < len(asked):
+        state.reject("rel", keep=True)  # relations this run does not have
+        state.put("rel", wanted)
     chosen = state.bound(
         st.multiselect,
         "rel",

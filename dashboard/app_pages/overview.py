@@ -24,7 +24,7 @@ summary = counts_summary(run.manifest)
 
 st.title(ui.md_escape(ctx.entry.name))
 st.caption(
-    f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(run.manifest.get('corpus', {}).get('input', '?'))}"
+    f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(ui.public(run.manifest.get('corpus', {}).get('input', '?')))}"
 )
 c = st.columns([1, 1, 1, 2])
 c[0].metric("Documents", f"{summary['documents']:,}")
@@ -39,7 +39,7 @@ c[3].metric(
     summary["date_span"],
     help=f"Binned by {summary['period']}"
     if summary["period"]
-    else run.manifest.get("trends_absent_reason"),
+    else ui.public(run.manifest.get("trends_absent_reason")),
 )
 
 
@@ -112,7 +112,7 @@ with right:
         st.subheader("Trends")
         st.info(
             ui.md_escape(
-                f"No trends for this run: {run.manifest.get('trends_absent_reason') or 'the corpus has no dates'}."
+                f"No trends for this run: {ui.public(run.manifest.get('trends_absent_reason')) or 'the corpus has no dates'}."
             )
             + " See the Trends page for how to add dates."
         )

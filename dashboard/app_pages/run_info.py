@@ -1,19 +1,26 @@
-"""Run info: the manifest, readable: counts, corpus, embedding, config, timings, versions."""
+"""Run info: the manifest, readable: counts, corpus, embedding, config, timings, versions.
+
+Hosted, every value passes through ``ui.public``: the run's directory is shown as its build
+name and the corpus's paths as file names, never as paths of the server.
+"""
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
+from dashboard import access, ui
 from pipeline.stages.registry import STAGES
 
 ctx = ui.context()
 run = ctx.run
-m = run.manifest
+m = ui.public(run.manifest)
 st.title("Run info")
 st.caption(
     f"{ui.md_escape(ctx.entry.name)} · built {m.get('created_at', '?')} · run key {m.get('run_key', '?')} · schema version {m.get('schema_version')}"
 )
-st.text(f"Directory: {run.path.resolve()}")
+if access.read_only():  # the build's directory name, not where the server keeps it
+    st.text(f"Build: {ctx.entry.name}/{run.path.resolve().name}")
+else:
+    st.text(f"Directory: {run.path.resolve()}")
 
 counts = m.get("counts", {})
 corpus = m.get("corpus", {})

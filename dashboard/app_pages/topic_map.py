@@ -11,8 +11,7 @@ kinds = run.facet_kinds()
 
 st.title("Topic map")
 views = {"docs": "Documents", "intertopic": "Intertopic distance"}
-view = state.get_str("view", "docs")
-view = view if view in views else "docs"
+view = state.choice("view", list(views), "docs")
 view = (
     state.bound(
         st.segmented_control,
@@ -29,8 +28,7 @@ view = (
 
 if view == "docs":
     color_options = ["topic", *kinds]
-    color = state.get_str("color", "topic")
-    color = color if color in color_options else "topic"
+    color = state.choice("color", color_options, "topic")
     c1, c2, c3 = st.columns([2, 1, 3], vertical_alignment="bottom")
     with c1:
         color = state.bound(

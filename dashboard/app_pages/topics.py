@@ -25,9 +25,10 @@ st.title("Topics")
 query = state.bound(
     st.text_input,
     "tq",
-    value=state.get_str("tq", ""),
+    value=state.text("tq"),
     to_param=lambda v: v.strip(),
     label="Search topics",
+    max_chars=state.TEXT_CHARS,
     placeholder="label or keyword",
     label_visibility="collapsed",
 )

@@ -18,12 +18,12 @@ run = ctx.run
 st.title("Trends")
 
 if not run.dated:
-    reason = run.manifest.get("trends_absent_reason") or "the corpus has no dates"
+    reason = ui.public(run.manifest.get("trends_absent_reason")) or "the corpus has no dates"
     st.info(ui.md_escape(f"This run has no trends: {reason}."), icon=":material/event_busy:")
     st.write(
         "Trends need a date per document. Rebuild the run naming the column that holds the dates:"
     )
-    corpus = run.manifest.get("corpus", {})
+    corpus = ui.public(run.manifest.get("corpus", {}))  # hosted: the input's file name only
     st.code(
         f"topictrends build {corpus.get('input', '<INPUT>')} --name {run.name} --date-col <column> --force",
         language="bash",
@@ -40,8 +40,7 @@ if not run.dated:
 else:
     periods = allowed_periods(run.docs)
     default = run.manifest.get("period") if run.manifest.get("period") in periods else periods[0]
-    gran = state.get_str("gran", default)
-    gran = gran if gran in periods else default
+    gran = state.choice("gran", periods, default)
     c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
     with c1:
         gran = state.bound(
@@ -103,9 +102,11 @@ else:
             st.dataframe(frame, hide_index=True, width="stretch", column_config=fmt)
 
     options = [int(t) for t in run.topics["topic"]] + [OUTLIER]
-    chosen = [t for t in state.get_ints("tt") if t in options] or biggest_movers(
-        run.topics, run.trends, run.over_time, n=5
-    )
+    chosen = [t for t in state.get_ints("tt") if t in options]
+    if state.get("tt") and len(chosen) < len(state.get_str("tt", "").split(",")):
+        state.reject("tt", keep=True)  # some ids are not topics of this run: the rest stay
+        state.put("tt", ",".join(map(str, chosen)))
+    chosen = chosen or biggest_movers(run.topics, run.trends, run.over_time, n=5)
     chosen = state.bound(
         st.multiselect,
         "tt",

@@ -21,6 +21,7 @@ from pipeline.flows.lineage import history_rows
 from pipeline.flows.run import Run, library_versions
 from pipeline.stages.base import Context
 from pipeline.stages.ingest import Corpus
+from pipeline.store.artifacts import check_complete
 from pipeline.store.cache import save_files, sha256_file, write_json
 from pipeline.store.contract import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR
 
@@ -189,6 +190,7 @@ def _writer(
                     "bytes": f.stat().st_size,
                 }
         manifest["artifacts"] = artifacts
+        check_complete(manifest, tmp)  # every artifact docs/artifacts.md requires, or no publish
         manifest["timings"] = {**run.timings, "publish": {"cached": False, "seconds": None}}
         manifest["total_seconds"] = round(time.perf_counter() - run.t_start, 3)
         write_json(tmp / "manifest.json", manifest)

@@ -52,6 +52,7 @@ class Stage:
     when: Callable[[Context], bool] | None = None  # runs only when true (dated corpora)
     key: Callable[[Context], str] | None = None  # a key not made from the parts above
     finish: Callable[[Context], None] | None = None  # after the result is loaded or computed
+    usable: Callable[[Context], bool] | None = None  # a hit is used only when this holds
     total: Callable[[Context], int] | None = None  # progress bar length, when counted
 
     @property
@@ -121,7 +122,10 @@ class Context:
 
 
 def _needed_fresh(stage: Stage, ctx: Context) -> bool:
-    """True when a later stage that misses needs this stage's in-memory outputs."""
+    """True when the cached result is not usable as it is, or when a later stage that
+    misses needs this stage's in-memory outputs."""
+    if stage.usable is not None and not stage.usable(ctx):
+        return True  # e.g. a build killed before the represent stage saved its model
     mine = {f"{stage.name}.{t}" for t in stage.transient}
     for later in ctx.chain:
         ready = mine & set(later.uses) and all(a in ctx.keys for a in later.after)

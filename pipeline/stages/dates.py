@@ -11,8 +11,11 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
+
+from pipeline.errors import UserError
 
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _SLASH_DAY = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
@@ -35,6 +38,15 @@ _WRITTEN_DAY = (
 _WRITTEN_MONTH = ("%B %Y", "%b %Y", "%b. %Y")
 
 PRECISIONS = ("day", "month", "year")
+
+# Dates are stored as nanosecond timestamps (1677-09-21 .. 2262-04-11), and binning adds up
+# to a decade on either side of a date (the decade a date falls in, the period after the
+# last one), so only dates with that much room are accepted. Outside it, a date would fail
+# deep in a later stage or silently become missing; ingest refuses it instead.
+EARLIEST = dt.date(1680, 1, 1)
+LATEST = dt.date(2249, 12, 31)
+# A nanosecond timedelta holds 292 years: a longer span overflows when binning measures it.
+MAX_SPAN_YEARS = 250
 
 
 def parse_one(value: object, fmt: str | None = None) -> tuple[dt.date, str] | None:
@@ -118,3 +130,62 @@ def parse_column(
         dates.append(got[0])
         precs.append(got[1])
     return dates, precs, None
+
+
+def first_out_of_range(dates: list[dt.date | None]) -> int | None:
+    """Index of the first date outside EARLIEST..LATEST, or None when all fit."""
+    for i, d in enumerate(dates):
+        if d is not None and not EARLIEST <= d <= LATEST:
+            return i
+    return None
+
+
+def too_long_span(dates: list[dt.date | None]) -> tuple[int, int] | None:
+    """Indices of the earliest and latest date when they lie over MAX_SPAN_YEARS apart."""
+    known = [(d, i) for i, d in enumerate(dates) if d is not None]
+    if not known:
+        return None
+    (lo, i_lo), (hi, i_hi) = min(known), max(known)
+    if (hi - lo).days > MAX_SPAN_YEARS * 365.25:
+        return i_lo, i_hi
+    return None
+
+
+def _shown(value: object) -> str:
+    """A date value as the user wrote it: text quoted, a timestamp as ISO."""
+    if isinstance(value, str):
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def read_date_column(
+    path: Path, col: str, values: list[object], fmt: str | None
+) -> tuple[list, list[str | None]]:
+    """Parse the date column, refusing a value that cannot be read or binned.
+
+    Dates are nanosecond timestamps downstream: a date outside EARLIEST..LATEST, or a span
+    longer than MAX_SPAN_YEARS, would fail after every stage has run or vanish silently.
+    """
+    dates, precs, bad = parse_column(values, fmt)
+    if bad is not None:
+        raise UserError(
+            f"{path}: column '{col}', row {bad + 1}: cannot parse date {_shown(values[bad])}. "
+            "Use ISO dates (2024-03-05, 2024-03, 2024), pass --date-format (e.g. '%d/%m/%Y'), "
+            "or --date-col none to ignore dates."
+        )
+    if (i := first_out_of_range(dates)) is not None:
+        raise UserError(
+            f"{path}: column '{col}', row {i + 1}: date {_shown(values[i])} is outside the supported "
+            f"range {EARLIEST} to {LATEST}. Correct the date or remove the row, "
+            "or pass --date-col none to ignore dates."
+        )
+    if (span := too_long_span(dates)) is not None:
+        lo, hi = span
+        raise UserError(
+            f"{path}: column '{col}', rows {lo + 1} and {hi + 1}: the dates span {_shown(values[lo])} "
+            f"to {_shown(values[hi])}, more than {MAX_SPAN_YEARS} years. Split the corpus by period, "
+            "correct the outlying dates, or pass --date-col none to ignore dates."
+        )
+    return dates, precs

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,9 +19,10 @@ import pandas as pd
 
 from pipeline.config import IngestConfig
 from pipeline.errors import UserError
-from pipeline.stages.dates import parse_column
-from pipeline.stages.readers import MIN_DOCUMENTS, SUPPORTED, read_table
-from pipeline.store.contract import DOCUMENTS_FILE, REQUIRED_COLUMNS
+from pipeline.stages.dates import read_date_column
+from pipeline.stages.readers import MIN_DOCUMENTS, SUPPORTED, read_table, unreadable
+from pipeline.store.contract import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from pipeline.store.names import default_run_name
 
 BUNDLED: dict[str, str] = {
     "hf-trending-papers": "hf-trending-papers.txt",
@@ -57,7 +57,10 @@ ID_NAMES = ("id", "doc_id", "document_id", "arxiv_id", "uid", "key")
 URL_NAMES = ("url", "link", "source_url", "href", "pdf_url")
 
 # Columns the pipeline writes into documents.parquet; metadata with these names is prefixed.
-RESERVED = set(REQUIRED_COLUMNS[DOCUMENTS_FILE])
+# Taken from the artifact contract, so a column the pipeline starts writing is reserved too.
+RESERVED = frozenset(
+    REQUIRED_COLUMNS["documents.parquet"] + OPTIONAL_COLUMNS.get("documents.parquet", ())
+)
 NONE = "none"  # a column flag set to "none" switches auto-detection of that column off
 
 
@@ -125,7 +128,7 @@ def normalise_ws(value: object) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
-# --------------------------------------------------------------------------- readers
+# --------------------------------------------------------------------------- input
 
 
 def resolve_input(spec: str) -> tuple[Path, str]:
@@ -134,6 +137,12 @@ def resolve_input(spec: str) -> tuple[Path, str]:
         path = Path(str(resources.files("pipeline") / "corpora" / BUNDLED[spec]))
         return path, spec
     path = Path(spec)
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass  # reported below, with the bundled names
+    except (OSError, ValueError) as exc:
+        raise unreadable(path, exc) from None
     if not path.exists():
         raise UserError(
             f"{spec}: no such file, and not a bundled corpus. Give a path to a corpus file "
@@ -141,8 +150,10 @@ def resolve_input(spec: str) -> tuple[Path, str]:
         )
     if path.is_dir():
         raise UserError(f"{spec}: is a directory. Give one corpus file ({SUPPORTED}).")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "corpus"
-    return path, stem
+    return path, default_run_name(path)
+
+
+# --------------------------------------------------------------------------- columns
 
 
 def _find(
@@ -200,14 +211,7 @@ def _dates(
             pd.Series([pd.NaT] * n, dtype="datetime64[ns]"),
             pd.Series([None] * n, dtype=object),
         )
-    values = raw[column].tolist()
-    dates, precs, bad = parse_column(values, cfg.date_format)
-    if bad is not None:
-        raise UserError(
-            f"{path}: column '{column}', row {bad + 1}: cannot parse date {values[bad]!r}. "
-            "Use ISO dates (2024-03-05, 2024-03, 2024), pass --date-format (e.g. '%d/%m/%Y'), "
-            "or --date-col none to ignore dates."
-        )
+    dates, precs = read_date_column(path, column, raw[column].tolist(), cfg.date_format)
     parsed = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")
     return parsed.astype("datetime64[ns]"), pd.Series(precs, dtype=object)
 
@@ -249,10 +253,15 @@ def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DO
 
     used = {c for c in roles.values() if c}
     meta_cols: list[str] = []
+    taken = set(RESERVED) | set(raw.columns)
     for col in raw.columns:
         if col in used:
             continue
-        out = f"meta_{col}" if col in RESERVED else col
+        out = col
+        if col in RESERVED:  # prefixed until unique: "topic" and "meta_topic" may both exist
+            while out in taken:
+                out = f"meta_{out}"
+            taken.add(out)
         docs[out] = raw[col].values
         meta_cols.append(out)
 

@@ -1,8 +1,8 @@
-"""Reading a corpus file, whatever its format, into one raw table of strings.
+"""Readers: one corpus file of any supported format into a raw DataFrame.
 
-The format is sniffed from the content, not trusted from the extension; every way a file
-can be unreadable ends in one ``UserError`` line that names the file, the line or column,
-and the fix. ``pipeline.stages.ingest`` then finds the columns and normalises them.
+Split from ``pipeline.stages.ingest``, which maps the raw columns to documents. Each reader turns
+every way its format can be wrong into a ``UserError`` naming the file, the line or column,
+and the fix; nothing here writes anything.
 """
 
 from __future__ import annotations
@@ -15,12 +15,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.errors import UserError
+from pipeline.errors import UserError, os_error_line
 
-MIN_DOCUMENTS = 20  # the fewest usable documents a build accepts
+MIN_DOCUMENTS = 20
 SUPPORTED = (
     ".txt (trending-papers page), .csv, .tsv, .jsonl/.ndjson, .json (array of objects), .parquet"
 )
+
+
+def unreadable(path: Path, exc: OSError | ValueError) -> UserError:
+    if isinstance(exc, ValueError):  # an embedded NUL byte
+        return UserError(f"{path!r}: not a usable file name ({exc}). Give a plain path.")
+    fix = "copy the corpus somewhere readable and pass that path"
+    return UserError(os_error_line(exc, path, "cannot read the corpus file", fix))
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -74,7 +81,10 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read any supported file into a raw DataFrame of strings/values."""
     if not path.is_file():
         raise UserError(f"{path}: not a regular file. Give one corpus file ({SUPPORTED}).")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
     fmt = sniff_format(path, data[:4096])
     if fmt == "parquet":
         return _read_parquet(path, data)
@@ -171,7 +181,14 @@ def _read_delimited(path: Path, text: str, sep: str) -> pd.DataFrame:
 
 
 def _check_unbalanced_quotes(path: Path, text: str, sep: str, kind: str) -> None:
+    """Re-read with ``csv``'s strict mode, which pandas lacks, to catch a stray quote.
+
+    ``csv`` refuses fields over its process-wide limit (128 KiB by default); no field can
+    be longer than the file, so the limit is raised to that for this check and restored.
+    """
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=True)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
     try:
         for _ in reader:
             pass
@@ -179,16 +196,8 @@ def _check_unbalanced_quotes(path: Path, text: str, sep: str, kind: str) -> None
         raise UserError(
             f"{path}: line {reader.line_num}: malformed {kind} ({exc}). Close the quote or escape it by doubling it."
         ) from None
-
-
-def _loads(path: Path, text: str, fix: str, lineno: int | None = None) -> object:
-    """``json.loads``; a syntax error is one line naming the file, line, column and fix."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"{path}: line {lineno or exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}). {fix}"
-        ) from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
@@ -196,7 +205,12 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        obj = _loads(path, line, "Each line must be one JSON object.", lineno)
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"{path}: line {lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Each line must be one JSON object."
+            ) from None
         if not isinstance(obj, dict):
             raise UserError(
                 f'{path}: line {lineno}: expected a JSON object, got {type(obj).__name__}. Each line must be one object like {{"title": ..., "abstract": ...}}.'
@@ -206,7 +220,12 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
 
 
 def _read_json(path: Path, text: str) -> pd.DataFrame:
-    obj = _loads(path, text, "Fix the syntax there.")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Fix the syntax there."
+        ) from None
     if isinstance(obj, dict):
         lists = [k for k, v in obj.items() if isinstance(v, list)]
         if len(lists) == 1:
@@ -235,6 +254,3 @@ def _records_frame(path: Path, rows: list[dict]) -> pd.DataFrame:
                 lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
             )
     return df
-
-
-# --------------------------------------------------------------------------- columns

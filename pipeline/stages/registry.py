@@ -66,6 +66,7 @@ REGISTRY: tuple[Stage, ...] = (
         artifacts=("topics", "topic_embeddings"),
         transient=("model", "model_ids"),
         finish=represent.keep_model,
+        usable=represent.model_saved,
     ),
     Stage(
         "hierarchy",

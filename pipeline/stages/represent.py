@@ -27,6 +27,7 @@ from pipeline.config import RepresentConfig
 from pipeline.stages.base import Context
 from pipeline.stages.cluster import centroids
 from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
+from pipeline.store.artifacts import model_complete
 from pipeline.store.contract import REQUIRED_COLUMNS, TOPICS_FILE
 
 
@@ -407,11 +408,18 @@ def model_dir(ctx: Context) -> Path:
 def keep_model(ctx: Context) -> None:
     """Save a freshly fitted model once per represent key (safetensors, never pickle)."""
     import contextlib
+    import shutil
 
     from pipeline.store.cache import atomic_dir
 
     model = ctx.out["represent"].get("model")
     target = model_dir(ctx)
-    if model is not None and not (target / "config.json").exists():
+    if model is not None and not model_complete(target):
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete copy, if any
         with contextlib.suppress(FileExistsError), atomic_dir(target) as tmp:
             save_model(model, tmp)
+
+
+def model_saved(ctx: Context) -> bool:
+    """Whether this represent result's model is whole (a killed build may have left none)."""
+    return model_complete(model_dir(ctx))

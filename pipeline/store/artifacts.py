@@ -19,7 +19,31 @@ import pandas as pd
 from pipeline import SCHEMA_VERSION
 from pipeline.errors import CacheError
 from pipeline.store.cache import load_npy, sha256_file
-from pipeline.store.contract import REQUIRED_COLUMNS
+from pipeline.store.contract import MODEL_FILES, REQUIRED_COLUMNS, required_artifacts
+from pipeline.store.heartbeat import build_progress  # noqa: F401 - readers import it here
+
+
+def model_complete(directory: Path) -> bool:
+    """Whether ``directory`` holds a whole saved model (every file of ``MODEL_FILES``)."""
+    return all((directory / f).is_file() for f in MODEL_FILES)
+
+
+def check_complete(manifest: dict[str, Any], build_dir: Path) -> None:
+    """Refuse to publish a build missing any required artifact (listed or on disk).
+
+    Called by the publish step before the manifest is written, so an incomplete build is
+    dropped with its temporary directory and the run's current build stays current.
+    """
+    listed = manifest.get("artifacts") or {}
+    missing = [
+        f for f in required_artifacts(manifest) if f not in listed or not (build_dir / f).is_file()
+    ]
+    if missing:
+        raise CacheError(
+            f"run '{manifest.get('run', build_dir.name)}': the new build lacks "
+            f"{', '.join(missing)} (required by docs/artifacts.md), so it was not published and "
+            f"the current build is unchanged. Rebuild it with: {rebuild_command(manifest, build_dir)}"
+        )
 
 
 def rebuild_command(manifest: dict[str, Any] | None, run_dir: Path) -> str:
@@ -120,27 +144,3 @@ def summary_row(handle: RunHandle) -> dict[str, Any]:
         "date_span": " .. ".join(m.get("date_span") or []) or "undated",
         "built_at": m.get("created_at"),
     }
-
-
-def build_progress(cache_root: Path) -> list[dict[str, Any]]:
-    """Builds in progress (or failed) under a cache root, from ``.progress/*.json``.
-
-    Each entry: run, state ('running' | 'failed'), stage, done, total, started_at, pid,
-    stages_done, and error when failed. A running entry whose process is gone is reported
-    as 'interrupted'.
-    """
-    import os
-
-    out = []
-    for path in sorted((cache_root / ".progress").glob("*.json")):
-        try:
-            entry = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if entry.get("state") == "running":
-            try:
-                os.kill(int(entry.get("pid", 0)), 0)
-            except (OSError, ValueError):
-                entry["state"] = "interrupted"
-        out.append(entry)
-    return out

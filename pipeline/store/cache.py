@@ -9,10 +9,11 @@ Layout (documented in docs/artifacts.md)::
                                         (``load_shards`` / ``save_shard``, kind ``embeddings``)
     <root>/.locks/<name>.lock           held while a build of <name> runs
 
-Everything is written into a temporary sibling and renamed into place, and a run is
-published by atomically swapping its symlink, so a crash at any point leaves the previous
-result readable. Only Parquet, .npy, JSON and safetensors are written: loading a shared
-cache must never execute code, so there is no pickle anywhere.
+Everything is written into a temporary sibling (``.tmp-*``) and renamed into place, and a
+run is published by atomically swapping its symlink, so a crash at any point leaves the
+previous result readable; the temporaries a killed build leaves are swept when a later
+build takes its lock. Only Parquet, .npy, JSON and safetensors are written: loading a
+shared cache must never execute code, so there is no pickle anywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -32,10 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import BuildLockedError, CacheError, UserError
+from pipeline.errors import BuildLockedError, CacheError, UserError, os_error_line
+from pipeline.store import heartbeat
 
 ENV_CACHE = "TOPICTRENDS_CACHE"
 KEEP_BUILDS = 3
+SWEEP_DEPTH = 3  # .tmp-* entries sit at most this deep under .store (see sweep_tmp)
+log = logging.getLogger("topictrends.cache")
 
 
 def cache_root(cli_value: str | Path | None) -> Path:
@@ -74,11 +79,34 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a fsynced temporary sibling and a rename."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _plausible_vectors(arr: np.ndarray, rows: int) -> bool:
+    """What a shard without a checksum must look like to be adopted: every backend writes
+    float32 rows of unit length (a text with no token gives a zero row)."""
+    if arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[0] != rows:
+        return False
+    norms = np.linalg.norm(np.asarray(arr, dtype=np.float64), axis=1)
+    return bool(np.all(np.isfinite(norms)) and np.all((np.abs(norms - 1) < 1e-2) | (norms == 0)))
+
+
 def _disk_error(exc: OSError, where: Path) -> UserError:
-    return UserError(
-        f"{where}: cannot write the cache ({exc.strerror or exc}). Free some space or pass another --cache-dir; "
-        "the previous results are intact."
-    )
+    """The one-line report of a failed cache write; the fix depends on the errno."""
+    line = os_error_line(exc, where, "cannot write the cache", "pass another --cache-dir")
+    return UserError(line + " The previous results are intact.")
 
 
 @contextlib.contextmanager
@@ -144,12 +172,11 @@ def load_npy(path: Path) -> np.ndarray:
         raise CacheError(f"{path}: unreadable array ({exc}).") from None
 
 
-def _read_shard(stem: Path) -> np.ndarray | pd.DataFrame:
-    """The data file of one shard: ``<stem>.npy`` memory-mapped, else ``<stem>.parquet``."""
-    npy = stem.with_name(stem.name + ".npy")
-    if npy.exists():
-        return np.load(npy, mmap_mode="r", allow_pickle=False)
-    return pd.read_parquet(stem.with_name(stem.name + ".parquet"))
+def _shard_data(keys_file: Path) -> Path:
+    """The data file of a shard: ``.npy`` (vectors) unless a ``.parquet`` (a frame) is there."""
+    stem = keys_file.name.removesuffix(".keys.json")
+    parquet = keys_file.with_name(f"{stem}.parquet")
+    return parquet if parquet.exists() else keys_file.with_name(f"{stem}.npy")
 
 
 class Store:
@@ -159,6 +186,7 @@ class Store:
         self.root = root
         self.runs_dir = root / "runs"
         self.store_dir = root / ".store"
+        self._shards_ok: dict[Path, tuple[tuple[int, int], ...]] = {}  # verified this session
 
     # ----------------------------------------------------------------- stage results
     def stage_dir(self, stage: str, key: str) -> Path:
@@ -220,11 +248,22 @@ class Store:
         """Shards of one per-document output (``embeddings``) under one key."""
         return self.store_dir / kind / key
 
+    def embedding_dir(self, key: str) -> Path:
+        return self.shard_dir("embeddings", key)
+
+    def load_embeddings(self, key: str, wanted: list[str]) -> dict[str, np.ndarray]:
+        return self.load_shards("embeddings", key, wanted)
+
+    def save_embeddings(self, key: str, keys: list[str], vectors: np.ndarray) -> None:
+        self.save_shard("embeddings", key, keys, vectors)
+
     def load_shards(self, kind: str, key: str, wanted: list[str]) -> dict[str, Any]:
         """Cached rows for the wanted row keys (content hashes) that are present.
 
-        A row of a ``.npy`` shard is a vector (read memory-mapped); a row of a ``.parquet``
-        shard is a ``pd.Series`` of its columns.
+        Each shard is checked against its checksum sidecar before use (once per Store); a
+        damaged shard is logged, removed and its rows count as misses, so they are
+        computed again. A row of a ``.npy`` shard is a vector (memory-mapped); a row of a
+        ``.parquet`` shard is a ``pd.Series`` of its columns.
         """
         d = self.shard_dir(kind, key)
         if not d.exists():
@@ -234,46 +273,118 @@ class Store:
         for keys_file in sorted(d.glob("shard-*.keys.json")):
             try:
                 keys = json.loads(keys_file.read_text())
-                rows = [i for i, k in enumerate(keys) if k in want and k not in found]
-                if not rows:
-                    continue
-                data = _read_shard(keys_file.with_name(keys_file.name.replace(".keys.json", "")))
-                if len(data) != len(keys):
-                    continue
-                for i in rows:
-                    found[keys[i]] = (
-                        data.iloc[i] if isinstance(data, pd.DataFrame) else np.asarray(data[i])
-                    )
             except (OSError, ValueError):
-                continue  # a damaged shard is just a miss
+                keys = None
+            if not isinstance(keys, list):
+                self._drop_shard(keys_file, "unreadable keys file")
+                continue
+            rows = [i for i, k in enumerate(keys) if k in want and k not in found]
+            if not rows:
+                continue
+            data = self._checked_shard(keys_file, keys)
+            if isinstance(data, pd.DataFrame):
+                found.update((keys[i], data.iloc[i]) for i in rows)
+            elif data is not None:
+                found.update((keys[i], np.asarray(data[i])) for i in rows)
         return found
+
+    def _checked_shard(self, keys_file: Path, keys: list[str]) -> np.ndarray | pd.DataFrame | None:
+        """The shard's rows if it is whole, else None (after dropping it).
+
+        A shard with a sidecar (``shard-*.sha256.json``) must match its checksums. A
+        ``.npy`` shard written before sidecars existed is adopted if it looks like
+        embeddings (float32, one unit-length row per key) and gets its sidecar now, so any
+        later change is caught; otherwise it is dropped (docs/artifacts.md, "Embedding
+        shards"). ``.parquet`` shards always have a sidecar.
+        """
+        stem = keys_file.name.removesuffix(".keys.json")
+        data_file, side = _shard_data(keys_file), keys_file.with_name(f"{stem}.sha256.json")
+        kind = data_file.suffix.lstrip(".")
+        try:
+            stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (data_file, keys_file))
+            trusted = self._shards_ok.get(data_file) == stamp
+            sums = json.loads(side.read_text()) if side.exists() and not trusted else None
+            if sums is not None and (
+                not isinstance(sums, dict)
+                or sums.get(kind) != sha256_file(data_file)
+                or sums.get("keys") != sha256_file(keys_file)
+            ):
+                self._drop_shard(keys_file, "checksum mismatch")
+                return None
+            if kind == "parquet" and sums is None and not trusted:
+                raise ValueError("no checksum sidecar")
+            data = (
+                pd.read_parquet(data_file)
+                if kind == "parquet"
+                else np.load(data_file, mmap_mode="r", allow_pickle=False)
+            )
+        except (OSError, ValueError) as exc:
+            self._drop_shard(
+                keys_file, f"unreadable ({str(exc).splitlines()[0] if str(exc) else exc!r})"
+            )
+            return None
+        if len(data) != len(keys) or (
+            sums is None and not trusted and not _plausible_vectors(data, len(keys))
+        ):
+            self._drop_shard(keys_file, "its rows do not match its keys")
+            return None
+        if sums is None and not trusted:  # written before checksums: adopt it
+            with contextlib.suppress(OSError):
+                _write_synced(side, self._shard_sums(data_file, keys_file))
+        self._shards_ok[data_file] = stamp
+        return data
+
+    @staticmethod
+    def _shard_sums(data_file: Path, keys_file: Path) -> bytes:
+        kind = data_file.suffix.lstrip(".")
+        sums = {kind: sha256_file(data_file), "keys": sha256_file(keys_file)}
+        return json.dumps(sums, sort_keys=True).encode()
+
+    def _drop_shard(self, keys_file: Path, why: str) -> None:
+        """Warn and remove a damaged shard (keys file first: it marks the shard complete)."""
+        stem = keys_file.name.removesuffix(".keys.json")
+        what = ("embedding shard", "documents will be embedded")
+        if keys_file.parent.parent.name != "embeddings":
+            what = ("shard", "rows will be computed")
+        log.warning("%s: %s %s; its %s again.", _shard_data(keys_file), what[0], why, what[1])
+        for suffix in (".keys.json", ".npy", ".parquet", ".sha256.json"):
+            with contextlib.suppress(OSError):
+                keys_file.with_name(stem + suffix).unlink()
+        self._shards_ok.pop(_shard_data(keys_file), None)
 
     def save_shard(
         self, kind: str, key: str, keys: list[str], rows: np.ndarray | pd.DataFrame
     ) -> None:
-        """Append one shard (vectors as .npy, a frame as .parquet); the keys file is written
-        last and is the commit marker.
+        """Append one shard: rows, checksum sidecar, then the keys file, each fsynced.
 
-        Each shard has a unique name, so several workers may write shards of the same key
-        at once; a reader sees a shard only once its keys file is in place.
+        Vectors are kept as ``.npy`` (memory-mapped when read), a frame as ``.parquet``.
+        The keys file is written last and is the commit marker, so a reader never sees a
+        shard without its sidecar; shard names are unique, so several workers may write
+        shards of the same key at once.
         """
         if not keys:
             return
         d = self.shard_dir(kind, key)
         d.mkdir(parents=True, exist_ok=True)
         stem = f"shard-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        keys_bytes = json.dumps(keys).encode()
+        ext = "parquet" if isinstance(rows, pd.DataFrame) else "npy"
         try:
+            tmp = d / f".tmp-{stem}.{ext}"
             if isinstance(rows, pd.DataFrame):
-                tmp = d / f".tmp-{stem}.parquet"
                 rows.to_parquet(tmp, index=False)
-                os.replace(tmp, d / f"{stem}.parquet")
             else:
-                tmp = d / f".tmp-{stem}.npy"
                 np.save(tmp, rows.astype(np.float32), allow_pickle=False)
-                os.replace(tmp, d / f"{stem}.npy")
-            tmp_keys = d / f".tmp-{stem}.keys.json"
-            tmp_keys.write_text(json.dumps(keys))
-            os.replace(tmp_keys, d / f"{stem}.keys.json")
+            _fsync_file(tmp)
+            os.replace(tmp, d / f"{stem}.{ext}")
+            sums = {
+                ext: sha256_file(d / f"{stem}.{ext}"),
+                "keys": hashlib.sha256(keys_bytes).hexdigest(),
+            }
+            _write_synced(d / f"{stem}.sha256.json", json.dumps(sums, sort_keys=True).encode())
+            _fsync_dir(d)
+            _write_synced(d / f"{stem}.keys.json", keys_bytes)
+            _fsync_dir(d)
         except OSError as exc:
             raise _disk_error(exc, d) from None
 
@@ -321,6 +432,46 @@ class Store:
             return []
         return sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith("."))
 
+    # ----------------------------------------------------------------- leftovers
+    def sweep_tmp(self, cutoff: float) -> list[Path]:
+        """Remove the ``.tmp-*`` entries under ``.store`` and ``runs`` last changed before
+        ``cutoff`` (epoch seconds); return what was removed.
+
+        Every writer creates its temporaries under these names (``atomic_dir``, shards, the
+        run symlink), at most ``SWEEP_DEPTH`` levels below ``.store``.
+        """
+        removed: list[Path] = []
+        for top in (self.store_dir, self.runs_dir):
+            for dirpath, dirnames, filenames in os.walk(top):
+                here = Path(dirpath)
+                for name in (*dirnames, *filenames):
+                    path = here / name
+                    if not name.startswith(".tmp-"):
+                        continue
+                    with contextlib.suppress(OSError):
+                        if path.lstat().st_mtime >= cutoff:
+                            continue
+                        if path.is_dir() and not path.is_symlink():
+                            shutil.rmtree(path)
+                        else:
+                            path.unlink()
+                        removed.append(path)
+                deep = len(here.relative_to(top).parts) >= SWEEP_DEPTH
+                dirnames[:] = [] if deep else [n for n in dirnames if not n.startswith(".tmp-")]
+        return removed
+
+    def sweep_cutoff(self) -> float:
+        """Temporaries older than this belong to no running build.
+
+        Every build writes its progress file before it creates a temporary, so one older
+        than the start of every running build (``build_progress``, heartbeat rule) is a
+        killed build's. Anything younger than the staleness window is kept as well, for a
+        build too busy to beat and for writers that keep no progress file.
+        """
+        starts = heartbeat.running_since(heartbeat.build_progress(self.root))
+        limit = heartbeat.utc_now().timestamp() - heartbeat.STALE_SECONDS
+        return min([limit, *(t.timestamp() for t in starts)])
+
     # ----------------------------------------------------------------- locks
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
@@ -338,6 +489,8 @@ class Store:
                     f"{locks / (name + '.lock')}: another build of run '{name}' is running. "
                     "Wait for it to finish, or build under another --name."
                 ) from None
+            with contextlib.suppress(OSError, ValueError):
+                self.sweep_tmp(self.sweep_cutoff())  # what killed builds left behind
             yield
         finally:
             fh.close()

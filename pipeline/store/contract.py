@@ -21,6 +21,14 @@ EMBEDDINGS_FILE = "embeddings.npy"
 TOPIC_EMBEDDINGS_FILE = "topic_embeddings.npy"
 ARRAYS = (EMBEDDINGS_FILE, TOPIC_EMBEDDINGS_FILE)
 MODEL_DIR = "model"
+# What BERTopic's safetensors save writes (pipeline.stages.represent.save_model).
+MODEL_FILES = (
+    "config.json",
+    "topics.json",
+    "topic_embeddings.safetensors",
+    "ctfidf.safetensors",
+    "ctfidf_config.json",
+)
 
 # Trend categories, in the order docs/trends.md explains them.
 CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
@@ -102,3 +110,26 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 # Columns added after schema version 1 was published: documented and written by every
 # build now, but not required, so older runs still open. Readers fall back when missing.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {DOCUMENTS_FILE: ("added_step",)}
+
+# The completeness contract: every build publishes these (docs/artifacts.md lists them);
+# dated runs add DATED_ARTIFACTS, updates and refits add LINEAGE_FILE. A test checks
+# docs/artifacts.md names each one.
+ALWAYS_ARTIFACTS = (
+    DOCUMENTS_FILE,
+    TOPICS_FILE,
+    HIERARCHY_FILE,
+    HISTORY_FILE,
+    *ARRAYS,
+    *(f"{MODEL_DIR}/{f}" for f in MODEL_FILES),
+)
+DATED_ARTIFACTS = (OVER_TIME_FILE, TRENDS_FILE, KEYWORDS_FILE)
+
+
+def required_artifacts(manifest: dict) -> list[str]:
+    """The files a new build described by ``manifest`` must hold to be published."""
+    required = list(ALWAYS_ARTIFACTS)
+    if manifest.get("dated"):
+        required += DATED_ARTIFACTS
+    if (manifest.get("update") or {}).get("kind") in ("update", "refit"):
+        required.append(LINEAGE_FILE)
+    return required

@@ -3,6 +3,8 @@
 There is no Docker engine on the test machines, so the tests start exactly the script the
 image's ENTRYPOINT runs, with the environment the image and docker-compose.yml give it, and
 drive the server it starts. Used by test_hosted.py, test_sso.py and test_load.py.
+``serve_app`` starts the server without the entrypoint's secrets check (test_sso.py: the app
+refuses a broken sign-in configuration by itself).
 """
 
 from __future__ import annotations
@@ -64,19 +66,48 @@ def serve(
 ) -> Iterator[Server]:
     """``deploy/entrypoint.sh serve`` on ``port`` (else a free one); yields it once healthy."""
     port = port or bt.free_port()
+    with _running([str(ENTRYPOINT), "serve"], entrypoint_env(cache, port, **env), port, log,
+                  timeout, cwd, "entrypoint") as srv:  # fmt: skip
+        yield srv
+
+
+@contextlib.contextmanager
+def serve_app(
+    cache: Path, log: Path, secrets: Path, timeout: float = 90.0, **env: str
+) -> Iterator[Server]:
+    """The server the entrypoint would exec (production settings, hosted mode, ``secrets``),
+    started without the entrypoint's own check of the secrets: what the app does by itself
+    with a configuration the entrypoint would have refused, or that broke after it started."""
+    port = bt.free_port()
+    cmd = [
+        str(Path(sys.executable).with_name("topictrends")),
+        "serve", "--cache-dir", str(cache), "--host", "127.0.0.1", "--port", str(port),
+        "--streamlit-config", str(REPO / "deploy" / "streamlit" / "config.toml"),
+        "--secrets", str(secrets),
+    ]  # fmt: skip
+    full_env = entrypoint_env(cache, port, TOPICTRENDS_READ_ONLY="1", **env)
+    with _running(cmd, full_env, port, log, timeout, None, "topictrends serve") as srv:
+        yield srv
+
+
+@contextlib.contextmanager
+def _running(
+    cmd: list[str],
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    timeout: float,
+    cwd: Path | None,
+    what: str,
+) -> Iterator[Server]:
     out = log.open("w")
     proc = subprocess.Popen(
-        [str(ENTRYPOINT), "serve"],
-        cwd=cwd or REPO,
-        env=entrypoint_env(cache, port, **env),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        cmd, cwd=cwd or REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            bt.wait_healthy(proc, base, timeout, "entrypoint")
+            bt.wait_healthy(proc, base, timeout, what)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {log.read_text()}") from None
         yield Server(base, proc)
@@ -113,15 +144,26 @@ def set_writable(root: Path, writable: bool) -> None:
             p.chmod(mode | 0o200 if writable else mode & ~0o222)
 
 
+def require_browser() -> None:
+    """Debian's Chromium and Playwright, or the test stops: skipped locally, failed under CI."""
+    import importlib.util
+
+    from tests.prereq import require
+
+    require(
+        Path(bt.CHROMIUM).exists(),
+        f"{bt.CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)",
+    )
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "playwright is not installed: pip install -e '.[test]'",
+    )
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator:
-    """Debian's Chromium through Playwright; skipped when missing (a failure in CI)."""
-    import pytest
-
-    if not Path(bt.CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{bt.CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{bt.CHROMIUM} is missing (install Debian's chromium to run browser tests)")
+    """Debian's Chromium through Playwright (``require_browser`` first)."""
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.data import RunData
+from pipeline.stages.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
 PAGES = {
@@ -241,7 +242,7 @@ def test_trends_granularity_and_default_topics(app):
     at.selectbox(key="w.gran").select("quarter").run()
     assert ok(at).query_params["gran"] == "quarter"
     counts = at.dataframe[-1].value
-    assert all(re.fullmatch(r"\d{4} Q[1-4]", i) for i in counts.index)
+    assert len(counts) > 1 and all(re.fullmatch(r"\d{4} Q[1-4]", i) for i in counts.index)
 
 
 def test_undated_run_explains_how_to_add_dates(app):
@@ -250,10 +251,18 @@ def test_undated_run_explains_how_to_add_dates(app):
     assert any("--date-col" in c.value for c in at.code)
 
 
-def test_semantic_search_ranks_by_similarity(app):
-    at = ok(app("arxiv", "documents", sem="instance segmentation masks", k="20"))
+def test_semantic_search_finds_the_document_it_is_asked_for(app, dated_run):
+    # A document's own modelled text as the query: in the run's (hashing) space it is that
+    # document's vector, so the document must come first, with similarity 1.
+    docs = dated_run.docs
+    target = int(docs["text"].str.len().iloc[:100].idxmin())
+    (query,) = modelled_texts(docs.loc[[target]])
+    at = ok(app("arxiv", "documents", sem=query, k="20"))
     table = at.dataframe[0].value
     assert len(table) == 20 and "similarity" in table.columns
+    assert table["title"].iloc[0] == docs.loc[target, "title"]
+    assert table["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-3)
+    assert table["similarity"].iloc[1] < 0.99  # the rest are other documents
     assert np.all(np.diff(table["similarity"].to_numpy()) <= 1e-6)
     assert at.number_input(key="w.k").value == 20
     assert len(at.get("download_button")) == 1
@@ -322,6 +331,11 @@ def test_document_text_never_goes_through_markdown(app, dashboard_runs, page):
     for source in markdown_sources(at):
         for evil in dashboard_runs.evil_strings:
             assert evil not in source
+    if page in ("topics", "documents"):  # the markup is there, as plain text or table cells
+        shown = texts(at) + [
+            str(v) for df in at.dataframe if "title" in df.value for v in df.value["title"]
+        ]
+        assert any("<script>" in t for t in shown), page
 
 
 def test_dashboard_source_never_allows_html():

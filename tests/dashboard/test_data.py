@@ -29,9 +29,10 @@ def test_docs_are_prepared_once_with_labels_and_safe_links(dated_run):
     assert docs is dated_run.docs  # read once, then kept
     assert {"topic_label", "date_str"} <= set(docs.columns)
     outliers = docs[docs["topic"] == data.OUTLIER]
-    assert (outliers["topic_label"] == data.OUTLIER_LABEL).all()
+    assert len(outliers) and (outliers["topic_label"] == data.OUTLIER_LABEL).all()
     labelled = docs[docs["topic"] >= 0].iloc[0]
     assert labelled["topic_label"] == dated_run.labels[int(labelled["topic"])]
+    assert docs["url"].notna().any()
     assert docs["url"].map(lambda u: u is None or u.startswith("http")).all()
     assert docs["date_str"].str.fullmatch(r"\d{4}-\d{2}").all()  # arXiv dates are months
 
@@ -98,6 +99,7 @@ def test_share_change_compares_recent_with_previous_windows():
 def test_movers_fall_back_to_share_change_without_trends(dated_run):
     m = data.movers(dated_run.topics, None, dated_run.over_time, n=3)
     assert m.source == "share change"
+    assert len(m.rising) and len(m.fading)
     assert (m.rising["change"] > 0).all() and (m.fading["change"] < 0).all()
     assert list(m.rising["change"]) == sorted(m.rising["change"], reverse=True)
 
@@ -112,7 +114,7 @@ def test_movers_use_trend_scores_when_present(dated_run):
     assert m.source == "trends"
     assert m.rising["topic"].iloc[0] == 3  # significant movers first, however small
     assert 4 in set(m.rising["topic"])
-    assert (m.fading["growth"] < 0).all()
+    assert len(m.fading) and (m.fading["growth"] < 0).all()
 
 
 def test_biggest_movers_fill_up_with_the_largest_topics(dated_run):
@@ -178,7 +180,7 @@ def test_over_time_reaggregates_and_marks_partial_periods(dated_run):
     assert len(stored.partial) == 2  # the fixture starts in November 2010 and ends in November 2019
     quarters = data.over_time_at(dated_run.docs, "quarter", dated_run.over_time, "year")
     assert quarters.table["count"].sum() == stored.table["count"].sum()
-    assert quarters.table["period_start"].dt.month.isin([1, 4, 7, 10]).all()
+    assert len(quarters.table) and quarters.table["period_start"].dt.month.isin([1, 4, 7, 10]).all()
     per_period = quarters.table.groupby("period_start")["share"].sum()
     assert np.allclose(per_period, 1.0)
 

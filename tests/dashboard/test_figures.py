@@ -78,7 +78,10 @@ def test_doc_map_hover_is_short_and_escaped(docs, topics):
     )
     assert hover[-1] == "Paper 59 "  # undated: no date line
     fig = figures.doc_map(docs, topics, hover=hover)
-    assert all("<img" not in h for t in _doc_traces(fig) for h in t.hovertext)
+    traces = _doc_traces(fig)
+    shown = {int(r): h for t in traces for r, h in zip(t.customdata, t.hovertext, strict=True)}
+    assert shown == dict(enumerate(hover))  # every point carries its own document's text
+    assert not any("<img" in h for h in shown.values())
 
 
 def test_doc_map_hides_outliers_and_applies_the_mask(docs, topics):

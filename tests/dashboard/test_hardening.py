@@ -98,7 +98,7 @@ def url_parameters() -> set[str]:
     """Every URL parameter named in a ``state.<call>("name", ...)`` in the dashboard."""
     names: set[str] = set()
     call = re.compile(
-        r"state\.(?:get|get_str|get_int|get_ints|put|bound)\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
+        r"state\.(?:get|get_str|get_int|get_ints|put|bound|choice|text)\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
     )
     for path in (REPO / "dashboard").rglob("*.py"):
         names |= set(call.findall(path.read_text()))
@@ -165,6 +165,7 @@ def hosted_app(hostile_root, monkeypatch):
     root, _, _ = hostile_root
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(root))
     monkeypatch.setenv("TOPICTRENDS_READ_ONLY", "1")
+    monkeypatch.setenv("TOPICTRENDS_AUTH", "off")  # hosted mode requires sign-in otherwise
 
     def run(params: dict[str, str]) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
@@ -266,6 +267,9 @@ def test_no_artifact_loader_unpickles(hostile_root, hosted_app):
     assert not detail.exception
     errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in detail.error))  # md-escaped
     assert "topic_embeddings.npy" in errors and "unreadable array" in errors
-    assert not semantic.exception
+    assert not semantic.exception and not semantic.error
+    assert any("by similarity to the query" in c.value for c in semantic.caption), (
+        "the hosted semantic search ranked the documents"
+    )
     assert not other.exception and not other.error
     assert_contained(rec, root, outside)

@@ -11,6 +11,8 @@ before/after comparison is the real check.)
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -57,15 +59,27 @@ def test_entrypoint_serves_every_page_without_writing(read_only_cache, tmp_path)
         listed = page.get_by_role("option").all_inner_texts()
         page.keyboard.press("Escape")
         assert "escape" not in listed and "arxiv" in listed  # the outside link is not a run
+        manifest = json.loads((cache / "runs" / "arxiv" / "manifest.json").read_text())
+        secrets = (str(cache), str(cache.resolve()), manifest["corpus"]["input"])
         for name in bt.PAGES[1:]:
             bt.navigate(page, name)
             assert bt.exceptions(page) == [], name
+            html = page.content()  # the whole page: text, attributes, tooltips' sources
+            assert not [s for s in secrets if s in html], name
         bt.open_page(page, srv.base, "documents", run="arxiv", sem="neural networks")
         assert bt.exceptions(page) == []
+        main = page.locator('[data-testid="stMain"]')
+        assert (
+            main.get_by_text(
+                re.compile(r"^Top 50 of [\d,]+ matching documents by similarity")
+            ).count()
+            == 1
+        )
         for bad in TRAVERSAL:
             params = {"run": bad, "topic": bad, "node": bad, "q": bad, "f.label": bad}
             bt.open_page(page, srv.base, "topics", **params)
             assert bt.exceptions(page) == [], bad
+            assert main.locator("h1").first.inner_text() == "Topics", bad  # it did render
             assert "root:" not in page.locator("body").inner_text()
         bt.open_page(page, srv.base, "overview", run="escape")  # not listed: the first run
         assert page.locator('[data-testid="stMain"] h1').first.inner_text() != "escape"

@@ -20,7 +20,8 @@ Two tests, on the same server code path:
   well over ten minutes, more than the whole suite's budget, so it runs only when asked
   (``TOPICTRENDS_LOAD_TEST=1``).
 
-Both skip when the shared corpus is not there.
+Both skip when the shared corpus, Chromium or Playwright is missing, and fail instead under
+``CI=true`` (``tests.prereq.require``); the second also skips, in CI too, unless asked for.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ import os
 import sys
 from pathlib import Path
 
+import hosted
 import pytest
+
+from tests.prereq import optional, require
 
 # The load script is a bench script (bench/load_sessions.py); this test drives it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -42,12 +46,12 @@ PAGES = load_sessions.bt.PAGES
 
 
 def _prerequisites() -> None:
-    if not load_sessions.CORPUS.exists():
-        pytest.skip(f"{load_sessions.CORPUS} is not here (the shared corpora)")
-    if not os.path.exists(load_sessions.bt.CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{load_sessions.bt.CHROMIUM} is missing")
-        pytest.skip(f"{load_sessions.bt.CHROMIUM} is missing")
+    """The shared corpus, Chromium and Playwright: skipped without them, failed under CI=true."""
+    require(
+        load_sessions.CORPUS.exists(),
+        f"{load_sessions.CORPUS} is not here: clone the shared corpora next to the repository",
+    )
+    hosted.require_browser()
 
 
 def test_session_pages_cover_every_page_at_least_twice():
@@ -81,8 +85,10 @@ def test_twenty_concurrent_sessions(tmp_path):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_twenty_sessions_render_every_page(tmp_path):
-    if os.environ.get("TOPICTRENDS_LOAD_TEST") != "1":
-        pytest.skip("20 sessions x every page take >10 min on 2 cores: make test-load runs it")
+    optional(
+        os.environ.get("TOPICTRENDS_LOAD_TEST") == "1",
+        "20 sessions x every page take >10 min on 2 cores: make test-load runs it",
+    )
     _prerequisites()
     cache = load_sessions.DEFAULT_CACHE
     load_sessions.build_run(cache)

@@ -8,6 +8,12 @@ allow-list of one address and one domain. Three visitors:
 - signed out: the sign-in page only, no run name, no navigation, no document;
 - allowed (by domain): every page of every run, as without sign-on;
 - outside the list: a refusal page naming their address, no data.
+
+A broken sign-in configuration (secrets that do not parse, an empty or incomplete
+``[auth]``, a bad allow-list entry, hosted mode without ``[auth]``) serves nothing to
+anyone: the app, started without the entrypoint's check (which refuses these before
+starting: tests/test_deploy.py), shows "Dashboard unavailable" on every URL and logs one
+line; a secrets file broken while the server runs is refused the same way.
 """
 
 from __future__ import annotations
@@ -37,13 +43,10 @@ def provider():
     mp.undo()
 
 
-@pytest.fixture(scope="module")
-def server(dashboard_runs, provider, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sso")
-    port = bt.free_port()
-    secrets_file = tmp / "secrets.toml"
-    secrets_file.write_text(
-        f"""
+def config(provider: str, port: int | str) -> str:
+    """A valid secrets file: [auth] for the provider, an allow-list of one address and one
+    domain."""
+    return f"""
 [auth]
 redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
 cookie_secret = "{secrets.token_urlsafe(32)}"
@@ -56,7 +59,14 @@ allowed_emails = ["{LISTED}"]
 allowed_domains = ["team.example"]
 contact = "data-team@team.example"
 """
-    )
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_runs, provider, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sso")
+    port = bt.free_port()
+    secrets_file = tmp / "secrets.toml"
+    secrets_file.write_text(config(provider, port))
     with hosted.serve(
         dashboard_runs.root, tmp / "serve.log", TOPICTRENDS_SECRETS=str(secrets_file), port=port
     ) as srv:
@@ -152,3 +162,83 @@ def test_user_outside_the_list_is_refused(server, page, dashboard_runs):
     bt.wait_idle(page)
     assert page.get_by_role("button", name="Sign in").count() == 1
     assert_no_data(page, dashboard_runs)
+
+
+# --- A broken sign-in configuration serves nothing (issue 14) -----------------------------
+
+LOG_LINE = "topictrends: sign-in configuration broken, serving nothing: "
+BROKEN = {  # id: (the valid file -> a broken one, what the log line says)
+    "malformed-toml": (lambda t: t.replace("[auth]", "[auth", 1), "line 2, column 6"),
+    "empty-auth": (lambda t: "[auth]\n" + t[t.index("[topictrends]") :], "[auth] is empty"),
+    "no-client-secret": (
+        lambda t: re.sub(r"(?m)^client_secret = .*$", "", t),
+        "missing client_secret",
+    ),
+    "bad-allow-list-entry": (
+        lambda t: t.replace('["team.example"]', '["team.example", "*.example"]'),
+        "'*.example' is not an e-mail domain",
+    ),
+    "hosted-without-auth": (lambda t: t[t.index("[topictrends]") :], "no [auth] section"),
+}
+
+
+def assert_unavailable(page, dashboard_runs, secrets_file, says: str) -> None:
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "Dashboard unavailable"
+    assert "sign-in configuration is broken" in body(page)
+    assert page.get_by_role("button", name="Sign in").count() == 0
+    assert_no_data(page, dashboard_runs)
+    text = body(page)
+    assert str(secrets_file) not in text and says not in text  # the detail is for the log
+    assert bt.exceptions(page) == []
+
+
+@pytest.mark.parametrize(("breaks", "says"), BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_configuration_serves_nothing(
+    provider, page, dashboard_runs, tmp_path, breaks, says
+):
+    secrets_file = tmp_path / "secrets.toml"
+    secrets_file.write_text(breaks(config(provider, "{port}")))  # Streamlit fills in {port}
+    log = tmp_path / "serve.log"
+    with hosted.serve_app(dashboard_runs.root, log, secrets_file) as srv:
+        for path in ("?run=arxiv", "topics?run=arxiv&topic=1", "documents?run=arxiv&q=the"):
+            page.goto(f"{srv.base}/{path}")
+            bt.wait_idle(page)
+            assert_unavailable(page, dashboard_runs, secrets_file, says)
+    text = log.read_text()
+    ours = [ln for ln in text.splitlines() if ln.startswith(LOG_LINE)]
+    assert len(ours) == 1 and says in ours[0], text[-2000:]
+    assert "Traceback" not in text, text[-3000:]
+
+
+def test_secrets_broken_while_serving_are_refused(provider, page, dashboard_runs, tmp_path):
+    """Started through the entrypoint with valid secrets; the file then stops parsing (a
+    bad edit of a mounted secret): the next page load refuses, it does not open the
+    dashboard; fixing the file brings the sign-in back."""
+    port = bt.free_port()
+    good = config(provider, port)
+    secrets_file = tmp_path / "secrets.toml"
+    secrets_file.write_text(good)
+
+    def reload_until(condition) -> None:  # Streamlit polls the secrets file (0.2 s)
+        for _ in range(60):
+            page.goto(f"{srv.base}/?run=arxiv")
+            bt.wait_idle(page)
+            if condition():
+                return
+            page.wait_for_timeout(500)
+        raise AssertionError(body(page)[:500])
+
+    log = tmp_path / "serve.log"
+    with hosted.serve(
+        dashboard_runs.root, log, TOPICTRENDS_SECRETS=str(secrets_file), port=port
+    ) as srv:
+        reload_until(lambda: page.get_by_role("button", name="Sign in").count() == 1)
+        secrets_file.write_text(BROKEN["malformed-toml"][0](good))
+        unavailable = page.locator('[data-testid="stMain"] h1').first
+        reload_until(lambda: unavailable.inner_text() == "Dashboard unavailable")
+        assert_unavailable(page, dashboard_runs, secrets_file, "line 2")
+        secrets_file.write_text(good)
+        reload_until(lambda: page.get_by_role("button", name="Sign in").count() == 1)
+        assert_no_data(page, dashboard_runs)
+    ours = [ln for ln in log.read_text().splitlines() if ln.startswith(LOG_LINE)]
+    assert len(ours) == 1 and "line 2, column 6" in ours[0]
