@@ -200,17 +200,22 @@ def _check_unbalanced_quotes(path: Path, text: str, sep: str, kind: str) -> None
         csv.field_size_limit(limit)
 
 
+def _loads(path: Path, text: str, fix: str, lineno: int | None = None) -> object:
+    """``json.loads``; a syntax error is one line naming the file, line, column and fix."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path}: line {lineno or exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}). {fix}"
+        ) from None
+
+
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(
-                f"{path}: line {lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Each line must be one JSON object."
-            ) from None
+        obj = _loads(path, line, "Each line must be one JSON object.", lineno)
         if not isinstance(obj, dict):
             raise UserError(
                 f'{path}: line {lineno}: expected a JSON object, got {type(obj).__name__}. Each line must be one object like {{"title": ..., "abstract": ...}}.'
@@ -220,12 +225,7 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
 
 
 def _read_json(path: Path, text: str) -> pd.DataFrame:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}). Fix the syntax there."
-        ) from None
+    obj = _loads(path, text, "Fix the syntax there.")
     if isinstance(obj, dict):
         lists = [k for k, v in obj.items() if isinstance(v, list)]
         if len(lists) == 1:
