@@ -65,7 +65,6 @@ REGISTRY: tuple[Stage, ...] = (
         config=("represent", "reduce.seed"),
         artifacts=("topics", "topic_embeddings"),
         transient=("model", "model_ids"),
-        finish=represent.keep_model,
         usable=represent.model_saved,
     ),
     Stage(
@@ -75,6 +74,9 @@ REGISTRY: tuple[Stage, ...] = (
         config=("hierarchy",),
         artifacts=("hierarchy",),
         uses=("represent.model", "represent.model_ids"),
+        # The model is saved after the hierarchy is read from it, as it always was; a build
+        # killed in between leaves both results cached without model/ (``usable`` above).
+        finish=represent.keep_model,
     ),
     Stage("assign", assign.run, flows=("update",)),
     Stage("describe", describe.run, flows=("update",), shown_as="represent"),

@@ -375,7 +375,7 @@ def run(ctx: Context) -> dict[str, Any]:
     """The represent stage: topics.parquet's rows and the topic centroids.
 
     The fitted BERTopic model is held in memory only (``transient``): the hierarchy
-    stage reads it, and ``keep_model`` stores it beside this stage's cached result.
+    stage reads it, and then ``keep_model`` stores it beside this stage's cached result.
     """
     from pipeline.stages.embed import encode
 
