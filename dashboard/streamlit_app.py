@@ -43,6 +43,14 @@ PAGES = {
 }
 DEFAULT_PAGE = "overview"
 LOG = logging.getLogger("topictrends.dashboard")
+# The tab icon, drawn here: Streamlit inlines an SVG as a data: URI, whereas a
+# ":material/...:" page icon makes the browser fetch it from fonts.gstatic.com, and the
+# dashboard must request nothing from outside its own server (docs/deploy.md).
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#ff4b4b" '
+    'stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round">'
+    '<path d="M3 17l6-6 4 4 8-8"/><path d="M15 7h6v6"/></svg>'
+)
 META_OPEN = "w.meta_open"  # session key of the sidebar's Metadata panel (open or closed)
 
 
@@ -311,7 +319,7 @@ def unexpected_error() -> None:
 def main() -> None:
     """The app; hosted, an unexpected error anywhere (an unreadable cache root, a bug in the
     sidebar) shows one line instead of Streamlit's traceback."""
-    st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
+    st.set_page_config(page_title="topictrends", page_icon=FAVICON, layout="wide")
     try:
         app()
     except Exception:
