@@ -1,6 +1,6 @@
 """One run's artifacts in memory, and the aggregations the pages show. No Streamlit here.
 
-``RunData`` reads each artifact once, through ``pipeline.artifacts.open_run`` (which checks
+``RunData`` reads each artifact once, through ``pipeline.store.artifacts.open_run`` (which checks
 the schema version and every checksum), and keeps it; one instance is shared by every
 session looking at that run (``loaders.run_data`` caches it), so nothing in here may be
 mutated by a caller. Everything else is a pure function of those frames.
@@ -18,24 +18,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.artifacts import RunHandle, open_run
-from pipeline.cache import Store
 from pipeline.errors import CacheError
-from pipeline.over_time import PERIODS, period_start, topics_over_time
-from pipeline.trends import partial_periods, period_grid
+from pipeline.periods import (
+    OFFERED_PERIOD_MAX_BINS,
+    PERIODS,
+    PRECISION_FLOOR,
+    period_grid,
+    period_start,
+)
+from pipeline.stages.over_time import topics_over_time
+from pipeline.stages.trends import partial_periods
+from pipeline.store.artifacts import RunHandle, open_run
+from pipeline.store.cache import Store
+from pipeline.store.contract import HISTORY_FILE, LINEAGE_FILE, RELATIONS
 
 OUTLIER = -1
 OUTLIER_LABEL = "Outliers"
 MISSING = "(missing)"
 TRENDS_FILE = "trends.parquet"
 KEYWORDS_FILE = "topic_keywords_over_time.parquet"
-LINEAGE_FILE = "lineage.parquet"
-HISTORY_FILE = "topic_history.parquet"
 RISING = ("new", "emerging", "rising")
 FADING = ("fading", "declining")
-# A date known only to the month cannot be binned by week, and so on (pipeline.over_time).
-PRECISION_FLOOR = {"day": "week", "month": "month", "year": "year"}
-MAX_PERIODS = 600  # granularities that would draw more bins than this are not offered
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
@@ -487,7 +490,7 @@ def allowed_periods(docs: pd.DataFrame) -> list[str]:
             break
     candidates = list(PERIODS[PERIODS.index(floor) :])
     lo, hi = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
-    out = [p for p in candidates if len(period_range(lo, hi, p)) <= MAX_PERIODS]
+    out = [p for p in candidates if len(period_range(lo, hi, p)) <= OFFERED_PERIOD_MAX_BINS]
     return out or candidates[-1:]
 
 
@@ -513,7 +516,7 @@ def over_time_at(
     stored_period: str | None = None,
 ) -> OverTime:
     """Topics over time at ``period``: the stored table when it matches, else re-aggregated
-    from the document dates; partial periods by the pipeline's rule (pipeline.trends)."""
+    from the document dates; partial periods by the pipeline's rule (pipeline.stages.trends)."""
     dated = docs["date"].notna()
     partial = (
         partial_periods(docs.loc[dated, "date"], docs.loc[dated, "date_precision"], period)
@@ -640,16 +643,9 @@ def hierarchy_tree(hierarchy: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFram
 
 # --------------------------------------------------------------------------- updates
 
-RELATIONS: tuple[str, ...] = ("same", "grew", "split", "merged", "new", "gone")
-RELATION_MEANING: dict[str, str] = {
-    "same": "carried over with about the same documents",
-    "grew": "carried over and gained documents",
-    "split": "a previous topic whose documents went to several current topics (one row each)",
-    "merged": "several previous topics that went into one current topic (one row each)",
-    "new": "a current topic with no predecessor",
-    "gone": "a previous topic with no successor",
-}
-LINEAGE_COLUMNS: tuple[str, ...] = (
+# The order the lineage and history tables are shown in (the files' columns are in
+# pipeline.store.contract).
+LINEAGE_TABLE_COLUMNS: tuple[str, ...] = (
     "relation",
     "previous_topic",
     "previous_label",
@@ -659,7 +655,7 @@ LINEAGE_COLUMNS: tuple[str, ...] = (
     "document_overlap",
     "similarity",
 )
-HISTORY_COLUMNS: tuple[str, ...] = ("step", "date", "build", "label", "size", "relation")
+HISTORY_TABLE_COLUMNS: tuple[str, ...] = ("step", "date", "build", "label", "size", "relation")
 NO_HISTORY = "This run has no update history yet"
 
 
@@ -739,7 +735,7 @@ def lineage_rows(lineage: pd.DataFrame, relations: list[str] | None = None) -> p
     """The lineage as a table: every contract column (missing ones empty), rows of the chosen
     ``relations`` only, ordered by relation (same .. gone) then topic ids."""
     out = pd.DataFrame(index=lineage.index)
-    for col in LINEAGE_COLUMNS:
+    for col in LINEAGE_TABLE_COLUMNS:
         if col in lineage.columns:
             out[col] = lineage[col]
         else:
@@ -793,7 +789,7 @@ def topic_history_rows(history: pd.DataFrame, topic: int) -> pd.DataFrame:
             "relation": h["relation"].astype(str),
         }
     )
-    return out[list(HISTORY_COLUMNS)].reset_index(drop=True)
+    return out[list(HISTORY_TABLE_COLUMNS)].reset_index(drop=True)
 
 
 def sizes_at_step(history: pd.DataFrame | None, step: int) -> dict[int, int]:

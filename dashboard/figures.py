@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from dashboard.data import MISSING, OUTLIER, OUTLIER_LABEL
-from pipeline.trends import period_end
+from pipeline.periods import period_end, period_label
 
 PALETTE: tuple[str, ...] = tuple(qualitative.Dark24 + qualitative.Alphabet + qualitative.Light24)
 OUTLIER_COLOR = "#c4c4c4"
@@ -38,19 +38,6 @@ def esc(value: object, limit: int | None = None) -> str:
 
 def topic_color(topic: int) -> str:
     return OUTLIER_COLOR if topic == OUTLIER else PALETTE[topic % len(PALETTE)]
-
-
-def period_label(ts: pd.Timestamp, period: str) -> str:
-    ts = pd.Timestamp(ts)
-    if period == "week":
-        return ts.strftime("%Y-%m-%d")
-    if period == "month":
-        return ts.strftime("%Y-%m")
-    if period == "quarter":
-        return f"{ts.year} Q{ts.quarter}"
-    if period == "decade":
-        return f"{ts.year}s"
-    return str(ts.year)
 
 
 def hover_texts(docs: pd.DataFrame) -> np.ndarray:

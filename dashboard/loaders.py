@@ -29,7 +29,7 @@ from dashboard.data import (
     sizes_at_step,
 )
 from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
-from pipeline.artifacts import open_run
+from pipeline.store.artifacts import open_run
 
 RUNS = 4  # runs kept in memory at once
 # Map figures kept (cache_resource has no byte limit): one for a 23k-document run holds about
@@ -134,7 +134,7 @@ def query_embedder(embed_config: str, cache_root: str) -> Any:
     static model (kept under the cache root) for static runs."""
     from dashboard.access import read_only
     from pipeline.config import EmbedConfig
-    from pipeline.embed import get_embedder
+    from pipeline.stages.embed import get_embedder
 
     return get_embedder(
         EmbedConfig.model_validate_json(embed_config), Path(cache_root), read_only=read_only()

@@ -24,10 +24,10 @@ from dashboard.filters import (
     parse_filters,
     unusable,
 )
-from pipeline.artifacts import build_progress
-from pipeline.cache import cache_root
 from pipeline.errors import CacheError
-from pipeline.runner import STAGES
+from pipeline.stages.registry import STAGES
+from pipeline.store.artifacts import build_progress
+from pipeline.store.cache import cache_root
 
 HERE = Path(__file__).parent
 PAGES = {

@@ -3,14 +3,8 @@
 import streamlit as st
 
 from dashboard import loaders, state, ui
-from dashboard.data import (
-    NO_HISTORY,
-    RELATION_MEANING,
-    RELATIONS,
-    lineage_rows,
-    relation_counts,
-    update_command,
-)
+from dashboard.data import NO_HISTORY, lineage_rows, relation_counts, update_command
+from pipeline.store.contract import RELATION_MEANING, RELATIONS
 
 ctx = ui.context()
 run = ctx.run

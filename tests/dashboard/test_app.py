@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.data import RunData
-from pipeline.ingest import modelled_texts
+from pipeline.stages.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
 PAGES = {
@@ -392,7 +392,7 @@ def ok_but_warnings(at: AppTest) -> AppTest:
 
 def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
     from dashboard import loaders
-    from pipeline.artifacts import RunHandle
+    from pipeline.store.artifacts import RunHandle
 
     reads: list[str] = []
     original = RunHandle.read_table

@@ -20,7 +20,7 @@ from update_fixture import republish
 
 from dashboard import figures
 from dashboard.data import (
-    HISTORY_COLUMNS,
+    HISTORY_TABLE_COLUMNS,
     NO_HISTORY,
     RELATIONS,
     RunData,
@@ -33,7 +33,7 @@ from dashboard.data import (
     topic_lineage,
     update_info,
 )
-from pipeline.cache import Store
+from pipeline.store.cache import Store
 
 EVIL = "<script>alert(1)</script> [x](http://evil.example)"
 
@@ -287,7 +287,9 @@ def app(dashboard_runs, monkeypatch):
 
 
 def history_table(at) -> pd.DataFrame:  # noqa: ANN001 - AppTest
-    (table,) = [d.value for d in at.dataframe if list(d.value.columns) == list(HISTORY_COLUMNS)]
+    (table,) = [
+        d.value for d in at.dataframe if list(d.value.columns) == list(HISTORY_TABLE_COLUMNS)
+    ]
     return table
 
 
