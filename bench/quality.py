@@ -32,14 +32,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 warnings.filterwarnings("ignore")
 
-from pipeline.jit import enable_numba_cache  # noqa: E402
+from pipeline.stages.jit import enable_numba_cache  # noqa: E402
 
 enable_numba_cache()
 
-from pipeline.cache import Store, cache_root  # noqa: E402
 from pipeline.config import Config, IngestConfig, ReduceConfig  # noqa: E402
-from pipeline.ingest import ingest, resolve_input  # noqa: E402
-from pipeline.runner import Build, SilentReporter  # noqa: E402
+from pipeline.flows.run import Run  # noqa: E402
+from pipeline.progress import SilentReporter  # noqa: E402
+from pipeline.stages.base import Context  # noqa: E402
+from pipeline.stages.embed import encode  # noqa: E402
+from pipeline.stages.ingest import ingest, resolve_input  # noqa: E402
+from pipeline.store.cache import Store, cache_root  # noqa: E402
 
 SYSTEMS = ["topictrends", "BERTopic()"]
 CORPORA = {
@@ -50,17 +53,17 @@ CORPORA = {
 
 
 def ours(
-    texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, build: Build
+    texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, ctx: Context
 ) -> tuple[np.ndarray, list[list[str]]]:
-    from pipeline.cluster import cluster
-    from pipeline.reduce import reduce
-    from pipeline.represent import fit_representation
+    from pipeline.stages.cluster import cluster
+    from pipeline.stages.reduce import reduce
+    from pipeline.stages.represent import fit_representation
 
     cfg = Config()
     spaces, xy = reduce(emb, ReduceConfig(seed=seed), texts=texts)
     result = cluster(spaces, emb, cfg.cluster)
     rep = fit_representation(
-        texts, emb, result.labels, xy, doc_ids, build.encode_cached, cfg.represent, seed=seed
+        texts, emb, result.labels, xy, doc_ids, lambda t: encode(ctx, t), cfg.represent, seed=seed
     )
     return result.labels, [list(k) for k in rep.topics["keywords"]]
 
@@ -142,9 +145,9 @@ def evaluate(
     path, run_name = resolve_input(spec)
     corpus = ingest(path, run_name, IngestConfig())
     texts = corpus.texts
-    build = Build(store, Config(), SilentReporter())
+    ctx = Run(store, Config(), SilentReporter()).context({})
     t0 = time.perf_counter()
-    emb = build.encode_cached(texts)
+    emb = encode(ctx, texts)
     print(
         f"[{name}] {len(texts)} documents embedded in {time.perf_counter() - t0:.0f}s",
         file=sys.stderr,
@@ -156,7 +159,7 @@ def evaluate(
     matrix, vocab = reference_matrix(texts)
     rows = []
     fits = {
-        "topictrends": lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, build),
+        "topictrends": lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, ctx),
         "BERTopic()": lambda s: plain_bertopic(texts, emb, s),
     }
     for system, fit in ((k, v) for k, v in fits.items() if k in systems):

@@ -188,7 +188,8 @@ def _nmi(
 
 
 def worker_warmup(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.jit import cache_dir, warmup
+    from pipeline.cli import compile_numba as warmup
+    from pipeline.stages.jit import cache_dir
 
     seconds = warmup()
     return {
@@ -200,7 +201,7 @@ def worker_warmup(spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker_distill(spec: dict[str, Any]) -> dict[str, Any]:
     from pipeline.config import EmbedConfig
-    from pipeline.embed import get_embedder
+    from pipeline.stages.embed import get_embedder
 
     t0 = time.perf_counter()
     e = get_embedder(EmbedConfig(backend="static"), cache_root=Path(spec["cache"]))
@@ -237,9 +238,9 @@ def _summary(result: Any, wall: float, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.cache import Store
     from pipeline.config import Config
-    from pipeline.runner import build
+    from pipeline.flows import build
+    from pipeline.store.cache import Store
 
     cfg = Config().with_overrides(spec.get("overrides", {}))
     t0 = time.perf_counter()
@@ -250,7 +251,7 @@ def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
 def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
     """What a plain BERTopic user would run: encode with the model, then fit_transform."""
     from pipeline.config import IngestConfig
-    from pipeline.ingest import ingest
+    from pipeline.stages.ingest import ingest
 
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -268,7 +269,7 @@ def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         from sentence_transformers import SentenceTransformer
 
-        from pipeline.embed import model_path
+        from pipeline.stages.embed import model_path
 
         model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
         stages["load"] = time.perf_counter() - t
@@ -294,8 +295,8 @@ def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
     """``topictrends update``: new documents folded into the cold case's run, no refit."""
-    from pipeline.cache import Store
-    from pipeline.runner import update
+    from pipeline.flows import update
+    from pipeline.store.cache import Store
 
     t0 = time.perf_counter()
     result = update(RUN_NAME, spec["input"], Store(Path(spec["cache"])))
@@ -336,8 +337,8 @@ def quality(n: int, work: Path, out: Path) -> dict[str, Any]:
     from sklearn.metrics import normalized_mutual_info_score
 
     from pipeline.config import EmbedConfig, IngestConfig
-    from pipeline.embed import available_cpus, get_embedder
-    from pipeline.ingest import ingest
+    from pipeline.stages.embed import available_cpus, get_embedder
+    from pipeline.stages.ingest import ingest
 
     df = _sample(pd.read_parquet(ARXIV).query("n_labels == 1"), n).reset_index(drop=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -591,7 +592,7 @@ def markdown(results: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str
 def machine() -> dict[str, Any]:
     import importlib.metadata as md
 
-    from pipeline.embed import available_cpus
+    from pipeline.stages.embed import available_cpus
 
     cpu = ""
     with open("/proc/cpuinfo") as fh:

@@ -10,16 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.lineage import RELATIONS
+from pipeline.store.contract import RELATIONS
 
-RELATION_MEANING: dict[str, str] = {
-    "same": "carried over with about the same documents",
-    "grew": "carried over and gained documents",
-    "split": "a previous topic whose documents went to several current topics (one row each)",
-    "merged": "several previous topics that went into one current topic (one row each)",
-    "new": "a current topic with no predecessor",
-    "gone": "a previous topic with no successor",
-}
 LINEAGE_TABLE_COLUMNS: tuple[str, ...] = (
     "relation",
     "previous_topic",

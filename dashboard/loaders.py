@@ -24,7 +24,7 @@ from dashboard.filters import Filters, filter_mask, filters_to_params, parse_fil
 from dashboard.lineage_data import lineage_rows, sizes_at_step
 from dashboard.run_data import RunData, RunEntry
 from dashboard.time_data import over_time_at
-from pipeline.artifacts import open_run
+from pipeline.store.artifacts import open_run
 
 RUNS = 4  # runs kept in memory at once
 # Map figures kept (cache_resource has no byte limit): one for a 23k-document run holds about
@@ -129,7 +129,7 @@ def query_embedder(embed_config: str, cache_root: str) -> Any:
     static model (kept under the cache root) for static runs."""
     from dashboard.access import read_only
     from pipeline.config import EmbedConfig
-    from pipeline.embed import get_embedder
+    from pipeline.stages.embed import get_embedder
 
     return get_embedder(
         EmbedConfig.model_validate_json(embed_config), Path(cache_root), read_only=read_only()

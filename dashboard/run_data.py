@@ -20,14 +20,24 @@ import numpy as np
 import pandas as pd
 
 from dashboard.facet_data import as_strings, facet_kind
-from pipeline.artifacts import HISTORY_FILE, LINEAGE_FILE, RunHandle, open_run
-from pipeline.cache import Store
 from pipeline.errors import CacheError
+from pipeline.store.artifacts import RunHandle, open_run
+from pipeline.store.cache import Store
+from pipeline.store.contract import (
+    DOCUMENTS_FILE,
+    EMBEDDINGS_FILE,
+    HIERARCHY_FILE,
+    HISTORY_FILE,
+    KEYWORDS_FILE,
+    LINEAGE_FILE,
+    OVER_TIME_FILE,
+    TOPIC_EMBEDDINGS_FILE,
+    TOPICS_FILE,
+    TRENDS_FILE,
+)
 
 OUTLIER = -1
 OUTLIER_LABEL = "Outliers"
-TRENDS_FILE = "trends.parquet"
-KEYWORDS_FILE = "topic_keywords_over_time.parquet"
 HOVER_TITLE_CHARS = 80
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
@@ -90,7 +100,7 @@ class RunData:
 
     @property
     def dated(self) -> bool:
-        return bool(self.manifest.get("dated")) and self.handle.has("topics_over_time.parquet")
+        return bool(self.manifest.get("dated")) and self.handle.has(OVER_TIME_FILE)
 
     @property
     def metadata_columns(self) -> list[str]:
@@ -102,9 +112,7 @@ class RunData:
     def topics(self) -> pd.DataFrame:
         return self._once(
             "topics",
-            lambda: (
-                self.handle.read_table("topics.parquet").sort_values("topic").reset_index(drop=True)
-            ),
+            lambda: self.handle.read_table(TOPICS_FILE).sort_values("topic").reset_index(drop=True),
         )
 
     @property
@@ -129,7 +137,7 @@ class RunData:
         return self._once("docs", self._load_docs)
 
     def _load_docs(self) -> pd.DataFrame:
-        docs = self.handle.read_table("documents.parquet")
+        docs = self.handle.read_table(DOCUMENTS_FILE)
         labels = self.labels
         docs["topic"] = docs["topic"].astype(np.int64)
         docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
@@ -163,11 +171,11 @@ class RunData:
     def over_time(self) -> pd.DataFrame | None:
         if not self.dated:
             return None
-        return self._once("over_time", lambda: self.handle.read_table("topics_over_time.parquet"))
+        return self._once("over_time", lambda: self.handle.read_table(OVER_TIME_FILE))
 
     @property
     def hierarchy(self) -> pd.DataFrame:
-        return self._once("hierarchy", lambda: self.handle.read_table("hierarchy.parquet"))
+        return self._once("hierarchy", lambda: self.handle.read_table(HIERARCHY_FILE))
 
     @property
     def trends(self) -> pd.DataFrame | None:
@@ -206,9 +214,7 @@ class RunData:
 
     @property
     def topic_embeddings(self) -> np.ndarray:
-        return self._once(
-            "topic_embeddings", lambda: self.handle.read_array("topic_embeddings.npy")
-        )
+        return self._once("topic_embeddings", lambda: self.handle.read_array(TOPIC_EMBEDDINGS_FILE))
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -216,10 +222,10 @@ class RunData:
         return self._once("embeddings", self._load_embeddings)
 
     def _load_embeddings(self) -> np.ndarray:
-        emb = self.handle.read_array("embeddings.npy")
+        emb = self.handle.read_array(EMBEDDINGS_FILE)
         if emb.shape[0] != len(self.docs):
             raise CacheError(
-                f"{self.path / 'embeddings.npy'}: {emb.shape[0]} rows for {len(self.docs)} documents. "
+                f"{self.path / EMBEDDINGS_FILE}: {emb.shape[0]} rows for {len(self.docs)} documents. "
                 f"Rebuild it with: topictrends build {self.manifest.get('corpus', {}).get('input', '<INPUT>')} --name {self.name} --force"
             )
         return emb

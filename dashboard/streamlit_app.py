@@ -26,13 +26,21 @@ from dashboard.filters import (
 )
 from dashboard.nav import DEFAULT_PAGE, PAGES
 from dashboard.run_data import OUTLIER, RunData, RunEntry, list_runs
-from pipeline.artifacts import build_progress
-from pipeline.cache import cache_root
 from pipeline.errors import CacheError
-from pipeline.runner import STAGES
+from pipeline.stages.registry import STAGES
+from pipeline.store.artifacts import build_progress
+from pipeline.store.cache import cache_root
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger("topictrends.dashboard")
+# The tab icon, drawn here: Streamlit inlines an SVG as a data: URI, whereas a
+# ":material/...:" page icon makes the browser fetch it from fonts.gstatic.com, and the
+# dashboard must request nothing from outside its own server (docs/deploy.md).
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#ff4b4b" '
+    'stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round">'
+    '<path d="M3 17l6-6 4 4 8-8"/><path d="M15 7h6v6"/></svg>'
+)
 META_OPEN = "w.meta_open"  # session key of the sidebar's Metadata panel (open or closed)
 
 
@@ -305,7 +313,7 @@ def unexpected_error() -> None:
 def main() -> None:
     """The app; hosted, an unexpected error anywhere (an unreadable cache root, a bug in the
     sidebar) shows one line instead of Streamlit's traceback."""
-    st.set_page_config(page_title="topictrends", page_icon=":material/trending_up:", layout="wide")
+    st.set_page_config(page_title="topictrends", page_icon=FAVICON, layout="wide")
     try:
         app()
     except Exception:

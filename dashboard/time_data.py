@@ -2,7 +2,8 @@
 
 The period rules themselves (period starts, the grid, partial periods, the precision
 floor) are the pipeline's; this module only applies them, so a period reads the same in
-the artifacts and on every page. No Streamlit here.
+the artifacts and on every page (period labels: ``pipeline.periods.period_label``).
+No Streamlit here.
 """
 
 from __future__ import annotations
@@ -12,45 +13,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# The precision floor is the pipeline's rule; pipeline.periods will export it (issue 15).
-from pipeline.over_time import _PRECISION_FLOOR as PRECISION_FLOOR
-from pipeline.over_time import PERIODS, period_start, topics_over_time
-from pipeline.trends import partial_periods, period_grid
-
-# Granularities that would draw more bins than this are not offered (the pipeline's own
-# cap on its automatic choice is pipeline.over_time.MAX_PERIODS, a different rule).
-OFFERED_PERIOD_MAX_BINS = 600
-
-
-def period_label(ts: pd.Timestamp, period: str) -> str:
-    """How a period is named on an axis or in a table: 2024-03-04, 2024-03, 2024 Q1, 2020s."""
-    ts = pd.Timestamp(ts)
-    if period == "week":
-        return ts.strftime("%Y-%m-%d")
-    if period == "month":
-        return ts.strftime("%Y-%m")
-    if period == "quarter":
-        return f"{ts.year} Q{ts.quarter}"
-    if period == "decade":
-        return f"{ts.year}s"
-    return str(ts.year)
+from pipeline.periods import (
+    OFFERED_PERIOD_MAX_BINS,
+    PERIODS,
+    period_grid,
+    period_start,
+    precision_floor,
+)
+from pipeline.stages.over_time import topics_over_time
+from pipeline.stages.trends import partial_periods
 
 
 def allowed_periods(docs: pd.DataFrame) -> list[str]:
     """Granularities the dates support: never finer than their precision, not absurdly many bins.
 
     The floor is set by the coarsest precision held by at least 10% of dated documents,
-    the same rule the pipeline uses to choose its period.
+    the pipeline's own rule (``pipeline.periods.precision_floor``).
     """
     dates = docs["date"].dropna()
     if dates.empty:
         return []
-    counts = docs.loc[docs["date"].notna(), "date_precision"].dropna().value_counts(normalize=True)
-    floor = "week"
-    for prec in ("year", "month", "day"):
-        if counts.get(prec, 0) >= 0.10:
-            floor = PRECISION_FLOOR[prec]
-            break
+    floor = precision_floor(docs.loc[docs["date"].notna(), "date_precision"])
     candidates = list(PERIODS[PERIODS.index(floor) :])
     lo, hi = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
     out = [p for p in candidates if len(period_range(lo, hi, p)) <= OFFERED_PERIOD_MAX_BINS]

@@ -13,8 +13,7 @@ import plotly.graph_objects as go
 
 from dashboard.figure_style import OTHER_COLOR, OUTLIER_COLOR, esc, topic_color
 from dashboard.run_data import OUTLIER, OUTLIER_LABEL
-from dashboard.time_data import period_label
-from pipeline.trends import period_end
+from pipeline.periods import period_end, period_label
 
 
 def _mark_partial(fig: go.Figure, partial: Iterable[pd.Timestamp], period: str) -> None:

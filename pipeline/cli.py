@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.errors import UserError, one_line, os_error_line, usage_line
-from pipeline.names import check_run_name
+from pipeline.progress import RichReporter, drop_progress, quiet_libraries, setup_logging
+from pipeline.store.names import check_run_name
 
 app = typer.Typer(
     name="topictrends",
@@ -45,72 +45,8 @@ CacheDirOpt = Annotated[
 ]
 
 
-def _setup_logging(verbose: bool) -> None:
-    from rich.logging import RichHandler
-
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
-    )
-    for noisy in (
-        "BERTopic",
-        "sentence_transformers",
-        "transformers",
-        "numba",
-        "urllib3",
-        "httpx",
-        "huggingface_hub",
-    ):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-def _quiet_libraries() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    import warnings
-
-    warnings.filterwarnings("ignore")
-
-
-class RichReporter:
-    """A progress bar per stage on stderr."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=False,
-        )
-
-    @contextlib.contextmanager
-    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        task = self.progress.add_task(name, total=total if total is not None else 1)
-        yield lambda n: self.progress.advance(task, n)
-        self.progress.update(task, completed=total if total is not None else 1)
-
-    def info(self, message: str) -> None:
-        log.info(message)
-
-
 def _store(cache_dir: Path | None):  # noqa: ANN202
-    from pipeline.cache import Store, cache_root
+    from pipeline.store.cache import Store, cache_root
 
     root = cache_root(cache_dir)
     if root.exists() and not root.is_dir():
@@ -118,17 +54,6 @@ def _store(cache_dir: Path | None):  # noqa: ANN202
             f"{root}: the cache root is not a directory. Pass a directory to --cache-dir."
         )
     return Store(root)
-
-
-def _drop_progress(progress: Any) -> None:  # noqa: ANN401 - rich.progress.Progress
-    """Clear the bars of a failed command so its error line stands alone.
-
-    rich's ``Progress.stop`` prints an empty line when stderr is not a terminal; stopping
-    the live display here and disabling the rest keeps that out of logs too.
-    """
-    progress.live.transient = True
-    progress.live.stop()
-    progress.disable = True
 
 
 @app.command()
@@ -224,10 +149,10 @@ def build(
     """
     if name is not None:
         check_run_name(name, "--name")
-    _quiet_libraries()
-    _setup_logging(verbose)
+    quiet_libraries()
+    setup_logging(err, verbose)
     from pipeline.config import load_config
-    from pipeline.runner import build as run_build
+    from pipeline.flows import build as run_build
 
     cfg = load_config(config).with_overrides(
         {
@@ -245,7 +170,7 @@ def build(
             "time": {"period": period},
         }
     )
-    reporter = RichReporter()
+    reporter = RichReporter(err)
     with reporter.progress:
         try:
             result = run_build(
@@ -258,7 +183,7 @@ def build(
                 refit=refit,
             )
         except BaseException:
-            _drop_progress(reporter.progress)
+            drop_progress(reporter.progress)
             raise
     m = result.manifest
     c = m["counts"]
@@ -325,9 +250,9 @@ def update(
     stdout is the run directory.
     """
     check_run_name(run, "RUN")
-    _quiet_libraries()
-    _setup_logging(verbose)
-    from pipeline.runner import update as run_update
+    quiet_libraries()
+    setup_logging(err, verbose)
+    from pipeline.flows import update as run_update
 
     update_cfg = None
     if config is not None:
@@ -335,12 +260,12 @@ def update(
 
         update_cfg = load_config(config).update
     store = _store(cache_dir)
-    reporter = RichReporter()
+    reporter = RichReporter(err)
     with reporter.progress:
         try:
             result = run_update(run, input, store, update_cfg=update_cfg, reporter=reporter)
         except BaseException:
-            _drop_progress(reporter.progress)
+            drop_progress(reporter.progress)
             raise
     m = result.manifest
     if result.up_to_date:
@@ -356,8 +281,8 @@ def update(
 @app.command()
 def runs(cache_dir: CacheDirOpt = None) -> None:
     """List the cached runs: name, documents, topics, date span, built at."""
-    from pipeline.artifacts import open_run, summary_row
     from pipeline.errors import CacheError
+    from pipeline.store.artifacts import open_run, summary_row
 
     store = _store(cache_dir)
     paths = store.list_runs()
@@ -390,7 +315,7 @@ def topics(
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many topics (0 = all).")] = 0,
 ) -> None:
     """Print the topic table of a run: id, label, size, share, top keywords."""
-    from pipeline.artifacts import open_run
+    from pipeline.store.artifacts import open_run
 
     check_run_name(run, "RUN")
     store = _store(cache_dir)
@@ -405,77 +330,6 @@ def topics(
             str(r.topic), r.label, str(r.size), f"{r.share:.1%}", ", ".join(list(r.keywords)[:8])
         )
     out.print(table)
-
-
-def _streamlit_flags(config_file: Path) -> list[str]:
-    """A Streamlit ``config.toml`` as ``streamlit run`` flags (``--server.headless true``).
-
-    Flags win over every config.toml Streamlit finds on its own (home directory, working
-    directory, next to the app), so the settings in ``config_file`` are the ones in force
-    wherever the server is started from. Unknown options are refused rather than ignored,
-    and so are sensitive ones (``server.cookieSecret``), which Streamlit takes only from a
-    file or the environment (``STREAMLIT_SERVER_COOKIE_SECRET``).
-    """
-    import tomllib
-
-    from streamlit import config as st_config
-
-    try:
-        doc = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{config_file}: not a readable TOML file ({exc})") from None
-    known = st_config._config_options_template  # the options ``streamlit run`` takes as flags
-    flags: list[str] = []
-    for section, options in doc.items():
-        if not isinstance(options, dict):
-            raise UserError(f"{config_file}: {section!r} must be a [section] of options")
-        for name, value in options.items():
-            key = f"{section}.{name}"
-            option = known.get(key)
-            if option is None:
-                raise UserError(f"{config_file}: {key} is not a Streamlit option; remove it")
-            if option.sensitive:
-                raise UserError(
-                    f"{config_file}: {key} is sensitive; set it in the environment "
-                    f"({option.env_var}) instead"
-                )
-            for v in value if isinstance(value, list) else [value]:
-                flags += [f"--{key}", str(v).lower() if isinstance(v, bool) else str(v)]
-    return flags
-
-
-def _serve_args(
-    cache_dir: Path | None,
-    port: int,
-    host: str,
-    streamlit_config: Path | None = None,
-    secrets: Path | None = None,
-) -> list[str]:
-    from importlib import resources
-
-    from pipeline.cache import cache_root
-
-    app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
-    os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
-    extra = _streamlit_flags(streamlit_config) if streamlit_config else []
-    if secrets is not None:
-        if not secrets.is_file():
-            raise UserError(f"{secrets}: no such secrets file (pass an existing secrets.toml)")
-        extra += ["--secrets.files", str(secrets.resolve())]
-    return [
-        "streamlit",
-        "run",
-        str(app_path),
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        *extra,
-    ]
 
 
 @app.command()
@@ -499,7 +353,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the dashboard over the runs in the cache (streamlit run dashboard/streamlit_app.py)."""
-    args = _serve_args(cache_dir, port, host, streamlit_config, secrets)
+    from pipeline.serve import serve_args
+
+    args = serve_args(cache_dir, port, host, streamlit_config, secrets)
     err.print(f"serving {os.environ['TOPICTRENDS_CACHE']} on http://{host}:{port}")
     from streamlit.web import cli as stcli
 
@@ -520,7 +376,7 @@ def demo(
     """
     import subprocess
 
-    from pipeline.cache import cache_root
+    from pipeline.store.cache import cache_root
 
     root = cache_root(cache_dir)
     store = _store(cache_dir)
@@ -563,12 +419,32 @@ def demo(
 @app.command(hidden=True)
 def warmup() -> None:
     """Compile and cache the numba code UMAP and HDBSCAN use (run once at install)."""
-    _quiet_libraries()
-    from pipeline.jit import cache_dir
-    from pipeline.jit import warmup as run_warmup
+    quiet_libraries()
+    from pipeline.stages.jit import cache_dir
 
-    seconds = run_warmup()
+    seconds = compile_numba()
     err.print(f"numba cache warm in {cache_dir()} ({seconds:.1f}s)")
+
+
+def compile_numba() -> float:
+    """Compile (and cache) the numba code paths the pipeline uses, on random data."""
+    import time
+
+    from pipeline.stages.jit import enable_numba_cache
+
+    enable_numba_cache()
+    import numpy as np
+
+    from pipeline.config import ClusterConfig, ReduceConfig
+    from pipeline.stages.cluster import cluster
+    from pipeline.stages.reduce import reduce
+
+    t0 = time.perf_counter()
+    x = np.random.default_rng(0).standard_normal((120, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    space, _ = reduce(x, ReduceConfig(ensemble=1))
+    cluster(space, x, ClusterConfig())
+    return time.perf_counter() - t0
 
 
 def _fail(message: str, code: int) -> None:

@@ -178,8 +178,11 @@ def trending_real_build(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN2
     it left in the embedding cache, instead of each running the transformer again.
     Returns (store, build result).
     """
-    from pipeline.cache import Store
-    from pipeline.runner import build
+    from pipeline.flows import build
+    from pipeline.store.cache import Store
 
     store = Store(tmp_path_factory.mktemp("real-trending") / "cache")
     return store, build("hf-trending-papers", Config(), store)
+
+
+from tests.update_corpus import base_run  # noqa: E402, F401 - the fixture, for every module

@@ -7,22 +7,21 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pipeline import heartbeat
-from pipeline.artifacts import ALWAYS_ARTIFACTS, DATED_ARTIFACTS, build_progress, open_run
-from pipeline.cache import Store
 from pipeline.config import Config
 from pipeline.errors import CacheError
-from pipeline.runner import build
+from pipeline.flows import build
+from pipeline.store import heartbeat
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
+from pipeline.store.contract import ALWAYS_ARTIFACTS, DATED_ARTIFACTS
 from tests.conftest import REPO
 
 KEY = "e" * 16
@@ -61,7 +60,7 @@ def test_a_build_without_its_model_is_not_published(
 ) -> None:
     store = Store(tmp_path / "cache")
     before = build(str(planted_csv), fast_config, store).run_dir.resolve()
-    import pipeline.represent as represent
+    import pipeline.stages.represent as represent
 
     monkeypatch.setattr(represent, "save_model", lambda model, directory: None)
     other = fast_config.with_overrides({"represent": {"top_n_words": 7}})
@@ -91,7 +90,7 @@ def test_a_shard_with_wrong_contents_is_embedded_again(
 def test_shards_are_checksummed_and_fsynced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.cache as cache
+    import pipeline.store.cache as cache
 
     synced: list[str] = []
     real = os.fsync
@@ -221,63 +220,11 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def test_liveness_follows_the_heartbeat(tmp_path: Path) -> None:
-    dead, here = _dead_pid(), heartbeat.host_id()
-    entries = {
-        # the compose layout: the builder's pid means nothing in this container
-        "elsewhere": {"pid": dead, "host": "builder-container", "heartbeat_at": _iso(5)},
-        "elsewhere-stale": {"pid": dead, "host": "builder-container", "heartbeat_at": _iso(600)},
-        "here-killed": {"pid": dead, "host": here, "heartbeat_at": _iso(5)},
-        "here-live": {"pid": os.getpid(), "host": here, "heartbeat_at": _iso(5)},
-        "legacy-live": {"pid": os.getpid()},
-        "legacy-dead": {"pid": dead},
-    }
-    for run, entry in entries.items():
-        _progress(tmp_path, run, state="running", started_at=_iso(900), **entry)
-    _progress(tmp_path, "broken", state="failed", error="disk full")
-    states = {e["run"]: e["state"] for e in build_progress(tmp_path)}
-    assert states == {
-        "elsewhere": "running",
-        "elsewhere-stale": "interrupted",
-        "here-killed": "interrupted",
-        "here-live": "running",
-        "legacy-live": "running",
-        "legacy-dead": "interrupted",
-        "broken": "failed",
-    }
+def test_cache_root_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.store.cache import cache_root
 
-
-def test_the_heartbeat_beats_through_one_long_step(
-    tmp_path: Path, planted_csv: Path, fast_config: Config, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import pipeline.reduce as reduce_module
-
-    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.05)
-    progress = tmp_path / "cache" / ".progress" / "planted.json"
-    seen: list[dict] = []
-    original = reduce_module.reduce
-
-    def slow_reduce(*a: object, **k: object):  # noqa: ANN202 - stands in for a long UMAP fit
-        first = json.loads(progress.read_text())
-        for _ in range(1500):  # the step does not return until the file has changed
-            entry = json.loads(progress.read_text())
-            if entry.get("heartbeat_at") != first.get("heartbeat_at"):
-                break
-            time.sleep(0.02)
-        seen.extend([first, entry])
-        return original(*a, **k)
-
-    monkeypatch.setattr(reduce_module, "reduce", slow_reduce)
-    build(str(planted_csv), fast_config, Store(tmp_path / "cache"))
-    first, later = seen
-    assert first["stage"] == later["stage"] == "reduce"
-    assert heartbeat.parse_time(later["heartbeat_at"]) > heartbeat.parse_time(first["heartbeat_at"])
-    assert later["host"] == heartbeat.host_id()
-    assert not progress.exists()
-    assert not any(t.name == "topictrends-heartbeat" for t in threading.enumerate())
-
-
-def test_staleness_rule_is_documented() -> None:
-    text = (REPO / "docs" / "artifacts.md").read_text()
-    for value in (heartbeat.HEARTBEAT_SECONDS, heartbeat.STALE_SECONDS):
-        assert re.search(rf"\b{int(value)} s(econds)?\b", text), value
+    monkeypatch.setenv("TOPICTRENDS_CACHE", str(tmp_path / "env-cache"))
+    assert cache_root(None) == (tmp_path / "env-cache").resolve()
+    assert cache_root(tmp_path / "flag") == (tmp_path / "flag").resolve()
+    monkeypatch.delenv("TOPICTRENDS_CACHE")
+    assert cache_root(None) == Path(os.getcwd(), "cache").resolve()

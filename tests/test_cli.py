@@ -26,6 +26,12 @@ from hypothesis import strategies as st
 
 from pipeline.cli import main
 from tests.conftest import planted_corpus
+from tests.update_corpus import (
+    LATE,
+    PER_LABEL,
+    monthly_corpus,
+    write_csv,
+)
 
 BASE_TOML = '[embed]\nbackend = "hashing"\n[reduce]\nensemble = 1\n'
 
@@ -272,7 +278,7 @@ def test_reserved_column_names_build(template: Path) -> None:
 
 
 def test_ctrl_c_leaves_the_previous_run(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.ingest
+    import pipeline.stages.ingest
 
     def interrupted(path: Path) -> None:
         raise KeyboardInterrupt
@@ -280,7 +286,7 @@ def test_ctrl_c_leaves_the_previous_run(template: Path, monkeypatch: pytest.Monk
     with sandbox(template) as box:
         cache = box / "a" / "b" / "cache"
         before = snapshot(cache)
-        monkeypatch.setattr(pipeline.ingest, "read_table", interrupted)
+        monkeypatch.setattr(pipeline.stages.ingest, "read_table", interrupted)
         argv = ["build", "good.csv", "--name", "base", "--config", "base.toml", "--force"]
         code, out, err = invoke([*argv, "--cache-dir", str(cache)], box)
         assert code == 130
@@ -356,7 +362,7 @@ def test_runs_lists_damaged_runs_as_broken(tmp_path: Path) -> None:
     ],
 )
 def test_cache_write_errors_give_the_fix_for_their_errno(code: int, needle: str) -> None:
-    from pipeline.cache import _disk_error
+    from pipeline.store.cache import _disk_error
 
     msg = str(_disk_error(OSError(code, os.strerror(code)), Path("/srv/cache/runs")))
     assert msg.startswith("/srv/cache/runs: cannot write the cache (")
@@ -367,9 +373,25 @@ def test_cache_write_errors_give_the_fix_for_their_errno(code: int, needle: str)
 
 def test_an_errno_only_in_the_message_is_still_read() -> None:
     """pyarrow raises OSError('... [Errno 28] No space left on device') with errno None."""
-    from pipeline.cache import _disk_error
+    from pipeline.store.cache import _disk_error
 
     exc = OSError("Failed to write /c/x.parquet. Detail: [Errno 28] No space left on device")
     assert exc.errno is None
     assert "disk is full" in str(_disk_error(exc, Path("/c")))
     assert "disk is full" not in str(_disk_error(OSError("Unknown error"), Path("/c")))
+
+
+def test_update_from_the_command_line(
+    base_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main
+
+    shutil.copytree(base_run[0], tmp_path / "cache", symlinks=True)
+    corpus = monthly_corpus()
+    batch = write_csv(corpus[corpus["label"] == LATE], tmp_path / "late.csv")
+    main(["update", "base", str(batch), "--cache-dir", str(tmp_path / "cache")])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == str(tmp_path / "cache" / "runs" / "base")
+    assert any(line.startswith(f"update step 1: {PER_LABEL} new documents, 6/6") for line in out)
+    main(["update", "base", str(batch), "--cache-dir", str(tmp_path / "cache")])
+    assert "up to date" in capsys.readouterr().err

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, set
 from hypothesis import strategies as st
 
 from pipeline.config import IngestConfig
-from pipeline.dates import EARLIEST, LATEST, MAX_SPAN_YEARS
 from pipeline.errors import UserError
-from pipeline.ingest import Corpus, ingest
+from pipeline.stages.dates import EARLIEST, LATEST, MAX_SPAN_YEARS
+from pipeline.stages.ingest import Corpus, ingest
 
 EXTENSIONS = [".txt", ".csv", ".tsv", ".jsonl", ".json", ".parquet", ""]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from pipeline.config import IngestConfig
-from pipeline.dates import parse_one
 from pipeline.errors import UserError
-from pipeline.ingest import BUNDLED, ingest, resolve_input
+from pipeline.stages.ingest import BUNDLED, ingest, resolve_input
 from tests.conftest import planted_corpus
 
 
@@ -29,39 +28,6 @@ def _write(df: pd.DataFrame, path: Path) -> Path:
     elif ext == ".parquet":
         df.to_parquet(path)
     return path
-
-
-@pytest.mark.parametrize("ext", [".csv", ".tsv", ".jsonl", ".json", ".parquet"])
-def test_every_tabular_format_gives_the_same_corpus(tmp_path: Path, ext: str) -> None:
-    df = planted_corpus(n_per_topic=6)
-    corpus = ingest(_write(df, tmp_path / f"c{ext}"), "c", IngestConfig())
-    assert len(corpus.docs) == len(df)
-    assert corpus.columns["text"] == "abstract" and corpus.columns["title"] == "title"
-    assert corpus.columns["id"] == "id" and corpus.columns["date"] == "date"
-    assert set(corpus.metadata_columns) == {"planted", "venue"}
-    assert corpus.docs["doc_id"].tolist() == df["id"].tolist()
-    assert corpus.dated and (corpus.docs["date_precision"] == "day").all()
-
-
-def test_format_is_sniffed_from_content_without_extension(tmp_path: Path) -> None:
-    df = planted_corpus(n_per_topic=5)
-    src = _write(df, tmp_path / "c.jsonl")
-    bare = tmp_path / "corpus"
-    bare.write_bytes(src.read_bytes())
-    corpus = ingest(bare, "c", IngestConfig())
-    # Read as JSON lines (not as one text column of lines): the same columns and documents.
-    assert corpus.columns["text"] == "abstract" and corpus.columns["id"] == "id"
-    assert corpus.docs["doc_id"].tolist() == df["id"].tolist()
-
-
-def test_trending_page_format_strips_boilerplate() -> None:
-    path, name = resolve_input("hf-trending-papers")
-    corpus = ingest(path, name, IngestConfig())
-    assert len(corpus.docs) == 265
-    assert corpus.docs["title"].iloc[0] == "Model-based Reinforcement Learning: A Survey"
-    assert not corpus.docs["title"].str.startswith("Subscribe").any()
-    assert not corpus.dated
-    assert "no date column" in corpus.notes[0]
 
 
 def test_bundled_corpora_ship_inside_the_package() -> None:
@@ -101,31 +67,6 @@ def test_column_flags_override_detection(tmp_path: Path) -> None:
     assert not undated.dated and "when" in undated.metadata_columns
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-03-05", (dt.date(2024, 3, 5), "day")),
-        ("2024-03-05T10:11:12Z", (dt.date(2024, 3, 5), "day")),
-        ("2024-03", (dt.date(2024, 3, 1), "month")),
-        ("2024", (dt.date(2024, 1, 1), "year")),
-        (2024, (dt.date(2024, 1, 1), "year")),
-        ("March 5, 2024", (dt.date(2024, 3, 5), "day")),
-        ("5 Mar 2024", (dt.date(2024, 3, 5), "day")),
-        ("Tue, 05 Mar 2024 10:00:00 +0000", (dt.date(2024, 3, 5), "day")),
-        ("March 2024", (dt.date(2024, 3, 1), "month")),
-        ("2024/03/05", (dt.date(2024, 3, 5), "day")),
-    ],
-)
-def test_dates_keep_their_precision(value: object, expected: tuple[dt.date, str]) -> None:
-    assert parse_one(value) == expected
-
-
-@pytest.mark.parametrize("value", [float("inf"), float("-inf"), 1e300, 12.5, "not a date"])
-def test_unreadable_date_values_are_none_not_crashes(value: object) -> None:
-    # Found by the fuzzer: a JSON date of Infinity once raised OverflowError.
-    assert parse_one(value) is None
-
-
 def test_date_format_flag(tmp_path: Path) -> None:
     df = planted_corpus(n_per_topic=5)
     iso = df["date"].tolist()
@@ -148,7 +89,7 @@ def test_metadata_with_reserved_names_is_prefixed(tmp_path: Path) -> None:
 def test_every_model_column_name_is_reserved(tmp_path: Path) -> None:
     # added_step was written by the pipeline but missing from RESERVED: a corpus column of
     # that name failed the build after every stage had run.
-    from pipeline.artifacts import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+    from pipeline.store.contract import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
     model = REQUIRED_COLUMNS["documents.parquet"] + OPTIONAL_COLUMNS["documents.parquet"]
     df = planted_corpus(n_per_topic=5)
@@ -256,28 +197,6 @@ def test_unreadable_corpus_names_the_errno_fix(
 def test_overlong_input_path_is_a_clean_error() -> None:
     with pytest.raises(UserError, match="too long"):
         resolve_input("x" * 5000 + ".csv")
-
-
-@pytest.mark.parametrize(
-    ("stem", "name"),
-    [("my corpus (2024)", "my-corpus-2024"), ("..hidden", "hidden"), ("-x-", "x"), ("é", "corpus"),
-     ("a" * 300, "a" * 100)],
-)  # fmt: skip
-def test_default_run_names_follow_the_rule(tmp_path: Path, stem: str, name: str) -> None:
-    from pipeline.names import check_run_name, default_run_name
-
-    assert default_run_name(tmp_path / f"{stem}.csv") == name
-    assert check_run_name(name) == name
-
-
-@pytest.mark.parametrize(
-    "bad", ["", ".", "..", "../x", "a/b", ".hidden", "-flag", "a b", "a\nb", "x" * 101, "é"]
-)
-def test_bad_run_names_are_refused_naming_the_rule(bad: str) -> None:
-    from pipeline.names import check_run_name
-
-    with pytest.raises(UserError, match=r"--name .*: a run name is 1-100 letters, digits"):
-        check_run_name(bad)
 
 
 def test_nested_json_metadata_is_kept_as_json_text(tmp_path: Path) -> None:

@@ -10,57 +10,50 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.artifacts import open_run
-from pipeline.cache import Store
-from pipeline.runner import build
+from pipeline.flows import build
+from pipeline.stages.registry import STAGES as BUILD_STAGES
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
 from tests.conftest import planted_corpus
 
-STAGES = [
-    "ingest",
-    "embed",
-    "reduce",
-    "cluster",
-    "represent",
-    "hierarchy",
-    "over_time",
-    "publish",
-    "mid-write",
-]
+STAGES = [*BUILD_STAGES, "mid-write"]  # every progress entry of a build, from the code
 
 # Runs a real build in a child process that SIGKILLs itself on entering the given stage
 # (or, for "mid-write", after the first artifact file of the new run is written; for
-# "save_model", as it starts saving the BERTopic model after the hierarchy stage).
+# "save_model", as it starts saving the BERTopic model the represent stage fitted).
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
-    import pipeline.runner as runner
-    from pipeline.cache import Store
+    import pipeline.flows.publish as publish
+    from pipeline.flows import build
+    from pipeline.flows.run import Run
+    from pipeline.store.cache import Store
     from pipeline.config import Config
     from pathlib import Path
 
     target, corpus, root = sys.argv[1], sys.argv[2], sys.argv[3]
-    original_timed = runner.Build.timed
+    original_timed = Run.timed
     def timed(self, stage, total=None):
         if stage == target:
             os.kill(os.getpid(), signal.SIGKILL)
         return original_timed(self, stage, total)
-    runner.Build.timed = timed
-    original_save = runner.save_files
+    Run.timed = timed
+    original_save = publish.save_files
     def save_files(directory, *a, **k):
         out = original_save(directory, *a, **k)
         if target == "mid-write":
             os.kill(os.getpid(), signal.SIGKILL)
         return out
-    runner.save_files = save_files
-    import pipeline.represent as represent
+    publish.save_files = save_files
+    import pipeline.stages.represent as represent
     original_save_model = represent.save_model
     def save_model(model, directory):
-        if target == "save_model":  # represent and hierarchy are cached, model/ is not
+        if target == "save_model":  # represent is cached, model/ is not
             os.kill(os.getpid(), signal.SIGKILL)
         return original_save_model(model, directory)
     represent.save_model = save_model
     cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2, "seed": 7}})
-    runner.build(corpus, cfg, Store(Path(root)), force=True)
+    build(corpus, cfg, Store(Path(root)), force=True)
     """
 )
 
@@ -115,7 +108,7 @@ def _kill_in(stage: str, corpus: Path, root: Path) -> None:
 def test_killed_before_the_model_is_saved_the_next_build_publishes_it(tmp_path: Path) -> None:
     """Killed after represent and hierarchy were cached but before model/ was written: the
     next build must not publish a run without model/ (it fits the representation again)."""
-    from pipeline.artifacts import MODEL_FILES
+    from pipeline.store.contract import MODEL_FILES
     from tests.conftest import Config
 
     corpus = tmp_path / "planted.csv"
@@ -141,8 +134,8 @@ def test_next_build_after_kills_completes(
     built: tuple[Path, Path, dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus, root, manifest = built
-    from pipeline import heartbeat
-    from pipeline.artifacts import build_progress
+    from pipeline.store import heartbeat
+    from pipeline.store.artifacts import build_progress
     from tests.conftest import Config
 
     if not list(root.rglob(".tmp-*")):  # run alone: kill one build here

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import ReduceConfig
-from pipeline.reduce import (
+from pipeline.stages.reduce import (
     LEXICAL_MIN_DOCS,
     document_vectors,
     lexical_vectors,

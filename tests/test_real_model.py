@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.artifacts import open_run
-from pipeline.cache import Store
 from pipeline.config import Config
-from pipeline.runner import build
+from pipeline.flows import build
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
 
 
 @pytest.mark.slow

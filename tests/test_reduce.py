@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import embed
-from pipeline import reduce as R
 from pipeline.config import ReduceConfig
+from pipeline.stages import embed
+from pipeline.stages import reduce as R
 
 
 def _blobs(n_per: int = 60, k: int = 4, dim: int = 24) -> np.ndarray:

@@ -13,18 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.config import RepresentConfig, TrendsConfig
-from pipeline.trends import (
-    CATEGORIES,
-    TREND_COLUMNS,
+from pipeline.config import TrendsConfig
+from pipeline.periods import period_grid
+from pipeline.stages.trends import (
     benjamini_hochberg,
     choose_windows,
     compute_trends,
-    keywords_over_time,
     partial_periods,
-    period_grid,
 )
-from tests.trends_planted import LATE, labelled_documents, planted_corpus
+from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
+from tests.trends_planted import planted_corpus
 
 NULL_SEEDS = range(30)
 
@@ -243,26 +241,3 @@ def test_too_few_periods_gives_stable_topics_without_scores() -> None:
     assert (result.table["category"] == "stable").all()
     assert result.table["growth"].isna().all()
     assert result.info["recent_window"] is None and result.info["note"]
-
-
-def test_keywords_per_period_never_look_ahead() -> None:
-    docs = labelled_documents()
-    docs = docs[
-        docs["label"].isin(["Federated_Learning", "Keyword_Spotting", "Mamba", LATE])
-    ].reset_index(drop=True)
-    texts = (docs["title"] + ". " + docs["text"]).tolist()
-    codes, names = pd.factorize(docs["label"], sort=True)
-    half = len(docs) // 2
-    dates = pd.Series(pd.to_datetime(["2022-01-15"] * half + ["2022-02-15"] * (len(docs) - half)))
-    rep = RepresentConfig()
-    full = keywords_over_time(texts, dates, codes, "month", rep, top_n=5)
-    # The same first month with every later document removed gives the same keywords.
-    early = keywords_over_time(texts[:half], dates[:half], codes[:half], "month", rep, top_n=5)
-    jan = full[full["period_start"] == pd.Timestamp("2022-01-01")].reset_index(drop=True)
-    pd.testing.assert_frame_equal(jan, early)
-    # And they describe the topic: the federated-learning topic's January keywords say so.
-    fl = int(list(names).index("Federated_Learning"))
-    kws = jan.loc[jan["topic"] == fl, "keywords"].iloc[0]
-    assert len(kws) == 5 and any("federated" in k for k in kws), kws
-    assert set(full.columns) == {"topic", "period_start", "count", "keywords", "keyword_weights"}
-    assert len(full) > len(jan) and (full.groupby(["topic", "period_start"]).size() == 1).all()

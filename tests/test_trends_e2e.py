@@ -1,4 +1,4 @@
-"""Trends end to end: the planted-trend corpus through ``pipeline.runner.build``.
+"""Trends end to end: the planted-trend corpus through ``pipeline.flows.build``.
 
 The pipeline finds its own topics (hashing embedder, UMAP, HDBSCAN), so each pipeline topic
 is mapped to the planted label most of its documents carry. Slower than test_trends.py
@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.artifacts import REQUIRED_COLUMNS, open_run
-from pipeline.cache import Store
 from pipeline.config import Config
-from pipeline.runner import build
+from pipeline.flows import build
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
+from pipeline.store.contract import REQUIRED_COLUMNS
 from tests.trends_planted import planted_corpus
 
 
@@ -133,7 +134,7 @@ def test_class_tfidf_equals_bertopic() -> None:
     from bertopic.vectorizers import ClassTfidfTransformer
     from scipy import sparse
 
-    from pipeline.trends import class_tfidf
+    from pipeline.stages.keywords import class_tfidf
 
     x = sparse.csr_matrix(np.random.default_rng(0).poisson(0.7, size=(6, 40)).astype(float))
     x = x[:, np.asarray(x.sum(axis=0)).ravel() > 0]

@@ -17,83 +17,28 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.artifacts import open_run
-from pipeline.cache import Store
 from pipeline.config import Config
 from pipeline.errors import UserError
-from pipeline.runner import build, update
-from tests.conftest import REPO
-
-ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
-STEADY = (
-    "Federated_Learning",
-    "Keyword_Spotting",
-    "Sleep_Stage",
-    "Quantum_Computation",
-    "Blood_Pressure_Estimation_PPG",
-    "Mamba",
+from pipeline.flows import build, update
+from pipeline.store.artifacts import open_run
+from pipeline.store.cache import Store
+from tests.update_corpus import (
+    ARXIV,
+    FIRST_MONTHS,
+    LATE,
+    LATE_MONTH,
+    PER_LABEL,
+    STEADY,
+    UPDATES,
+    hashing_config,
+    majority_label,
+    monthly_corpus,
+    record,
+    write_csv,
 )
-LATE = "VLA"
-PER_LABEL = 36
-FIRST_MONTHS = 3  # the first build holds months 1-3; each update adds one month (4..9)
-UPDATES = 6
-LATE_MONTH = 7  # VLA papers arrive from this month on (update step 4)
-OUT = REPO / "test-output"
-
-
-def hashing_config(**cluster: object) -> Config:
-    """Model-free, 2-run ensemble; min_cluster_size 12 suits 36-paper labels.
-
-    The hashing embedder's cosines are low and spread out (a bag of hashed words), so the
-    assignment threshold is the fixed 0.3 a build uses for outliers rather than the
-    default taken from the members' spread, which suits real embeddings (see the slow
-    test below).
-    """
-    return Config().with_overrides(
-        {
-            "embed": {"backend": "hashing"},
-            "reduce": {"ensemble": 2},
-            "cluster": {"min_cluster_size": 12, **cluster},
-            "update": {"assign_threshold": 0.3},
-        }
-    )
-
-
-def monthly_corpus() -> pd.DataFrame:
-    """Steady labels: 18 papers over months 1-3, then 3 a month; VLA: 18, 9, 9 from month 7."""
-    docs = pd.read_parquet(ARXIV)
-    docs = docs[docs["n_labels"] == 1].sort_values("id")
-    parts = []
-    for label in STEADY:
-        g = docs[docs["label"] == label].head(PER_LABEL).reset_index(drop=True)
-        g["month"] = [1 + i % 3 if i < 18 else 4 + (i - 18) // 3 for i in range(len(g))]
-        parts.append(g)
-    g = docs[docs["label"] == LATE].head(PER_LABEL).reset_index(drop=True)
-    g["month"] = [LATE_MONTH if i < 18 else LATE_MONTH + 1 + (i - 18) // 9 for i in range(len(g))]
-    parts.append(g)
-    out = pd.concat(parts, ignore_index=True)
-    out["date"] = [f"2024-{m:02d}" for m in out["month"]]
-    return out[["id", "title", "text", "date", "label", "month"]]
-
-
-def majority_label(run_dir: Path) -> dict[int, str]:
-    docs = open_run(run_dir).read_table("documents.parquet")
-    docs = docs[docs["topic"] >= 0]
-    return docs.groupby("topic")["label"].agg(lambda s: s.value_counts().index[0]).to_dict()
-
-
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    df.drop(columns=["month"]).to_csv(path, index=False)
-    return path
-
-
-def record(name: str, steps: list[dict]) -> None:
-    OUT.mkdir(exist_ok=True)
-    (OUT / name).write_text(json.dumps(steps, indent=2) + "\n")
 
 
 def test_monthly_updates_keep_ids_and_find_the_late_topic(tmp_path: Path) -> None:
@@ -193,64 +138,6 @@ def test_monthly_updates_keep_ids_and_find_the_late_topic(tmp_path: Path) -> Non
     assert (u["new_documents"], u["dropped_known_content"]) == (1, 1)
 
 
-@pytest.fixture(scope="module")
-def base_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """All steady papers (6 labels x 36) built once; tests work on copies of the cache."""
-    root = tmp_path_factory.mktemp("base")
-    corpus = monthly_corpus()
-    path = write_csv(corpus[corpus["label"].isin(STEADY)], root / "steady.csv")
-    build(str(path), hashing_config(), Store(root / "cache"), name="base")
-    return root / "cache", path
-
-
-def test_refit_keeps_ids_and_records_a_merge_then_a_split(
-    base_run: tuple[Path, Path], tmp_path: Path
-) -> None:
-    """Refit with max_topics = 5 merges the two closest labels; refitting without splits them."""
-    shutil.copytree(base_run[0], tmp_path / "cache", symlinks=True)
-    store = Store(tmp_path / "cache")
-    before = majority_label(store.run_path("base"))
-    prev_topics = open_run(store.run_path("base")).read_table("topics.parquet")
-
-    merged = build(str(base_run[1]), hashing_config(max_topics=5), store, name="base", refit=True)
-    u = merged.manifest["update"]
-    assert (u["kind"], u["step"], u["ids_previous"], u["ids_kept"]) == ("refit", 1, 6, 5)
-    lineage = open_run(merged.run_dir).read_table("lineage.parquet")
-    rows = lineage[lineage["relation"] == "merged"]
-    assert len(rows) == 2 and rows["topic"].nunique() == 1, lineage
-    into = int(rows["topic"].iloc[0])
-    pair = sorted(before[int(p)] for p in rows["previous_topic"])
-    docs = open_run(merged.run_dir).read_table("documents.parquet")
-    assert sorted(docs.loc[docs["topic"] == into, "label"].unique()) == pair
-    assert into in rows["previous_topic"].astype(int).tolist(), "the merge keeps one of the ids"
-    assert (rows["document_overlap"] == 1.0).all()
-    same = lineage[lineage["relation"] == "same"]
-    assert len(same) == 4 and (same["previous_topic"] == same["topic"]).all()
-    for r in same.itertuples():
-        assert majority_label(merged.run_dir)[int(r.topic)] == before[int(r.topic)]
-        assert r.label == prev_topics.set_index("topic").loc[int(r.topic), "label"]
-    assert set(lineage["relation"]) == {"same", "merged"}, "nothing is gone: it merged"
-    gone_id = next(int(p) for p in rows["previous_topic"] if int(p) != into)
-
-    split = build(str(base_run[1]), hashing_config(), store, name="base", refit=True)
-    u = split.manifest["update"]
-    assert (u["step"], u["ids_previous"], u["ids_kept"]) == (2, 5, 5)
-    lineage = open_run(split.run_dir).read_table("lineage.parquet")
-    rows = lineage[lineage["relation"] == "split"]
-    assert len(rows) == 2 and set(rows["previous_topic"].astype(int)) == {into}, lineage
-    after = majority_label(split.run_dir)
-    assert sorted(after[int(t)] for t in rows["topic"]) == pair
-    fresh = set(rows["topic"].astype(int)) - {into}
-    assert fresh and min(fresh) > max(before), "an id is never reused (not even the merged one's)"
-    assert gone_id not in after
-    topic_emb = open_run(split.run_dir).read_array("topic_embeddings.npy")
-    assert topic_emb.shape[0] == max(after) + 1 and not topic_emb[gone_id].any()
-    history = open_run(split.run_dir).read_table("topic_history.parquet")
-    assert sorted(set(history["step"])) == [0, 1, 2]
-    rel = history.set_index(["step", "topic"])["relation"]
-    assert rel[(1, into)] == "merged" and rel[(2, into)] == "split"
-
-
 def _digests(run_dir: Path) -> dict[str, str]:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     out = {}
@@ -307,21 +194,6 @@ def test_same_input_and_config_give_byte_identical_artifacts(
 def test_update_needs_an_existing_run(tmp_path: Path, planted_csv: Path) -> None:
     with pytest.raises(UserError, match="no run named 'nope'.*topictrends build"):
         update("nope", str(planted_csv), Store(tmp_path / "cache"))
-
-
-def test_update_from_the_command_line(
-    base_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pipeline.cli import main
-
-    shutil.copytree(base_run[0], tmp_path / "cache", symlinks=True)
-    batch = write_csv(monthly_corpus().query("label == @LATE"), tmp_path / "late.csv")
-    main(["update", "base", str(batch), "--cache-dir", str(tmp_path / "cache")])
-    out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1] == str(tmp_path / "cache" / "runs" / "base")
-    assert any(line.startswith(f"update step 1: {PER_LABEL} new documents, 6/6") for line in out)
-    main(["update", "base", str(batch), "--cache-dir", str(tmp_path / "cache")])
-    assert "up to date" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -381,94 +253,3 @@ def test_update_with_the_real_model(tmp_path: Path) -> None:
             },
         ],
     )
-
-
-def test_relations_on_a_hand_made_refit() -> None:
-    """Every relation at once, with the overlaps and similarities chosen by hand.
-
-    Previous topics A, B, C, D (10 papers each); the refit finds X = A, Y = half of B,
-    Z = the other half of B plus all of C, nothing for D, and W from 10 new papers.
-    """
-    from pipeline.config import UpdateConfig
-    from pipeline.lineage import TopicSet, refit_lineage, relation_of_topics, renumber_tables
-
-    eye = np.eye(5, dtype=np.float32)
-    z = (eye[1] + eye[2]) / np.sqrt(2)
-    prev = TopicSet(
-        ids=np.array([0, 1, 2, 3]),
-        labels=["a", "b", "c", "d"],
-        sizes=np.array([10, 10, 10, 10]),
-        keywords=[["a1", "a2"], ["b1", "b2"], ["c1", "c2"], ["d1", "d2"]],
-        centroids=eye[:4],
-    )
-    new = TopicSet(
-        ids=np.array([0, 1, 2, 3]),  # the refit's own ids, by size: Z, X, W, Y
-        labels=["z", "x", "w", "y"],
-        sizes=np.array([15, 10, 10, 5]),
-        keywords=[["c1", "c2"], ["a1", "a2"], ["w1", "w2"], ["b1", "b2"]],
-        centroids=np.stack([z, eye[0], eye[4], eye[1]]),
-    )
-    docs = {f"{p}{i}": t for t, p in enumerate("abcd") for i in range(10)}
-    prev_docs = pd.Series(docs)
-    refit = {f"a{i}": 1 for i in range(10)}
-    refit |= {f"b{i}": 3 if i < 5 else 0 for i in range(10)}
-    refit |= {f"c{i}": 0 for i in range(10)}
-    refit |= {f"d{i}": -1 for i in range(10)}
-    refit |= {f"w{i}": 2 for i in range(10)}
-    fit = refit_lineage(prev, new, prev_docs, pd.Series(refit), UpdateConfig(), next_id=7)
-    assert fit.id_map == {0: 2, 1: 0, 2: 7, 3: 1}, "Z keeps C's id, X A's, Y B's; W is fresh"
-    got = {
-        (
-            None if pd.isna(r.previous_topic) else int(r.previous_topic),
-            None if pd.isna(r.topic) else int(r.topic),
-            r.relation,
-        ): (r.document_overlap, r.shared_documents)
-        for r in fit.lineage.itertuples()
-    }
-    assert set(got) == {
-        (0, 0, "same"),
-        (1, 1, "split"),
-        (1, 2, "split"),
-        (1, 2, "merged"),
-        (2, 2, "merged"),
-        (3, None, "gone"),
-        (None, 7, "new"),
-    }
-    assert got[(1, 2, "split")] == (0.5, 5) and got[(2, 2, "merged")] == (1.0, 10)
-    assert fit.ids_kept == 3 and fit.kept_labels == {0: "a"}
-    assert relation_of_topics(fit.lineage) == {0: "same", 1: "split", 2: "merged", 7: "new"}
-
-    hierarchy = pd.DataFrame(
-        {
-            "node": [4, 5, 6],
-            "parent": [5, 6, -1],
-            "left": [0, 4, 5],
-            "right": [3, 1, 2],
-            "distance": [0.1, 0.2, 0.3],
-            "label": ["", "", ""],
-            "topics": [[0, 3], [0, 1, 3], [0, 1, 2, 3]],
-        }
-    )
-    topics = pd.DataFrame({"topic": [0, 1, 2, 3], "label": list("zxwy")})
-    labels, topics, emb, hier, _ = renumber_tables(
-        fit.id_map, np.array([0, 1, -1, 3]), topics, new.centroids, hierarchy, {}
-    )
-    assert labels.tolist() == [2, 0, -1, 1]
-    assert topics["topic"].tolist() == [2, 0, 7, 1]
-    assert emb.shape == (8, 5) and not emb[3:7].any() and np.allclose(emb[7], eye[4])
-    assert hier["node"].tolist() == [8, 9, 10] and hier["parent"].tolist() == [9, 10, -1]
-    assert hier["left"].tolist() == [2, 8, 9] and hier["right"].tolist() == [1, 0, 7]
-    assert hier["topics"].tolist() == [[1, 2], [0, 1, 2], [0, 1, 2, 7]]
-
-
-def test_update_settings_never_invalidate_a_build() -> None:
-    """[update] is outside the run key and every stage key; other sections are inside."""
-    from pipeline.runner import run_key
-
-    base = Config()
-    tuned = base.with_overrides({"update": {"match_threshold": 0.9, "assign_threshold": 0.5}})
-    assert run_key("corpus", tuned) == run_key("corpus", base)
-    assert run_key("corpus", base.with_overrides({"cluster": {"min_cluster_size": 9}})) != (
-        run_key("corpus", base)
-    )
-    assert all(getattr(tuned, s).key() == getattr(base, s).key() for s in ("embed", "cluster"))

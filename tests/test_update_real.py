@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import pipeline.update as upd
-from pipeline.artifacts import RunHandle, open_run
-from pipeline.cache import Store
+import pipeline.stages.assign as upd
 from pipeline.config import Config
 from pipeline.errors import UserError
-from pipeline.runner import build, update
+from pipeline.flows import build, update
+from pipeline.store.artifacts import RunHandle, open_run
+from pipeline.store.cache import Store
 from tests.conftest import REPO, planted_corpus
 
 ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"

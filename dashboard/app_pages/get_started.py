@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.access import read_only
-from pipeline.cache import cache_root
+from pipeline.store.cache import cache_root
 
 root = st.session_state.get("_cache_root") or str(cache_root(None))
 st.title("topictrends")

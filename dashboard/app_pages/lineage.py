@@ -5,12 +5,11 @@ import streamlit as st
 from dashboard import loaders, state, ui
 from dashboard.lineage_data import (
     NO_HISTORY,
-    RELATION_MEANING,
     lineage_rows,
     relation_counts,
     update_command,
 )
-from pipeline.lineage import RELATIONS
+from pipeline.store.contract import RELATION_MEANING, RELATIONS
 
 ctx = ui.page("lineage")
 run = ctx.run

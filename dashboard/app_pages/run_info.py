@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, ui
-from pipeline.runner import STAGES
+from pipeline.stages.registry import STAGES
 
 ctx = ui.page("run-info")
 run = ctx.run

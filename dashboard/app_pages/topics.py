@@ -4,11 +4,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import lineage_figures, loaders, state, time_data, time_figures, topic_figures, ui
+from dashboard import lineage_figures, loaders, state, time_figures, topic_figures, ui
 from dashboard.filters import Filters
 from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
 from dashboard.time_data import share_matrix
 from dashboard.topic_data import keyword_table, nearest_topics, representative_docs, topics_table
+from pipeline.periods import period_label
 
 ctx = ui.page("topics")
 run = ctx.run
@@ -128,9 +129,7 @@ def share_over_time(topic: int) -> None:
             st.dataframe(
                 pd.DataFrame(
                     {
-                        "period": [
-                            time_data.period_label(p, ot.period) for p in mine["period_start"]
-                        ],
+                        "period": [period_label(p, ot.period) for p in mine["period_start"]],
                         "documents": mine["count"].to_numpy(),
                         "keywords": [", ".join(list(k)[:8]) for k in mine["keywords"]],
                     }

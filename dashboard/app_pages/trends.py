@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, state, time_data, time_figures, ui
+from dashboard import loaders, state, time_figures, ui
 from dashboard.overview_data import biggest_movers, movers
 from dashboard.run_data import OUTLIER
 from dashboard.time_data import allowed_periods, share_matrix, top_topics_by_size
+from pipeline.periods import period_label
 
 ctx = ui.page("trends")
 run = ctx.run
@@ -53,7 +54,7 @@ else:
         note = f"{n_periods} periods of one {gran}; shares are of all documents in the period, outliers included."
         if ot.partial:
             note += " Shaded (starred) periods are partial: " + "; ".join(
-                f"{time_data.period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
+                f"{period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
             )
         st.caption(ui.md_escape(note))
 
@@ -135,6 +136,6 @@ else:
         counts = ot.table.pivot_table(
             index="period_start", columns="topic", values="count", aggfunc="sum", fill_value=0
         )
-        counts.index = [time_data.period_label(p, gran) for p in pd.DatetimeIndex(counts.index)]
+        counts.index = [period_label(p, gran) for p in pd.DatetimeIndex(counts.index)]
         counts.columns = [str(c) for c in counts.columns]
         st.dataframe(counts, width="stretch")

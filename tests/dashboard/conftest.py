@@ -29,9 +29,9 @@ import pytest
 from frames import history_frame, lineage_frame
 from update_fixture import republish, updated_runs
 
-from pipeline.cache import Store
 from pipeline.config import Config
-from pipeline.runner import build
+from pipeline.flows import build
+from pipeline.store.cache import Store
 
 REPO = Path(__file__).resolve().parents[2]
 ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"

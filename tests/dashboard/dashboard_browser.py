@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-from dashboard import nav
-
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # the bench/ scripts import this module from outside the repo root
+    sys.path.insert(0, str(REPO))
+from dashboard import nav  # noqa: E402  (the pages, as the app declares them)
+
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PAGES = tuple(nav.PAGES)

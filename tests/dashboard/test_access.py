@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import access, gate
 from dashboard.access import ConfigError, Policy, check, decide, inside, read_only
 from pipeline.config import EmbedConfig
-from pipeline.embed import StaticEmbedder, get_embedder, static_model_dir
 from pipeline.errors import CacheError
+from pipeline.stages.embed import StaticEmbedder, get_embedder, static_model_dir
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
 

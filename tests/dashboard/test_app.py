@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import nav
 from dashboard.run_data import RunData
-from pipeline.ingest import modelled_texts
+from pipeline.stages.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
 # Page -> the heading it shows (None: the run's name), as the app declares them.
@@ -244,17 +244,20 @@ def test_undated_run_explains_how_to_add_dates(app):
 
 
 def test_semantic_search_finds_the_document_it_is_asked_for(app, dated_run):
-    # A document's own modelled text as the query: in the run's (hashing) space it is that
-    # document's vector, so the document must come first, with similarity 1.
+    # The start of a document's own modelled text as the query (a search is cut to
+    # TEXT_CHARS): in the run's (hashing) space that is closest to the document itself, so it
+    # must come first, well ahead of the rest.
+    from dashboard.state import TEXT_CHARS
+
     docs = dated_run.docs
     target = int(docs["text"].str.len().iloc[:100].idxmin())
     (query,) = modelled_texts(docs.loc[[target]])
-    at = ok(app("arxiv", "documents", sem=query, k="20"))
+    at = ok(app("arxiv", "documents", sem=query[:TEXT_CHARS], k="20"))
     table = at.dataframe[0].value
     assert len(table) == 20 and "similarity" in table.columns
     assert table["title"].iloc[0] == docs.loc[target, "title"]
-    assert table["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-3)
-    assert table["similarity"].iloc[1] < 0.99  # the rest are other documents
+    assert table["similarity"].iloc[0] > 0.5
+    assert table["similarity"].iloc[1] < table["similarity"].iloc[0] - 0.1  # other documents
     assert np.all(np.diff(table["similarity"].to_numpy()) <= 1e-6)
     assert at.number_input(key="w.k").value == 20
     assert len(at.get("download_button")) == 1
@@ -381,7 +384,7 @@ def ok_but_warnings(at: AppTest) -> AppTest:
 
 def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
     from dashboard import loaders
-    from pipeline.artifacts import RunHandle
+    from pipeline.store.artifacts import RunHandle
 
     reads: list[str] = []
     original = RunHandle.read_table

@@ -15,7 +15,7 @@ from dashboard.lineage_data import (
     topic_lineage,
     update_info,
 )
-from pipeline.lineage import RELATIONS
+from pipeline.store.contract import RELATIONS
 
 
 def test_lineage_rows_orders_by_relation_and_filters(lineage):

@@ -27,12 +27,17 @@ Both skip when the shared corpus, Chromium or Playwright is missing, and fail in
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import hosted
-import load_sessions
 import pytest
 
 from tests.prereq import optional, require
+
+# The load script is a bench script (bench/load_sessions.py); this test drives it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import load_sessions  # noqa: E402
 
 SESSIONS = 20
 

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard import loaders
 from dashboard.filters import semantic_rank
-from pipeline.embed import HashingEmbedder
+from pipeline.stages.embed import HashingEmbedder
 
 
 def test_hashing_runs_embed_queries_with_the_hashing_embedder(dated_run, dashboard_runs):
@@ -34,7 +34,7 @@ def test_a_manifest_from_another_version_still_gets_its_backend(dated_run, dashb
 
 
 def test_the_dashboard_does_not_import_the_model_stack_up_front():
-    code = "import sys, dashboard.ui, dashboard.loaders, pipeline.runner; print(sorted(m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap') if m in sys.modules))"
+    code = "import sys, dashboard.ui, dashboard.loaders, pipeline.flows; print(sorted(m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap') if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
@@ -66,8 +66,8 @@ QUERIES = {
 def test_sentence_transformer_search_finds_the_document_a_query_is_about(tmp_path):
     """The documents embedded as a build embeds them, the query as the dashboard does."""
     from pipeline.config import EmbedConfig
-    from pipeline.embed import get_embedder
-    from pipeline.ingest import modelled_texts
+    from pipeline.stages.embed import get_embedder
+    from pipeline.stages.ingest import modelled_texts
 
     docs = pd.DataFrame({"title": [d.split(". ")[0] for d in DOCUMENTS]})
     docs["text"] = [d.split(". ", 1)[1] for d in DOCUMENTS]

@@ -52,10 +52,3 @@ def test_share_matrix_leaves_empty_periods_as_gaps():
     assert m.loc[0, pd.Timestamp("2020-01-01")] == 0.5
     assert np.isnan(m.loc[0, pd.Timestamp("2021-01-01")])
     assert m.loc[1, pd.Timestamp("2022-01-01")] == 0.0
-
-
-def test_period_labels():
-    ts = pd.Timestamp("2024-04-01")
-    assert [
-        time_data.period_label(ts, p) for p in ("week", "month", "quarter", "year", "decade")
-    ] == ["2024-04-01", "2024-04", "2024 Q2", "2024", "2024s"]

@@ -27,7 +27,7 @@ from dashboard.lineage_data import (
     topic_lineage,
 )
 from dashboard.run_data import RunData
-from pipeline.cache import Store
+from pipeline.store.cache import Store
 
 
 @pytest.fixture(scope="module")

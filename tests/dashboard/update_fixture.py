@@ -1,6 +1,6 @@
 """Runs with update history for the dashboard tests, made by the real commands.
 
-``updated_runs`` builds a first corpus, adds documents with ``pipeline.runner.update``
+``updated_runs`` builds a first corpus, adds documents with ``pipeline.flows.update``
 (``topictrends update``) and re-fits with ``build(..., refit=True)``
 (``topictrends build --refit``), keeping a copy of the run as it was after the update.
 ``republish`` writes a changed copy of a run (other labels, files left out) with fresh
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cache import Store, save_files, sha256_file, write_json
 from pipeline.config import Config
-from pipeline.runner import build, update
+from pipeline.flows import build, update
+from pipeline.store.cache import Store, save_files, sha256_file, write_json
 
 
 def republish(

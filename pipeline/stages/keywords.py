@@ -1,0 +1,139 @@
+"""Keywords over time: each topic described in each period by that period's documents only.
+
+c-TF-IDF over one period's documents, so a period's keywords never use later documents;
+the same analyser (phrases, stop words) as the topics' own keywords (``[represent]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import RepresentConfig
+from pipeline.periods import period_start
+from pipeline.stages.base import Context
+from pipeline.store.contract import KEYWORD_COLUMNS
+
+
+def keywords_over_time(
+    texts: list[str],
+    dates: pd.Series,
+    labels: np.ndarray | pd.Series,
+    period: str,
+    represent: RepresentConfig,
+    top_n: int = 5,
+) -> pd.DataFrame:
+    """Keywords of each topic in each period, from that period's documents only.
+
+    For every period, the period's documents (outliers included, as their own class) are
+    joined per topic and weighted by BERTopic's c-TF-IDF (``reduce_frequent_words``,
+    see ``class_tfidf``), with
+    the term weights ("idf") computed from that period's classes alone: nothing from a
+    later period can leak into an earlier period's keywords. The tokeniser is the one
+    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
+    3 or more documents in the period, a keyword must occur in at least 2 of them, so one
+    abstract's idiosyncratic words do not describe the topic (falls back to all terms when
+    that leaves fewer than ``top_n``).
+    """
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
+
+    labels = np.asarray(labels, dtype=np.int64)
+    d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
+    keep = np.where(d.notna().to_numpy())[0]
+    cols = {c: [] for c in KEYWORD_COLUMNS}
+    if len(keep) == 0 or not (labels[keep] >= 0).any():
+        return _keyword_frame(cols)
+    vec = CountVectorizer(
+        analyzer=PhraseAnalyzer(stop_words_for(represent), represent.ngram_max), min_df=1
+    )
+    try:
+        x_all = vec.fit_transform([texts[i] for i in keep]).tocsr()
+    except ValueError:  # empty vocabulary
+        return _keyword_frame(cols)
+    vocab = np.asarray(vec.get_feature_names_out())
+    lab = labels[keep]
+    starts = period_start(d.iloc[keep].reset_index(drop=True), period)
+    for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
+        rows = rows.to_numpy()
+        x = x_all[rows]
+        used = np.asarray(x.sum(axis=0)).ravel() > 0
+        if not used.any():
+            continue
+        x = x[:, used]
+        words = vocab[used]
+        classes, inv = np.unique(lab[rows], return_inverse=True)
+        onehot = sparse.csr_matrix(
+            (np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows))
+        )
+        per_class = (onehot @ x).tocsr()
+        ctfidf = class_tfidf(per_class)
+        docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
+        for ci, topic in enumerate(classes):
+            if topic < 0:
+                continue
+            n_docs = int((inv == ci).sum())
+            row = ctfidf.getrow(ci)
+            idx, w = row.indices, row.data
+            if n_docs >= 3:
+                dfreq = np.asarray(docfreq.getrow(ci).toarray()).ravel()[idx]
+                ok = dfreq >= 2
+                if ok.sum() >= top_n:
+                    idx, w = idx[ok], w[ok]
+            order = np.lexsort((words[idx], -w))[:top_n]
+            cols["topic"].append(int(topic))
+            cols["period_start"].append(pd.Timestamp(ps))
+            cols["count"].append(n_docs)
+            cols["keywords"].append([str(s) for s in words[idx[order]]])
+            cols["keyword_weights"].append([round(float(v), 6) for v in w[order]])
+    return _keyword_frame(cols).sort_values(["topic", "period_start"]).reset_index(drop=True)
+
+
+def class_tfidf(per_class):  # noqa: ANN001, ANN201 - scipy sparse in and out
+    """BERTopic's c-TF-IDF, ``ClassTfidfTransformer(reduce_frequent_words=True)``, inline.
+
+    sqrt of the l1-normalised term counts of each class, times log(1 + A / f) where A is
+    the average number of words per class (truncated to an int, as BERTopic does) and f a
+    term's count over all classes. Written out so a cached build need not import BERTopic
+    (and with it torch) only for this; a test checks it equals BERTopic's.
+    """
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    per_class = sparse.csr_matrix(per_class, dtype=np.float64)
+    f = np.asarray(per_class.sum(axis=0)).ravel()
+    avg = int(per_class.sum(axis=1).mean())
+    idf = np.log(avg / f + 1)
+    x = normalize(per_class, axis=1, norm="l1", copy=True)
+    x.data = np.sqrt(x.data)
+    return (x @ sparse.diags(idf)).tocsr()
+
+
+def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "topic": pd.Series(cols["topic"], dtype="int64"),
+            "period_start": pd.Series(cols["period_start"], dtype="datetime64[ns]"),
+            "count": pd.Series(cols["count"], dtype="int64"),
+            "keywords": pd.Series(cols["keywords"], dtype=object),
+            "keyword_weights": pd.Series(cols["keyword_weights"], dtype=object),
+        }
+    )
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    """The keywords_over_time stage: each topic's keywords in each period."""
+    i, cfg = ctx.inputs, ctx.cfg
+    keywords = keywords_over_time(
+        i["texts"],
+        i["dates"],
+        ctx.get("labels"),
+        i["period"],
+        cfg.represent,
+        top_n=cfg.trends.keywords_per_period,
+    )
+    return {"keywords": keywords}

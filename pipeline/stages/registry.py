@@ -1,0 +1,118 @@
+"""Every stage, declared once, in the order the flows run them.
+
+A declaration names the stage, the stages and corpus inputs and config sections its cache
+key is made of (in that order), the function that computes it and the files it keeps in
+the stage cache (``pipeline.stages.base``). The key chain this gives::
+
+    embed              content hash of every document x embedding key (backend, model, ...)
+    reduce             embed key + [reduce]
+    cluster            reduce key + [cluster]
+    represent          cluster key + texts + doc ids + [represent] + reduce seed
+    hierarchy          represent key + [hierarchy]
+    trends             cluster key + dates + period + [trends]
+    keywords_over_time trends key + texts + [represent]
+
+so changing a clustering knob reuses the embeddings and the UMAP layout. ``flows`` says
+which flows run a stage: a build (and a refit) runs the ``build`` ones, an update the
+``update`` ones, where ``assign`` and ``describe`` take the place of clustering and
+representation. Adding a stage is one entry here plus its module and its test.
+"""
+
+from __future__ import annotations
+
+from pipeline.stages import (
+    assign,
+    cluster,
+    describe,
+    embed,
+    hierarchy,
+    keywords,
+    over_time,
+    reduce,
+    represent,
+    trends,
+)
+from pipeline.stages.base import Context, Stage
+
+BOTH = ("build", "update")
+
+
+def _dated(ctx: Context) -> bool:
+    return bool(ctx.inputs["dated"])
+
+
+REGISTRY: tuple[Stage, ...] = (
+    Stage(
+        "embed",
+        embed.run,
+        key=embed.stage_key,
+        flows=BOTH,
+        total=lambda ctx: len(ctx.inputs["texts"]),
+    ),
+    Stage("reduce", reduce.run, after=("embed",), config=("reduce",), artifacts=("spaces", "xy")),
+    Stage(
+        "cluster",
+        cluster.run,
+        after=("reduce",),
+        config=("cluster",),
+        artifacts=("labels", "probs", "info"),
+    ),
+    Stage(
+        "represent",
+        represent.run,
+        after=("cluster",),
+        data=("texts", "doc_ids"),
+        config=("represent", "reduce.seed"),
+        artifacts=("topics", "topic_embeddings"),
+        transient=("model", "model_ids"),
+        usable=represent.model_saved,
+    ),
+    Stage(
+        "hierarchy",
+        hierarchy.run,
+        after=("represent",),
+        config=("hierarchy",),
+        artifacts=("hierarchy",),
+        uses=("represent.model", "represent.model_ids"),
+        # The model is saved after the hierarchy is read from it, as it always was; a build
+        # killed in between leaves both results cached without model/ (``usable`` above).
+        finish=represent.keep_model,
+    ),
+    Stage("assign", assign.run, flows=("update",)),
+    Stage("describe", describe.run, flows=("update",), shown_as="represent"),
+    Stage("over_time", over_time.run, flows=BOTH, when=_dated),
+    Stage(
+        "trends",
+        trends.run,
+        after=("cluster",),
+        data=("dates", "period"),
+        config=("trends",),
+        artifacts=("trends", "info"),
+        flows=BOTH,
+        when=_dated,
+    ),
+    Stage(
+        "keywords_over_time",
+        keywords.run,
+        after=("trends",),
+        data=("texts",),
+        config=("represent",),
+        artifacts=("keywords",),
+        flows=BOTH,
+        shown_as="trends",
+        when=_dated,
+    ),
+)
+
+
+def chain(flow: str, registry: tuple[Stage, ...] | None = None) -> tuple[Stage, ...]:
+    """The stages ``flow`` runs, in order."""
+    return tuple(s for s in (registry or REGISTRY) if flow in s.flows)
+
+
+# The progress entries of a build, in order: what the dashboard's progress bar counts.
+STAGES: tuple[str, ...] = (
+    "ingest",
+    *dict.fromkeys(s.progress for s in chain("build")),
+    "publish",
+)

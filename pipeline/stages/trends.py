@@ -1,0 +1,488 @@
+"""Trend scores: which topics are growing or shrinking, how sure that is, and how they read.
+
+Pure functions, no I/O: the trends stages feed them the dated documents' topics and writes the
+results. ``docs/trends.md`` explains every column; in short:
+
+* Periods come from ``pipeline.stages.over_time`` (same bins as ``topics_over_time.parquet``). A
+  topic's share in a period is its documents over *all* the period's documents, outliers
+  included, so a growing corpus does not make every topic rise.
+* The first and last periods are left out of the windows when they are *partial*: the
+  corpus starts (ends) well inside them, or they hold far fewer documents than their
+  neighbours (see ``partial_periods``).
+* The recent window is the last ~20% of the complete periods (at least
+  ``min_window_docs`` documents); the previous window is every complete period before it.
+  Both can be set in ``[trends]``.
+* ``growth`` is the log ratio of the topic's smoothed share in the recent window to its
+  smoothed share in the previous one; its confidence interval and p-value come from one
+  likelihood-ratio test (``share_ratio_test``), scaled by the corpus' overdispersion when
+  there is any; ``q_value`` is the Benjamini-Hochberg adjusted p-value across topics.
+* ``slope`` is the long-run weighted least-squares slope of the per-period share, per year.
+* ``category`` turns these into one word (``new``, ``emerging``, ``rising``, ``stable``,
+  ``declining``, ``fading``) by the rules in ``categorise``.
+
+Each topic's keywords per period are the ``keywords_over_time`` stage
+(``pipeline.stages.keywords``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import TrendsConfig
+from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
+from pipeline.stages.base import Context
+from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
+
+# An empty stretch at the edge of the first/last period counts as "the corpus starts/ends
+# here" when, at the period's own document rate, a gap that long would happen by chance
+# less than 1% of the time: rate * gap_days > ln(100).
+EDGE_GAP_LOG_ODDS = math.log(100.0)
+# A first/last period with less than half the median count of its three inner neighbours,
+# and a count that unlikely under Poisson(median) (< 1%), is partial as well.
+EDGE_COUNT_RATIO = 0.5
+EDGE_COUNT_PVALUE = 0.01
+EDGE_NEIGHBOURS = 3
+
+
+def partial_periods(
+    dates: pd.Series, precisions: pd.Series | None, period: str
+) -> dict[pd.Timestamp, str]:
+    """First/last periods the corpus covers only part of, with the reason for each.
+
+    A document dated to a month (year) covers that whole month (year), so a monthly corpus
+    binned by month is never partial by its dates. Only the two edge periods are examined:
+    a gap in the middle of the span is data, not an edge effect.
+    """
+    d = pd.to_datetime(dates)
+    keep = d.notna()
+    d = d[keep].reset_index(drop=True)
+    if d.empty:
+        return {}
+    prec = (
+        precisions[keep].reset_index(drop=True).fillna("day").astype(str)
+        if precisions is not None
+        else pd.Series(["day"] * len(d))
+    )
+    starts = period_start(d, period)
+    grid = period_grid(starts.min(), starts.max(), period)
+    counts = starts.value_counts().reindex(grid, fill_value=0).to_numpy()
+    # End of each document's date interval (exclusive): a month-precision date covers the month.
+    ends = d.copy()
+    for p, step in PRECISION_STEP.items():
+        mask = (prec == p).to_numpy()
+        if mask.any():
+            ends[mask] = d[mask] + step
+    other = ~prec.isin(list(PRECISION_STEP)).to_numpy()
+    if other.any():
+        ends[other] = d[other] + pd.DateOffset(days=1)
+
+    out: dict[pd.Timestamp, str] = {}
+    edges = [(0, "first")] if len(grid) == 1 else [(0, "first"), (len(grid) - 1, "last")]
+    for idx, which in edges:
+        p0 = grid[idx]
+        p1 = period_end(p0, period)
+        span_days = max((p1 - p0).days, 1)
+        n = int(counts[idx])
+        gap = (d.min() - p0).days if which == "first" else (p1 - ends.max()).days
+        covered = max(span_days - max(gap, 0), 1)
+        rate = n / covered
+        if gap >= 1 and rate * gap > EDGE_GAP_LOG_ODDS:
+            out[p0] = (
+                f"{which} period: documents only from {gap} of its {span_days} days onward"
+                if which == "first"
+                else (f"last period: no documents in its final {gap} of {span_days} days")
+            )
+            continue
+        inner = (
+            counts[1 : 1 + EDGE_NEIGHBOURS]
+            if which == "first"
+            else counts[max(0, len(counts) - 1 - EDGE_NEIGHBOURS) : -1]
+        )
+        if len(inner) >= 2:
+            med = float(np.median(inner))
+            if med > 0 and n < EDGE_COUNT_RATIO * med:
+                from scipy.stats import poisson
+
+                if poisson.cdf(n, med) < EDGE_COUNT_PVALUE:
+                    out[p0] = (
+                        f"{which} period: {n} documents against a median of {med:g} in the {len(inner)} periods next to it"
+                    )
+    return out
+
+
+@dataclass
+class Windows:
+    """The periods each window covers (period starts, ascending)."""
+
+    complete: list[pd.Timestamp]
+    recent: list[pd.Timestamp]
+    previous: list[pd.Timestamp]
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.recent) and bool(self.previous)
+
+
+def choose_windows(
+    grid: pd.DatetimeIndex, totals: np.ndarray, partial: set[pd.Timestamp], cfg: TrendsConfig
+) -> Windows:
+    """Recent window = the last ``recent_fraction`` of the complete periods, grown until it
+    holds ``min_window_docs`` documents (but at most half the complete periods); previous
+    window = every complete period before it. ``recent_periods``/``previous_periods`` override.
+    """
+    lo, hi = 0, len(grid)
+    if hi and grid[0] in partial:
+        lo += 1
+    if hi > lo and grid[hi - 1] in partial:
+        hi -= 1
+    complete = list(grid[lo:hi])
+    tot = np.asarray(totals[lo:hi], dtype=float)
+    m = len(complete)
+    if m < 2:
+        return Windows(
+            complete,
+            [],
+            [],
+            note=f"{m} complete period(s): at least 2 are needed to compare a recent window with a previous one",
+        )
+    note = None
+    if cfg.recent_periods is not None:
+        r = min(cfg.recent_periods, m - 1)
+        if r != cfg.recent_periods:
+            note = f"recent_periods={cfg.recent_periods} cut to {r}: only {m} complete periods"
+    else:
+        r = max(1, round(cfg.recent_fraction * m))
+        while r < m // 2 and tot[m - r :].sum() < cfg.min_window_docs:
+            r += 1
+        r = min(r, m - 1)
+    p = m - r if cfg.previous_periods is None else min(cfg.previous_periods, m - r)
+    return Windows(complete, complete[m - r :], complete[m - r - p : m - r], note=note)
+
+
+# ---------------------------------------------------------------------- statistics
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
+    p = np.asarray(p, dtype=float)
+    q = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.clip(ranked, 0, 1)
+    q[ok] = out
+    return q
+
+
+def share_ratio_test(
+    xr: np.ndarray,
+    xp: np.ndarray,
+    nr: float,
+    np_: float,
+    k: int,
+    smoothing: float,
+    phi: float,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Growth (log share ratio), its likelihood-ratio interval and the LR p-value of no change.
+
+    Counts are smoothed first: each topic gets a pseudo-count proportional to the window's
+    size (``smoothing`` on average over the two windows) and each window's total gets one
+    per category (``k``), so growth = log((xr + ar)/(nr + ar*k)) - log((xp + ap)/(np + ap*k)).
+    Given the topic's smoothed count in both windows together, its recent count is
+    binomial with probability pi(rho) = rho*Nr / (rho*Nr + Np), where rho is the share ratio
+    and N the smoothed totals (documents fall in the topic independently, at a small rate).
+    Growth is the maximum-likelihood log rho of that model; the p-value is the likelihood-
+    ratio test of rho = 1 and the interval the rhos it does not reject at ``alpha``, with the
+    deviance divided by the dispersion ``phi`` (quasi-likelihood) when it exceeds 1. Both
+    come from one test, so the interval excludes 0 exactly when p < alpha; and a topic absent
+    from one window still gets a sensible p-value (a Wald test on the log scale has almost
+    no power there).
+    """
+    from scipy.stats import chi2
+
+    nbar = (nr + np_) / 2
+    ar, ap = smoothing * nr / nbar, smoothing * np_ / nbar
+    big_r, big_p = nr + ar * k, np_ + ap * k
+    sr, sp = np.asarray(xr, dtype=float) + ar, np.asarray(xp, dtype=float) + ap
+    offset = np.log(big_p / big_r)  # growth = logit(pi) + offset
+
+    def loglik(z: np.ndarray) -> np.ndarray:  # binomial log-likelihood at logit z
+        return -sr * np.logaddexp(0.0, -z) - sp * np.logaddexp(0.0, z)
+
+    zhat = np.log(sr) - np.log(sp)
+    lmax = loglik(zhat)
+    deviance = 2.0 * (lmax - loglik(np.full_like(zhat, -offset)))
+    scale = max(1.0, phi)
+    p = chi2.sf(np.maximum(deviance, 0.0) / scale, df=1)
+    crit = scale * chi2.ppf(1 - alpha, df=1) / 2.0
+
+    def bound(direction: float) -> np.ndarray:
+        inside, outside = zhat.copy(), zhat + direction * 60.0
+        for _ in range(80):
+            mid = (inside + outside) / 2
+            out = lmax - loglik(mid) > crit
+            outside = np.where(out, mid, outside)
+            inside = np.where(out, inside, mid)
+        return (inside + outside) / 2
+
+    growth = zhat + offset
+    return growth, bound(-1.0) + offset, bound(1.0) + offset, p
+
+
+MIN_DISPERSION_PAIRS = 3  # period pairs needed to estimate the dispersion, else 1 is assumed
+
+
+def dispersion(blocks: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Extra-binomial variation of the per-period counts, pooled over topics (1 = binomial).
+
+    Each pair of adjacent periods (with documents) *within* a window gives a 1-degree-of-
+    freedom Pearson chi-square of a topic's count in one period against the other; their
+    mean is ~1 when documents fall in topics independently, larger when topics come in
+    bursts. Adjacent differences cancel slow trends, so a rising topic does not look noisy,
+    and no pair straddles the two windows, so the change being tested never inflates its own
+    variance. ``blocks`` holds (topics x periods counts, documents per period) per window;
+    with fewer than ``MIN_DISPERSION_PAIRS`` pairs it returns 1.
+    """
+    chis = []
+    pairs = 0
+    for counts, totals in blocks:
+        keep = totals > 0
+        counts, totals = counts[:, keep].astype(float), totals[keep].astype(float)
+        if counts.shape[1] < 2:
+            continue
+        pairs += counts.shape[1] - 1
+        x1, x2, n1, n2 = counts[:, :-1], counts[:, 1:], totals[:-1], totals[1:]
+        pbar = (x1 + x2) / (n1 + n2)
+        var = pbar * (1 - pbar) * (1 / n1 + 1 / n2)
+        ok = var > 0
+        chis.append(((x1 / n1 - x2 / n2) ** 2 / np.where(ok, var, 1.0))[ok])
+    if pairs < MIN_DISPERSION_PAIRS or not chis or not sum(len(c) for c in chis):
+        return 1.0
+    return float(np.concatenate(chis).mean())
+
+
+def wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares slope of each row of ``y`` on ``t`` (NaN with < 2 points)."""
+    if len(t) < 2 or w.sum() <= 0:
+        return np.full(y.shape[0], np.nan)
+    w = w / w.sum()
+    tbar = float((w * t).sum())
+    dt = t - tbar
+    sxx = float((w * dt * dt).sum())
+    if sxx <= 0:
+        return np.full(y.shape[0], np.nan)
+    return (y * (w * dt)).sum(axis=1) / sxx
+
+
+@dataclass
+class TrendsResult:
+    table: pd.DataFrame
+    partial: dict[pd.Timestamp, str]
+    windows: Windows
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def compute_trends(
+    dates: pd.Series,
+    labels: np.ndarray | pd.Series,
+    period: str,
+    cfg: TrendsConfig,
+    precisions: pd.Series | None = None,
+) -> TrendsResult:
+    """Trend scores for every topic (label >= 0) of a dated corpus. See the module docstring."""
+    labels = np.asarray(labels, dtype=np.int64)
+    d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
+    dated = d.notna().to_numpy()
+    n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    topic_ids = np.arange(n_topics)
+    if not dated.any() or n_topics == 0:
+        return _no_trends(period)
+
+    lab = labels[dated]
+    starts = period_start(d[dated].reset_index(drop=True), period)
+    grid = period_grid(starts.min(), starts.max(), period)
+    pidx = grid.get_indexer(pd.DatetimeIndex(starts))
+    totals = np.bincount(pidx, minlength=len(grid)).astype(float)
+    counts = np.zeros((n_topics, len(grid)), dtype=np.int64)
+    topical = lab >= 0
+    np.add.at(counts, (lab[topical], pidx[topical]), 1)
+    # Categories sharing the smoothing mass: the topics, plus the outliers when there are any.
+    k = n_topics + int((labels == -1).any())
+
+    prec = (
+        None
+        if precisions is None
+        else pd.Series(precisions).reset_index(drop=True)[dated].reset_index(drop=True)
+    )
+    partial = partial_periods(d[dated].reset_index(drop=True), prec, period)
+    win = choose_windows(grid, totals, set(partial), cfg)
+
+    first_idx = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), -1)
+    first_seen = pd.Series(
+        [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
+    )
+
+    slope = _long_run_slope(grid, win, counts, totals)
+    nan = np.full(n_topics, np.nan)
+    table = pd.DataFrame(
+        {
+            "topic": topic_ids,
+            "recent_count": np.zeros(n_topics, dtype=np.int64),
+            "previous_count": np.zeros(n_topics, dtype=np.int64),
+            "recent_share": nan.copy(),
+            "previous_share": nan.copy(),
+            "growth": nan.copy(),
+            "growth_ci_low": nan.copy(),
+            "growth_ci_high": nan.copy(),
+            "p_value": nan.copy(),
+            "q_value": nan.copy(),
+            "slope": slope,
+            "first_seen": first_seen,
+        }
+    )
+    phi = _score_windows(table, grid, win, counts, totals, k, cfg) if win.ok else 1.0
+    table["category"] = categorise(table, win, cfg)
+
+    info: dict[str, Any] = {
+        "period": period,
+        "partial_periods": [
+            {"period_start": str(ts.date()), "reason": why} for ts, why in sorted(partial.items())
+        ],
+        "complete_periods": len(win.complete),
+        "recent_window": _window_info(win.recent, period, totals, grid),
+        "previous_window": _window_info(win.previous, period, totals, grid),
+        "dispersion": round(phi, 4),
+        "variance_inflation": round(max(1.0, phi), 4),
+        "smoothing": cfg.smoothing,
+        "alpha": cfg.alpha,
+        "multiple_testing": "Benjamini-Hochberg across topics",
+        "note": win.note,
+        "categories": {c: int((table["category"] == c).sum()) for c in CATEGORIES},
+    }
+    return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
+
+
+def _no_trends(period: str) -> TrendsResult:
+    """The result for a corpus without a dated document in any topic: no rows, a note."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+    note = "no dated documents in any topic"
+    info = {"period": period, "partial_periods": [], "complete_periods": 0, "note": note}
+    return TrendsResult(empty, {}, Windows([], [], [], note=note), info)
+
+
+def _long_run_slope(
+    grid: pd.DatetimeIndex, win: Windows, counts: np.ndarray, totals: np.ndarray
+) -> np.ndarray:
+    """Each topic's share slope per year over the complete periods with documents."""
+    comp = grid.isin(win.complete) & (totals > 0)
+    if comp.sum() < 2:
+        return np.full(len(counts), np.nan)
+    t_years = ((grid[comp] - grid[comp][0]).days.to_numpy() / 365.25).astype(float)
+    shares = counts[:, comp] / totals[comp]
+    return wls_slope(t_years, shares, totals[comp])
+
+
+def _score_windows(
+    table: pd.DataFrame,
+    grid: pd.DatetimeIndex,
+    win: Windows,
+    counts: np.ndarray,
+    totals: np.ndarray,
+    k: int,
+    cfg: TrendsConfig,
+) -> float:
+    """Fill the recent-vs-previous columns of ``table``; return the dispersion used."""
+    rmask = grid.isin(win.recent)
+    pmask = grid.isin(win.previous)
+    xr, xp = counts[:, rmask].sum(axis=1), counts[:, pmask].sum(axis=1)
+    nr, np_ = float(totals[rmask].sum()), float(totals[pmask].sum())
+    phi = dispersion([(counts[:, m], totals[m]) for m in (pmask, rmask)])
+    growth, lo, hi, p = share_ratio_test(xr, xp, nr, np_, k, cfg.smoothing, phi, cfg.alpha)
+    table["recent_count"] = xr
+    table["previous_count"] = xp
+    table["recent_share"] = xr / nr
+    table["previous_share"] = xp / np_
+    table["growth"] = growth
+    table["growth_ci_low"] = lo
+    table["growth_ci_high"] = hi
+    table["p_value"] = p
+    table["q_value"] = benjamini_hochberg(p)
+    return phi
+
+
+def _window_info(
+    periods: list[pd.Timestamp], period: str, totals: np.ndarray, grid: pd.DatetimeIndex
+) -> dict[str, Any] | None:
+    if not periods:
+        return None
+    mask = grid.isin(periods)
+    return {
+        "start": str(periods[0].date()),
+        "end": str((period_end(periods[-1], period) - pd.Timedelta(days=1)).date()),
+        "periods": len(periods),
+        "documents": int(totals[mask].sum()),
+    }
+
+
+def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Series:
+    """One word per topic; the first rule that holds wins.
+
+    1. ``new``: first document inside the recent window, and ``min_support`` recent documents.
+    2. ``stable``: fewer than ``min_support`` documents in the two windows together.
+    3. ``emerging``: q < strong_alpha, growth >= strong_growth, and a previous share no
+       larger than the median topic's previous share (it was small).
+    4. ``rising``: q < alpha and growth > 0.
+    5. ``fading``: q < strong_alpha and growth <= -strong_growth.
+    6. ``declining``: q < alpha and growth < 0.
+    7. ``stable`` otherwise.
+    """
+    n = len(table)
+    cat = np.array(["stable"] * n, dtype=object)
+    if not win.ok or n == 0:
+        return pd.Series(cat, index=table.index)
+    rc = table["recent_count"].to_numpy()
+    support = rc + table["previous_count"].to_numpy()
+    g = table["growth"].to_numpy()
+    q = table["q_value"].to_numpy()
+    sig = q < cfg.alpha
+    sure = q < cfg.strong_alpha
+    prev = table["previous_share"].to_numpy()
+    small = prev <= np.median(prev)
+    enough = support >= cfg.min_support
+    fs = table["first_seen"]
+    is_new = (fs >= win.recent[0]).to_numpy() & (rc >= cfg.min_support)
+    rules = [
+        (is_new, "new"),
+        (~enough, "stable"),
+        (sure & (g >= cfg.strong_growth) & small, "emerging"),
+        (sig & (g > 0), "rising"),
+        (sure & (g <= -cfg.strong_growth), "fading"),
+        (sig & (g < 0), "declining"),
+    ]
+    done = np.zeros(n, dtype=bool)
+    for mask, name in rules:
+        hit = mask & ~done
+        cat[hit] = name
+        done |= hit
+    return pd.Series(cat, index=table.index)
+
+
+# ---------------------------------------------------------------------- keywords per period
+def run(ctx: Context) -> dict[str, Any]:
+    """The trends stage: one row of trend scores per topic, and the windows used."""
+    i = ctx.inputs
+    result = compute_trends(
+        i["dates"], ctx.get("labels"), i["period"], ctx.cfg.trends, precisions=i["precisions"]
+    )
+    return {"trends": result.table, "info": result.info}

@@ -1,0 +1,1 @@
+"""The cache root, reading runs, and the artifact contract every reader imports."""

@@ -1,0 +1,43 @@
+"""Folding new documents into frozen topics (pipeline.stages.assign)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.stages.assign import assign, fold, interpolate_position, place
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    x = np.array(rows, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_a_document_joins_the_nearest_topic_only_when_similar_enough() -> None:
+    cents = _unit([1, 0, 0], [0, 1, 0])
+    docs = _unit([0.9, 0.1, 0], [0, 0, 1])
+    labels, probs = assign(docs, cents, np.array([3, 7]), threshold=0.5)
+    assert labels.tolist() == [3, -1]
+    assert probs[0] > 0.9 and probs[1] == 0
+
+
+def test_new_documents_are_placed_among_their_most_similar_placed_ones() -> None:
+    placed = _unit([1, 0], [0.9, 0.1], [0, 1])
+    xy = np.array([[0, 0], [2, 0], [10, 10]], dtype=np.float32)
+    out = place(_unit([1, 0.05]), placed, xy, k=2)
+    assert out.tolist() == [[1.0, 0.0]]
+
+
+def test_fold_keeps_old_labels_and_assigns_this_steps_documents() -> None:
+    emb = _unit([1, 0, 0], [0.95, 0.05, 0], [0, 1, 0], [0.05, 0.95, 0], [0.9, 0.1, 0])
+    labels = np.array([0, 0, 1, 1, -1])
+    probs = np.ones(5, dtype=np.float32)
+    added = np.array([0, 0, 0, 0, 1])
+    folded = fold(emb, labels, probs, added, 1, 0.5, 5, next_id=2)
+    assert folded.labels.tolist() == [0, 0, 1, 1, 0]
+    assert folded.assigned == 1 and folded.new_topics == []
+
+
+def test_a_new_topic_sits_between_its_nearest_topics_on_the_map() -> None:
+    cents = _unit([1, 0], [0, 1])
+    pos = interpolate_position(_unit([1, 1])[0], cents, np.array([[0.0, 0.0], [2.0, 2.0]]), k=2)
+    assert np.allclose(pos, [1.0, 1.0], atol=1e-4)

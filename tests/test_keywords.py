@@ -1,0 +1,32 @@
+"""Keywords over time (pipeline.stages.keywords)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.config import RepresentConfig
+from pipeline.stages.keywords import keywords_over_time
+from tests.trends_planted import LATE, labelled_documents
+
+
+def test_keywords_per_period_never_look_ahead() -> None:
+    docs = labelled_documents()
+    docs = docs[
+        docs["label"].isin(["Federated_Learning", "Keyword_Spotting", "Mamba", LATE])
+    ].reset_index(drop=True)
+    texts = (docs["title"] + ". " + docs["text"]).tolist()
+    codes, names = pd.factorize(docs["label"], sort=True)
+    half = len(docs) // 2
+    dates = pd.Series(pd.to_datetime(["2022-01-15"] * half + ["2022-02-15"] * (len(docs) - half)))
+    rep = RepresentConfig()
+    full = keywords_over_time(texts, dates, codes, "month", rep, top_n=5)
+    # The same first month with every later document removed gives the same keywords.
+    early = keywords_over_time(texts[:half], dates[:half], codes[:half], "month", rep, top_n=5)
+    jan = full[full["period_start"] == pd.Timestamp("2022-01-01")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(jan, early)
+    # And they describe the topic: the federated-learning topic's January keywords say so.
+    fl = int(list(names).index("Federated_Learning"))
+    kws = jan.loc[jan["topic"] == fl, "keywords"].iloc[0]
+    assert len(kws) == 5 and any("federated" in k for k in kws), kws
+    assert set(full.columns) == {"topic", "period_start", "count", "keywords", "keyword_weights"}
+    assert len(full) > len(jan) and (full.groupby(["topic", "period_start"]).size() == 1).all()
