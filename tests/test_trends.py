@@ -241,3 +241,18 @@ def test_too_few_periods_gives_stable_topics_without_scores() -> None:
     assert (result.table["category"] == "stable").all()
     assert result.table["growth"].isna().all()
     assert result.info["recent_window"] is None and result.info["note"]
+
+
+def test_a_gap_before_a_small_late_period_leaves_no_empty_window() -> None:
+    # Five busy months, six empty ones, then one document on the 1st of a month (complete,
+    # so the recent window is all empty months): it used to divide by zero.
+    busy = pd.date_range("2020-01-01", periods=5, freq="MS").repeat(20)
+    dates = pd.Series([*busy, pd.Timestamp("2020-12-01")])
+    labels = np.arange(len(dates)) % 3
+    precisions = pd.Series(["day"] * len(dates))
+    result = compute_trends(dates, labels, "month", TrendsConfig(), precisions=precisions)
+    assert sorted(result.table["topic"]) == [0, 1, 2]
+    assert result.table["growth"].isna().all()
+    assert (result.table["category"] == "stable").all()
+    assert "holds no documents" in result.info["note"]
+    assert result.info["recent_window"] is None

@@ -162,6 +162,20 @@ def choose_windows(
             r += 1
         r = min(r, m - 1)
     p = m - r if cfg.previous_periods is None else min(cfg.previous_periods, m - r)
+    # A window of empty periods (a gap in the dates) has no share to compare: say so instead
+    # of calling trends on nothing.
+    for window, docs in (
+        ("recent", tot[m - r :].sum()),
+        ("previous", tot[m - r - p : m - r].sum()),
+    ):
+        if docs == 0:
+            return Windows(
+                complete,
+                [],
+                [],
+                note=f"the {window} window holds no documents (a gap in the dates): "
+                "no recent-vs-previous comparison",
+            )
     return Windows(complete, complete[m - r :], complete[m - r - p : m - r], note=note)
 
 
