@@ -44,7 +44,8 @@ def fit(emb: np.ndarray, texts: list[str], cfg: Config, picked: np.ndarray | Non
         spaces, _ = reduce(emb, cfg.reduce, texts=texts)
         return cluster(spaces, emb, cfg.cluster).labels
     spaces, _ = reduce(emb[picked], cfg.reduce, texts=[texts[i] for i in picked])
-    result = cluster(spaces, emb[picked], cfg.cluster)
+    mcs = cfg.cluster.min_cluster_size or sample.min_cluster_size(len(emb), len(picked))
+    result = cluster(spaces, emb[picked], cfg.cluster.model_copy(update={"min_cluster_size": mcs}))
     vectors = sample.fit_vectors(emb, texts, cfg)
     labels, _, _ = sample.assign_rest(vectors, picked, result.labels, result.probs, cfg)
     return labels

@@ -130,3 +130,24 @@ def test_below_the_sample_size_the_build_is_unchanged(
     assert forced.manifest["stage_keys"] == before.manifest["stage_keys"]
     assert all(t["cached"] for s, t in forced.timings.items() if s in {"reduce", "cluster"})
     assert "scale" not in forced.manifest["config"]
+
+
+def test_min_cluster_size_is_the_full_corpus_scaled_to_the_sample() -> None:
+    # arXiv sample at 25%: the full fit's 22 becomes 6, not the sample's own 11.
+    assert sample.min_cluster_size(4_079, 1_020) == 6
+    assert sample.min_cluster_size(1_000_000, 100_000) == 35
+    assert sample.min_cluster_size(300, 100) == 5  # never below 5
+
+
+def test_rest_joins_the_nearest_centroid_of_the_fit_vectors() -> None:
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.8, 0.2], [-1, 0]])
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    picked = np.array([0, 1, 2, 3])
+    labels, probs, thr = sample.assign_rest(
+        vectors, picked, np.array([1, 1, 0, 0]), np.ones(4, np.float32), Config()
+    )
+    assert thr == Config().cluster.outlier_threshold
+    # Document 4 is near topic "1" (renumbered by size over all: it becomes the largest);
+    # document 5 is like no topic and stays an outlier.
+    assert labels[4] == labels[0] == labels[1] != labels[2]
+    assert labels[5] == -1 and probs[5] == 0

@@ -172,10 +172,15 @@ def run(ctx: Context) -> dict[str, Any]:
             "probs": result.probs,
             "info": {"n_reassigned": result.n_reassigned},
         }
-    from pipeline.stages.sample import assign_rest
+    from pipeline.stages.sample import assign_rest, fit_vectors, min_cluster_size
 
-    result = cluster(ctx.get("spaces"), embeddings[picked], ctx.cfg.cluster)
-    labels, probs, threshold = assign_rest(embeddings, picked, result.labels, result.probs, ctx.cfg)
+    cfg = ctx.cfg.cluster
+    if cfg.min_cluster_size is None:
+        auto = min_cluster_size(len(embeddings), len(picked))
+        cfg = cfg.model_copy(update={"min_cluster_size": auto})
+    result = cluster(ctx.get("spaces"), embeddings[picked], cfg)
+    vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg)
+    labels, probs, threshold = assign_rest(vectors, picked, result.labels, result.probs, ctx.cfg)
     info = {
         "n_reassigned": result.n_reassigned,
         "fit_sample": len(picked),

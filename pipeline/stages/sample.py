@@ -120,6 +120,20 @@ def place_rest(
     return xy
 
 
+def min_cluster_size(n_docs: int, n_sample: int) -> int:
+    """The automatic minimum topic size of a fit on ``n_sample`` of ``n_docs`` documents:
+    the full corpus's (``cluster.auto_min_cluster_size``) scaled to the sample, at least 5.
+
+    A topic the full fit would just keep has that share of its documents in the sample.
+    Measured on the arXiv sample (25%, hashing backend, seeds 1 and 2): the sample's own
+    automatic size (11) lost 0.013-0.024 NMI against the full fit, this one (6) 0.003 or
+    nothing.
+    """
+    from pipeline.stages.cluster import auto_min_cluster_size
+
+    return int(max(5, round(auto_min_cluster_size(n_docs) * n_sample / n_docs)))
+
+
 def fit_vectors(embeddings: np.ndarray, texts: list[str], cfg: Config) -> np.ndarray:
     """Unit vectors of what the fit reads (``reduce.document_vectors``: the embedding and,
     from 1,000 documents up, the word profile), for every document.
