@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.data import as_strings
+from dashboard.facet_data import as_strings
 
 FACET_PREFIX = "f."
 FILTER_PARAMS = ("topics", "from", "to", "q")

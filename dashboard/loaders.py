@@ -18,17 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import figures
-from dashboard.data import (
-    RunData,
-    RunEntry,
-    facet_bins,
-    facet_counts,
-    lineage_rows,
-    over_time_at,
-    sizes_at_step,
-)
+from dashboard import lineage_figures, map_figures
+from dashboard.facet_data import facet_bins, facet_counts
 from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
+from dashboard.lineage_data import lineage_rows, sizes_at_step
+from dashboard.run_data import RunData, RunEntry
+from dashboard.time_data import over_time_at
 from pipeline.store.artifacts import open_run
 
 RUNS = 4  # runs kept in memory at once
@@ -97,7 +92,7 @@ def map_figure(path: str, run_key: str, color_by: str, show_outliers: bool, key:
     run = run_data(path, run_key)
     kinds = run.facet_kinds()
     mask = mask_for(run, _filters_from_key(run, key))
-    return figures.doc_map(
+    return map_figures.doc_map(
         run.docs,
         run.topics,
         color_by=color_by,
@@ -176,7 +171,7 @@ def lineage_figure(path: str, run_key: str, relations: tuple[str, ...]) -> go.Fi
     """The run's lineage Sankey for the chosen ``relations``, built once: shared read-only."""
     run = run_data(path, run_key)
     lineage = run.lineage if run.lineage is not None else pd.DataFrame()
-    return figures.lineage_sankey(
+    return lineage_figures.lineage_sankey(
         lineage_rows(lineage, list(relations)),
         current_sizes=dict(
             zip(run.topics["topic"].astype(int), run.topics["size"].astype(int), strict=True)

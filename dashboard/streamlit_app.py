@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import access, gate, loaders, state, ui
-from dashboard.data import OUTLIER, RunData, RunEntry, facet_bounds, list_runs
+from dashboard.facet_data import facet_bounds
 from dashboard.filters import (
     FACET_PREFIX,
     FILTER_PARAMS,
@@ -24,24 +24,14 @@ from dashboard.filters import (
     parse_filters,
     unusable,
 )
+from dashboard.nav import DEFAULT_PAGE, PAGES
+from dashboard.run_data import OUTLIER, RunData, RunEntry, list_runs
 from pipeline.errors import CacheError
 from pipeline.stages.registry import STAGES
 from pipeline.store.artifacts import build_progress
 from pipeline.store.cache import cache_root
 
 HERE = Path(__file__).parent
-PAGES = {
-    "overview": ("app_pages/overview.py", "Overview", ":material/dashboard:"),
-    "map": ("app_pages/topic_map.py", "Topic map", ":material/scatter_plot:"),
-    "topics": ("app_pages/topics.py", "Topics", ":material/topic:"),
-    "trends": ("app_pages/trends.py", "Trends", ":material/trending_up:"),
-    "documents": ("app_pages/documents.py", "Documents", ":material/description:"),
-    "facets": ("app_pages/facets.py", "Metadata facets", ":material/filter_alt:"),
-    "hierarchy": ("app_pages/hierarchy.py", "Hierarchy", ":material/account_tree:"),
-    "lineage": ("app_pages/lineage.py", "Lineage", ":material/call_split:"),
-    "run-info": ("app_pages/run_info.py", "Run info", ":material/info:"),
-}
-DEFAULT_PAGE = "overview"
 LOG = logging.getLogger("topictrends.dashboard")
 # The tab icon, drawn here: Streamlit inlines an SVG as a data: URI, whereas a
 # ":material/...:" page icon makes the browser fetch it from fonts.gstatic.com, and the
@@ -57,9 +47,13 @@ META_OPEN = "w.meta_open"  # session key of the sidebar's Metadata panel (open o
 def make_pages() -> dict[str, st.Page]:
     return {
         name: st.Page(
-            str(HERE / path), title=title, icon=icon, url_path=name, default=name == DEFAULT_PAGE
+            str(HERE / p.script),
+            title=p.nav_title,
+            icon=p.icon,
+            url_path=name,
+            default=name == DEFAULT_PAGE,
         )
-        for name, (path, title, icon) in PAGES.items()
+        for name, p in PAGES.items()
     }
 
 

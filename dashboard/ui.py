@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, loaders, safety, state
-from dashboard.data import RunData, RunEntry
+from dashboard import access, loaders, nav, safety, state
 from dashboard.filters import Filters
+from dashboard.run_data import RunData, RunEntry
 
 CTX = "_app_context"
 PREVIEW_CHARS = 4000
@@ -53,6 +53,15 @@ class AppContext:
 
 def context() -> AppContext:
     return st.session_state[CTX]
+
+
+def page(name: str) -> AppContext:
+    """Every page's opening: the shared context, and the page's heading from ``nav.PAGES``
+    (the run's name where the page has none of its own)."""
+    ctx = context()
+    heading = nav.PAGES[name].heading
+    st.title(md_escape(ctx.entry.name) if heading is None else heading)
+    return ctx
 
 
 def public(value: object, entry: RunEntry | None = None, manifest: dict | None = None) -> Any:
@@ -150,6 +159,15 @@ def doc_table(frame: pd.DataFrame, key: str, *, height: int | str = "auto") -> i
         "similarity": st.column_config.NumberColumn("similarity", format="%.3f", width="small"),
         "_row": None,
     }
+    picked = picked_row(frame, key, column_config, height=height)
+    return None if picked is None else int(frame["_row"].iloc[picked])
+
+
+def picked_row(
+    frame: pd.DataFrame, key: str, column_config: dict[str, Any], **kwargs: Any
+) -> int | None:
+    """A table whose rows can be picked one at a time: the position of the picked row, or
+    None. Every "select a row to open it" table of the dashboard is one of these."""
     event = st.dataframe(
         frame,
         key=key,
@@ -157,13 +175,54 @@ def doc_table(frame: pd.DataFrame, key: str, *, height: int | str = "auto") -> i
         column_config=column_config,
         on_select="rerun",
         selection_mode="single-row",
-        height=height,
         width="stretch",
+        **kwargs,
     )
     picked = event["selection"]["rows"] if event else []
-    if picked and 0 <= picked[0] < len(frame):
-        return int(frame["_row"].iloc[picked[0]])
-    return None
+    return picked[0] if picked and 0 <= picked[0] < len(frame) else None
+
+
+def picked_topic(
+    frame: pd.DataFrame, key: str, column_config: dict[str, Any], **kwargs: Any
+) -> int | None:
+    """A table of topics (a ``topic`` column): the topic of the picked row, or None when no
+    row is picked or the row names no topic (a ``gone`` lineage row)."""
+    row = picked_row(frame, key, column_config, **kwargs)
+    value = None if row is None else frame["topic"].iloc[row]
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def view_switch(param: str, views: dict[str, str], default: str) -> str:
+    """The switch between a page's views, kept in the link as ``param`` (left out of it for
+    the ``default`` view, so a plain link opens that one)."""
+    view = state.choice(param, list(views), default)
+    return (
+        state.bound(
+            st.segmented_control,
+            param,
+            value=view,
+            to_param=lambda v: None if v in (None, default) else v,
+            label="View",
+            options=list(views),
+            format_func=views.get,
+            label_visibility="collapsed",
+        )
+        or default
+    )
+
+
+def search_box(param: str, label: str, placeholder: str, **kwargs: Any) -> str:
+    """A text box kept in the link as ``param`` (trimmed, at most ``state.TEXT_CHARS``)."""
+    return state.bound(
+        st.text_input,
+        param,
+        value=state.text(param),
+        to_param=lambda v: v.strip(),
+        label=label,
+        max_chars=state.TEXT_CHARS,
+        placeholder=placeholder,
+        **kwargs,
+    )
 
 
 def doc_preview(run: RunData, row: int | None, *, fallback: int | None = None) -> None:

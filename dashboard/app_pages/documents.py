@@ -6,21 +6,16 @@ import streamlit as st
 from dashboard import loaders, state, ui
 from pipeline.errors import CacheError
 
-ctx = ui.context()
+ctx = ui.page("documents")
 run = ctx.run
 emb = ui.public(run.manifest.get("embedding", {}))
 
-st.title("Documents")
 c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
 with c1:
-    sem = state.bound(
-        st.text_input,
+    sem = ui.search_box(
         "sem",
-        value=state.text("sem"),
-        to_param=lambda v: v.strip(),
-        label="Semantic search",
-        max_chars=state.TEXT_CHARS,
-        placeholder="describe what you are looking for",
+        "Semantic search",
+        "describe what you are looking for",
         help=f"Ranks documents by cosine similarity to the query, embedded with this run's model ({emb.get('model', '?')}).",
     )
 k = state.get_int("k", 50)

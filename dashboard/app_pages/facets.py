@@ -3,14 +3,26 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
+from dashboard import facet_figures, loaders, state, ui
 from dashboard.filters import FACET_PREFIX, format_range
 
-ctx = ui.context()
+
+def picked_bars(fig: object, col: str) -> list:
+    """Show a facet chart; the bars picked on it (values, or [lo, hi] pairs)."""
+    event = st.plotly_chart(
+        fig,
+        key=f"facet.{col}",
+        on_select="rerun",
+        selection_mode=("points", "box"),
+        config={"displayModeBar": False},
+    )
+    return facet_figures.picked_values(event)
+
+
+ctx = ui.page("facets")
 run = ctx.run
 kinds = run.facet_kinds()
 
-st.title("Metadata facets")
 if not kinds:
     st.info(
         "This corpus has no metadata columns besides title, text, date, id and link, so there is nothing to facet. Columns other than those in the corpus file are kept as metadata when the run is built."
@@ -26,15 +38,8 @@ else:
         sel = ctx.filters.facet(col)
         with cols[i % 2]:
             if kind == "categorical":
-                fig = figures.facet_bar(summary, sel[1] if sel else (), column=col)
-                ev = st.plotly_chart(
-                    fig,
-                    key=f"facet.{col}",
-                    on_select="rerun",
-                    selection_mode=("points", "box"),
-                    config={"displayModeBar": False},
-                )
-                picked = [str(v) for v in figures.picked_values(ev)]
+                fig = facet_figures.facet_bar(summary, sel[1] if sel else (), column=col)
+                picked = [str(v) for v in picked_bars(fig, col)]
                 if n_others:
                     st.caption(
                         f"Top 20 of {n_values:,} values; {n_others:,} documents have other values."
@@ -43,15 +48,8 @@ else:
                     state.put(FACET_PREFIX + col, picked)
                     st.rerun()
             else:
-                fig = figures.facet_hist(summary, kind, sel[1] if sel else None, column=col)
-                ev = st.plotly_chart(
-                    fig,
-                    key=f"facet.{col}",
-                    on_select="rerun",
-                    selection_mode=("points", "box"),
-                    config={"displayModeBar": False},
-                )
-                picked = figures.picked_values(ev)
+                fig = facet_figures.facet_hist(summary, kind, sel[1] if sel else None, column=col)
+                picked = picked_bars(fig, col)
                 if picked and state.changed(f"facet.{col}", [list(map(str, p)) for p in picked]):
                     lo = min(p[0] for p in picked)
                     hi = max(p[1] for p in picked)

@@ -3,13 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, state, ui
-from dashboard.data import hierarchy_tree
+from dashboard import state, topic_figures, tree_figures, ui
 from dashboard.filters import Filters
+from dashboard.tree_data import hierarchy_tree
 
-ctx = ui.context()
+ctx = ui.page("hierarchy")
 run = ctx.run
-st.title("Topic hierarchy")
 
 tree = hierarchy_tree(run.hierarchy, run.topics)
 if outside := tree.attrs.get("not_in_tree"):
@@ -32,32 +31,19 @@ def describe(n: int) -> str:
 
 node = state.choice("node", options, as_int=True)
 views = {"tree": "Dendrogram", "icicle": "Icicle"}
-view = state.choice("hview", list(views), "tree")
-view = (
-    state.bound(
-        st.segmented_control,
-        "hview",
-        value=view,
-        to_param=lambda v: None if v in (None, "tree") else v,
-        label="View",
-        options=list(views),
-        format_func=views.get,
-        label_visibility="collapsed",
-    )
-    or "tree"
-)
+view = ui.view_switch("hview", views, "tree")
 if view == "tree":
     st.caption(
         "Topics merged bottom-up by the similarity of their keywords; the further right two branches join, the less alike they are. Click a node (or a topic) to list its topics and documents."
     )
     event = st.plotly_chart(
-        figures.hierarchy_dendrogram(tree, selected=node),
+        tree_figures.hierarchy_dendrogram(tree, selected=node),
         key="dendrogram",
         on_select="rerun",
         selection_mode=("points",),
         config={"displaylogo": False},
     )
-    picked = figures.picked_topic(event)
+    picked = topic_figures.picked_topic(event)
     if picked is not None and picked in options and state.changed("dendrogram", picked):
         state.put("node", picked)
         node = picked
@@ -66,7 +52,9 @@ else:
         "The same tree as nested blocks, width = documents. Click a block to zoom into it; pick a node below to list its topics and documents."
     )
     st.plotly_chart(
-        figures.hierarchy_icicle(tree, selected=node), key="icicle", config={"displaylogo": False}
+        tree_figures.hierarchy_icicle(tree, selected=node),
+        key="icicle",
+        config={"displaylogo": False},
     )
 node = state.bound(
     st.selectbox,
@@ -86,21 +74,16 @@ if node is not None:
     t = run.topics[run.topics["topic"].isin(node_topics)][
         ["topic", "label", "size", "share"]
     ].sort_values("size", ascending=False)
-    ev = st.dataframe(
+    picked = ui.picked_topic(
         t,
-        hide_index=True,
-        width="stretch",
-        key=f"node_topics.{node}",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
+        f"node_topics.{node}",
+        {
             "share": st.column_config.NumberColumn("share", format="percent"),
             "size": st.column_config.NumberColumn("documents"),
         },
     )
-    picked = ev["selection"]["rows"] if ev else []
-    if picked:
-        ui.nav_to("topics", topic=int(t["topic"].iloc[picked[0]]))
+    if picked is not None:
+        ui.nav_to("topics", topic=picked)
     st.caption("Select a topic to open it.")
     f = ctx.filters
     rows = np.flatnonzero(

@@ -3,13 +3,17 @@
 import streamlit as st
 
 from dashboard import loaders, state, ui
-from dashboard.data import NO_HISTORY, lineage_rows, relation_counts, update_command
+from dashboard.lineage_data import (
+    NO_HISTORY,
+    lineage_rows,
+    relation_counts,
+    update_command,
+)
 from pipeline.store.contract import RELATION_MEANING, RELATIONS
 
-ctx = ui.context()
+ctx = ui.page("lineage")
 run = ctx.run
 
-st.title("Lineage")
 lineage = run.lineage
 if lineage is None or run.update_step <= 0:
     st.info(
@@ -57,14 +61,10 @@ else:
         "size). Colour: the relation."
     )
     table = lineage_rows(lineage, list(relations))
-    ev = st.dataframe(
+    picked = ui.picked_topic(
         table,
-        hide_index=True,
-        width="stretch",
-        key=f"lineage_table.{','.join(relations)}",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
+        f"lineage_table.{','.join(relations)}",
+        {
             "relation": st.column_config.TextColumn("relation", width="small"),
             "previous_topic": st.column_config.NumberColumn("previous", width="small", format="%d"),
             "previous_label": st.column_config.TextColumn("previous label", width="medium"),
@@ -88,9 +88,8 @@ else:
             ),
         },
     )
-    picked = ev["selection"]["rows"] if ev else []
-    if picked and not table["topic"].isna().iloc[picked[0]]:
-        ui.nav_to("topics", topic=int(table["topic"].iloc[picked[0]]))
+    if picked is not None:
+        ui.nav_to("topics", topic=picked)
     st.caption(
         "Select a row to open its current topic. "
         + " ".join(f"**{r}**: {RELATION_MEANING[r]}." for r in RELATIONS if r in RELATION_MEANING)

@@ -7,22 +7,19 @@ data grids, and nothing on it loads a code highlighter (BENCHMARKS.md, Dashboard
 import streamlit as st
 
 from dashboard import ui
-from dashboard.data import (
-    NO_HISTORY,
+from dashboard.lineage_data import NO_HISTORY, update_command, update_info
+from dashboard.overview_data import (
     counts_summary,
     largest_topics,
     mover_notes,
     movers,
     movers_brief,
-    update_command,
-    update_info,
 )
 
-ctx = ui.context()
+ctx = ui.page("overview")
 run = ctx.run
 summary = counts_summary(run.manifest)
 
-st.title(ui.md_escape(ctx.entry.name))
 st.caption(
     f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(ui.public(run.manifest.get('corpus', {}).get('input', '?')))}"
 )
@@ -65,23 +62,18 @@ def new_since_last_update() -> None:
             help=f"Previous build: {info.previous_build or '?'}",
         )
         if len(info.new_topics):
-            ev = st.dataframe(
+            picked = ui.picked_topic(
                 info.new_topics,
-                hide_index=True,
-                width="stretch",
-                key="overview_new_topics",
-                on_select="rerun",
-                selection_mode="single-row",
-                column_config={
+                "overview_new_topics",
+                {
                     "topic": st.column_config.NumberColumn("topic", width=50),
                     "label": st.column_config.TextColumn("label", width="large"),
                     "size": st.column_config.NumberColumn("documents", width="small"),
                 },
                 height=min(38 + 35 * len(info.new_topics), 300),
             )
-            picked = ev["selection"]["rows"] if ev else []
-            if picked:
-                ui.nav_to("topics", topic=int(info.new_topics["topic"].iloc[picked[0]]))
+            if picked is not None:
+                ui.nav_to("topics", topic=picked)
             st.caption(
                 "Topics with no predecessor in the previous build. Select one to open it; "
                 "the Lineage page shows how every topic carried over."

@@ -10,10 +10,9 @@ import streamlit as st
 from dashboard import access, ui
 from pipeline.stages.registry import STAGES
 
-ctx = ui.context()
+ctx = ui.page("run-info")
 run = ctx.run
 m = ui.public(run.manifest)
-st.title("Run info")
 st.caption(
     f"{ui.md_escape(ctx.entry.name)} · built {m.get('created_at', '?')} · run key {m.get('run_key', '?')} · schema version {m.get('schema_version')}"
 )

@@ -2,29 +2,15 @@
 
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
-from dashboard.data import OUTLIER
+from dashboard import loaders, map_figures, state, topic_figures, ui
+from dashboard.run_data import OUTLIER
 
-ctx = ui.context()
+ctx = ui.page("map")
 run = ctx.run
 kinds = run.facet_kinds()
 
-st.title("Topic map")
 views = {"docs": "Documents", "intertopic": "Intertopic distance"}
-view = state.choice("view", list(views), "docs")
-view = (
-    state.bound(
-        st.segmented_control,
-        "view",
-        value=view,
-        to_param=lambda v: None if v in (None, "docs") else v,
-        label="View",
-        options=list(views),
-        format_func=views.get,
-        label_visibility="collapsed",
-    )
-    or "docs"
-)
+view = ui.view_switch("view", views, "docs")
 
 if view == "docs":
     color_options = ["topic", *kinds]
@@ -66,7 +52,7 @@ if view == "docs":
         selection_mode=("box", "lasso"),
         config={"displaylogo": False, "scrollZoom": True},
     )
-    rows = figures.selected_rows(event)
+    rows = map_figures.selected_rows(event)
     if rows:
         st.subheader(f"{len(rows):,} selected documents")
         frame = ui.doc_frame(run, rows)
@@ -77,7 +63,7 @@ if view == "docs":
         st.caption("Nothing selected yet.")
 else:
     topic = state.get_int("topic")
-    fig = figures.intertopic_map(run.topics, selected=topic)
+    fig = topic_figures.intertopic_map(run.topics, selected=topic)
     event = st.plotly_chart(
         fig,
         key="intertopic",
@@ -85,7 +71,7 @@ else:
         selection_mode=("points",),
         config={"displaylogo": False},
     )
-    picked = figures.picked_topic(event)
+    picked = topic_figures.picked_topic(event)
     if picked is not None and state.changed("intertopic", picked):
         state.put("topic", picked)
         topic = picked

@@ -4,34 +4,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
-from dashboard.data import (
-    NO_HISTORY,
-    keyword_table,
-    nearest_topics,
-    representative_docs,
-    share_matrix,
-    topic_history_rows,
-    topic_lineage,
-    topics_table,
-    update_command,
-)
+from dashboard import lineage_figures, loaders, state, time_figures, topic_figures, ui
 from dashboard.filters import Filters
+from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
+from dashboard.time_data import share_matrix
+from dashboard.topic_data import keyword_table, nearest_topics, representative_docs, topics_table
+from pipeline.periods import period_label
 
-ctx = ui.context()
+ctx = ui.page("topics")
 run = ctx.run
 
-st.title("Topics")
-query = state.bound(
-    st.text_input,
-    "tq",
-    value=state.text("tq"),
-    to_param=lambda v: v.strip(),
-    label="Search topics",
-    max_chars=state.TEXT_CHARS,
-    placeholder="label or keyword",
-    label_visibility="collapsed",
-)
+query = ui.search_box("tq", "Search topics", "label or keyword", label_visibility="collapsed")
 table = topics_table(run.topics, run.over_time, run.trends, query or "")
 column_config = {
     "topic": st.column_config.NumberColumn("topic", width="small"),
@@ -53,19 +36,14 @@ column_config = {
         "q", format="%.3f", width="small", help="Benjamini-Hochberg adjusted p-value of the growth"
     ),
 }
-event = st.dataframe(
+picked = ui.picked_topic(
     table,
-    hide_index=True,
-    width="stretch",
+    f"topics_table.{query}",
+    column_config,
     height=min(420, 38 + 35 * max(len(table), 1)),
-    column_config=column_config,
-    on_select="rerun",
-    selection_mode="single-row",
-    key=f"topics_table.{query}",
 )
-rows = event["selection"]["rows"] if event else []
-if rows and state.changed(f"topics_table.{query}", int(table["topic"].iloc[rows[0]])):
-    state.put("topic", int(table["topic"].iloc[rows[0]]))
+if picked is not None and state.changed(f"topics_table.{query}", picked):
+    state.put("topic", picked)
 st.caption(
     f"{len(table)} of {len(run.topics)} topics. Click a column header to sort, a row to open the topic."
 )
@@ -86,12 +64,20 @@ def detail(topic: int) -> None:
                 f"{tr['growth']:+.2f}",
                 help=f"log share ratio, 95% CI {tr['growth_ci_low']:+.2f} .. {tr['growth_ci_high']:+.2f}, q = {tr['q_value']:.3f}",
             )
+    neighbours(topic)
+    if run.dated:
+        share_over_time(topic)
+    history(topic)
+    documents(topic, int(row["size"]))
 
+
+def neighbours(topic: int) -> None:
+    """Its keywords, and the topics whose centroids are nearest (select one to open it)."""
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.subheader("Keywords")
         st.plotly_chart(
-            figures.keyword_bars(keyword_table(run.topics, topic)),
+            topic_figures.keyword_bars(keyword_table(run.topics, topic)),
             key="kw_bars",
             config={"displayModeBar": False},
         )
@@ -106,14 +92,10 @@ def detail(topic: int) -> None:
                     "label": [run.labels.get(t, "") for t, _ in near],
                 }
             )
-            ev = st.dataframe(
+            near_pick = ui.picked_topic(
                 near_df,
-                hide_index=True,
-                width="stretch",
-                key=f"near.{topic}",
-                on_select="rerun",
-                selection_mode="single-row",
-                column_config={
+                f"near.{topic}",
+                {
                     "topic": st.column_config.NumberColumn("topic", width="small"),
                     "similarity": st.column_config.ProgressColumn(
                         "cosine", min_value=0.0, max_value=1.0, format="%.2f", width="small"
@@ -121,47 +103,47 @@ def detail(topic: int) -> None:
                     "label": st.column_config.TextColumn("label", width="large"),
                 },
             )
-            picked = ev["selection"]["rows"] if ev else []
-            if picked:
-                state.put("topic", int(near_df["topic"].iloc[picked[0]]))
+            if near_pick is not None:
+                state.put("topic", near_pick)
                 st.rerun()
             st.caption("Cosine similarity of topic centroids. Select one to open it.")
         else:
             st.caption("No other topics.")
 
-    if run.dated:
-        st.subheader("Share over time")
-        ot = loaders.over_time(*ctx.path_key, run.manifest.get("period"))
-        m = share_matrix(ot.table, ot.period)
-        st.plotly_chart(
-            figures.share_lines(m, run.labels, [topic], ot.period, ot.partial),
-            key="topic_share",
-            config={"displayModeBar": False},
-        )
 
-        kot = run.keywords_over_time
-        if kot is not None:
-            mine = kot[kot["topic"] == topic].sort_values("period_start", ascending=False)
-            with st.expander(f"Keywords per {run.manifest.get('period')} ({len(mine)} periods)"):
-                st.dataframe(
-                    pd.DataFrame(
-                        {
-                            "period": [
-                                figures.period_label(p, ot.period) for p in mine["period_start"]
-                            ],
-                            "documents": mine["count"].to_numpy(),
-                            "keywords": [", ".join(list(k)[:8]) for k in mine["keywords"]],
-                        }
-                    ),
-                    hide_index=True,
-                    width="stretch",
-                )
-                st.caption(
-                    "c-TF-IDF over each period's documents only, so earlier periods never use later words."
-                )
+def share_over_time(topic: int) -> None:
+    """Its share per period of the run, and its keywords per period."""
+    st.subheader("Share over time")
+    ot = loaders.over_time(*ctx.path_key, run.manifest.get("period"))
+    m = share_matrix(ot.table, ot.period)
+    st.plotly_chart(
+        time_figures.share_lines(m, run.labels, [topic], ot.period, ot.partial),
+        key="topic_share",
+        config={"displayModeBar": False},
+    )
 
-    history(topic)
+    kot = run.keywords_over_time
+    if kot is not None:
+        mine = kot[kot["topic"] == topic].sort_values("period_start", ascending=False)
+        with st.expander(f"Keywords per {run.manifest.get('period')} ({len(mine)} periods)"):
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "period": [period_label(p, ot.period) for p in mine["period_start"]],
+                        "documents": mine["count"].to_numpy(),
+                        "keywords": [", ".join(list(k)[:8]) for k in mine["keywords"]],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+            st.caption(
+                "c-TF-IDF over each period's documents only, so earlier periods never use later words."
+            )
 
+
+def documents(topic: int, size: int) -> None:
+    """Its representative documents, then all of its documents that pass the filters."""
     st.subheader("Representative documents")
     rep = representative_docs(run.docs, run.topics, topic)
     for _, d in rep.iterrows():
@@ -176,7 +158,7 @@ def detail(topic: int) -> None:
     rows = np.flatnonzero(ctx.mask(in_topic))
     if ctx.filters.active:
         st.caption(
-            f"{len(rows):,} of {int(row['size']):,} documents match the sidebar filters (its topic filter aside)."
+            f"{len(rows):,} of {size:,} documents match the sidebar filters (its topic filter aside)."
         )
     frame = ui.doc_frame(run, rows)
     picked = ui.doc_table(
@@ -198,7 +180,7 @@ def history(topic: int) -> None:
     rows = topic_history_rows(hist, topic)
     if len(rows) > 1:
         st.plotly_chart(
-            figures.topic_history_figure(hist, topic),
+            lineage_figures.topic_history_figure(hist, topic),
             key="topic_history",
             config={"displayModeBar": False},
         )
@@ -234,14 +216,10 @@ def history(topic: int) -> None:
         f"Lineage at step {run.update_step}: where it came from (a merge lists every previous "
         "topic that went into it; a split lists the other topics its predecessor became)."
     )
-    ev = st.dataframe(
+    other = ui.picked_topic(
         mine,
-        hide_index=True,
-        width="stretch",
-        key=f"topic_lineage.{topic}",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={
+        f"topic_lineage.{topic}",
+        {
             "previous_topic": st.column_config.NumberColumn("previous", width="small", format="%d"),
             "topic": st.column_config.NumberColumn("topic", width="small", format="%d"),
             "shared_documents": st.column_config.NumberColumn("shared docs", width="small"),
@@ -251,12 +229,9 @@ def history(topic: int) -> None:
             "similarity": st.column_config.NumberColumn("similarity", format="%.2f", width="small"),
         },
     )
-    picked = ev["selection"]["rows"] if ev else []
-    if picked and state.changed(f"topic_lineage.{topic}", picked[0]):
-        other = mine["topic"].iloc[picked[0]]
-        if not pd.isna(other) and int(other) != topic:
-            state.put("topic", int(other))
-            st.rerun()
+    if other is not None and state.changed(f"topic_lineage.{topic}", other) and other != topic:
+        state.put("topic", other)
+        st.rerun()
 
 
 topic = ui.topic_picker(run)

@@ -3,19 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, loaders, state, ui
-from dashboard.data import (
-    OUTLIER,
-    allowed_periods,
-    biggest_movers,
-    movers,
-    share_matrix,
-    top_topics_by_size,
-)
+from dashboard import loaders, state, time_figures, ui
+from dashboard.overview_data import biggest_movers, movers
+from dashboard.run_data import OUTLIER
+from dashboard.time_data import allowed_periods, share_matrix, top_topics_by_size
+from pipeline.periods import period_label
 
-ctx = ui.context()
+ctx = ui.page("trends")
 run = ctx.run
-st.title("Trends")
 
 if not run.dated:
     reason = ui.public(run.manifest.get("trends_absent_reason")) or "the corpus has no dates"
@@ -59,7 +54,7 @@ else:
         note = f"{n_periods} periods of one {gran}; shares are of all documents in the period, outliers included."
         if ot.partial:
             note += " Shaded (starred) periods are partial: " + "; ".join(
-                f"{figures.period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
+                f"{period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
             )
         st.caption(ui.md_escape(note))
 
@@ -118,19 +113,20 @@ else:
         help="Default: the biggest movers.",
     )
     st.plotly_chart(
-        figures.share_lines(matrix, run.labels, chosen, gran, ot.partial), key="trend_lines"
+        time_figures.share_lines(matrix, run.labels, chosen, gran, ot.partial), key="trend_lines"
     )
 
     st.subheader("All topics, stacked")
     top = top_topics_by_size(run.topics, 12)
     st.plotly_chart(
-        figures.stacked_area(matrix, run.labels, top, gran, ot.partial), key="trend_area"
+        time_figures.stacked_area(matrix, run.labels, top, gran, ot.partial), key="trend_area"
     )
 
     st.subheader("Topic × period")
     heat_topics = top_topics_by_size(run.topics, 40)
     st.plotly_chart(
-        figures.share_heatmap(matrix, run.labels, heat_topics, gran, ot.partial), key="trend_heat"
+        time_figures.share_heatmap(matrix, run.labels, heat_topics, gran, ot.partial),
+        key="trend_heat",
     )
     if len(run.topics) > len(heat_topics):
         st.caption(
@@ -140,6 +136,6 @@ else:
         counts = ot.table.pivot_table(
             index="period_start", columns="topic", values="count", aggfunc="sum", fill_value=0
         )
-        counts.index = [figures.period_label(p, gran) for p in pd.DatetimeIndex(counts.index)]
+        counts.index = [period_label(p, gran) for p in pd.DatetimeIndex(counts.index)]
         counts.columns = [str(c) for c in counts.columns]
         st.dataframe(counts, width="stretch")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from frames import history_frame, lineage_frame
 from update_fixture import republish, updated_runs
 
 from pipeline.config import Config
@@ -161,14 +162,14 @@ def empty_root(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dated_run(dashboard_runs: Fixtures):
-    from dashboard.data import RunData
+    from dashboard.run_data import RunData
 
     return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.dated)
 
 
 @pytest.fixture(scope="session")
 def undated_run(dashboard_runs: Fixtures):
-    from dashboard.data import RunData
+    from dashboard.run_data import RunData
 
     return RunData.open(dashboard_runs.root / "runs" / dashboard_runs.undated)
 
@@ -198,3 +199,31 @@ def variant_root(dashboard_runs: Fixtures, tmp_path_factory: pytest.TempPathFact
         (dst / name).unlink(missing_ok=True)
     (dst / "manifest.json").write_text(json.dumps(m))
     return root
+
+
+@pytest.fixture
+def small_topics() -> pd.DataFrame:
+    """Two topics with map and intertopic positions, one label with markup in it."""
+    return pd.DataFrame(
+        {
+            "topic": [0, 1],
+            "label": ["alpha · beta · gamma", "<b>bold</b> · delta"],
+            "size": [25, 25],
+            "x": [0.0, 1.0],
+            "y": [0.0, 1.0],
+            "ix": [-0.5, 0.5],
+            "iy": [0.1, -0.1],
+        }
+    )
+
+
+@pytest.fixture
+def lineage() -> pd.DataFrame:
+    """A small lineage with every relation (frames.lineage_frame)."""
+    return lineage_frame()
+
+
+@pytest.fixture
+def history() -> pd.DataFrame:
+    """A small topic history over three steps (frames.history_frame)."""
+    return history_frame()

@@ -18,30 +18,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # the bench/ scripts import this module from outside the repo root
+    sys.path.insert(0, str(REPO))
+from dashboard import nav  # noqa: E402  (the pages, as the app declares them)
+
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PAGES = (
-    "overview",
-    "map",
-    "topics",
-    "trends",
-    "documents",
-    "facets",
-    "hierarchy",
-    "lineage",
-    "run-info",
-)
-NAV_TITLES = {
-    "overview": "Overview",
-    "map": "Topic map",
-    "topics": "Topics",
-    "trends": "Trends",
-    "documents": "Documents",
-    "facets": "Metadata facets",
-    "hierarchy": "Hierarchy",
-    "lineage": "Lineage",
-    "run-info": "Run info",
-}
+PAGES = tuple(nav.PAGES)
+NAV_TITLES = {name: spec.nav_title for name, spec in nav.PAGES.items()}
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 
 # The app is idle: the script is not running, no element is still a loading skeleton, and

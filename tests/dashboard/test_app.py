@@ -13,21 +13,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data import RunData
+from dashboard import nav
+from dashboard.run_data import RunData
 from pipeline.stages.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
-PAGES = {
-    "overview": None,  # the title is the run name
-    "map": "Topic map",
-    "topics": "Topics",
-    "trends": "Trends",
-    "documents": "Documents",
-    "facets": "Metadata facets",
-    "hierarchy": "Topic hierarchy",
-    "lineage": "Lineage",
-    "run-info": "Run info",
-}
+# Page -> the heading it shows (None: the run's name), as the app declares them.
+PAGES = {name: spec.heading for name, spec in nav.PAGES.items()}
 
 
 @pytest.fixture

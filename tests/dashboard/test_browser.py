@@ -19,7 +19,7 @@ import hosted
 import pandas as pd
 import pytest
 
-from dashboard.data import RunData
+from dashboard.run_data import RunData
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

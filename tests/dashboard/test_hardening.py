@@ -31,9 +31,11 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import nav
+
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "streamlit_app.py"
-PAGES = ("overview", "map", "topics", "trends", "documents", "facets", "hierarchy", "run-info")
+PAGES = tuple(nav.PAGES)
 WRITE_EVENTS = {
     "os.remove",
     "os.rename",
@@ -95,10 +97,12 @@ sys.addaudithook(_RECORDER.hook)  # hooks cannot be removed; it is idle unless r
 
 
 def url_parameters() -> set[str]:
-    """Every URL parameter named in a ``state.<call>("name", ...)`` in the dashboard."""
+    """Every URL parameter named in a ``state.<call>("name", ...)`` in the dashboard, or in
+    one of the ``ui`` helpers that bind a widget to a parameter (view switch, search box)."""
     names: set[str] = set()
     call = re.compile(
-        r"state\.(?:get|get_str|get_int|get_ints|put|bound|choice|text)\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
+        r"(?:state\.(?:get|get_str|get_int|get_ints|put|bound|choice|text)|ui\.(?:view_switch|search_box))"
+        r"\(\s*(?:st\.\w+,\s*)?\"([\w.]+)\""
     )
     for path in (REPO / "dashboard").rglob("*.py"):
         names |= set(call.findall(path.read_text()))

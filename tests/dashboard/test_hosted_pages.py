@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import nav
+
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
-PAGES = ("overview", "map", "topics", "trends", "documents", "facets", "hierarchy", "lineage")
-PAGES += ("run-info",)
+PAGES = tuple(nav.PAGES)
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +163,12 @@ def test_get_started_names_no_cache_root(empty_root, monkeypatch):
 
 
 def test_a_bug_in_a_page_shows_one_line_not_a_traceback(hosted, monkeypatch):
-    from dashboard import figures
+    from dashboard import topic_figures
 
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("/srv/secret/path exploded")
 
-    monkeypatch.setattr(figures, "intertopic_map", boom)
+    monkeypatch.setattr(topic_figures, "intertopic_map", boom)
     at = hosted(run="arxiv", page="map", view="intertopic")
     assert not at.exception
     (err,) = at.error
@@ -175,12 +176,12 @@ def test_a_bug_in_a_page_shows_one_line_not_a_traceback(hosted, monkeypatch):
 
 
 def test_an_unreadable_cache_root_shows_one_line(hosted, monkeypatch):
-    from dashboard import data
+    from dashboard import run_data
 
     def denied(root: Path) -> list:
         raise PermissionError(13, "Permission denied", f"{root}/runs")
 
-    monkeypatch.setattr(data, "list_runs", denied)
+    monkeypatch.setattr(run_data, "list_runs", denied)
     at = hosted(run="arxiv")
     assert not at.exception
     (err,) = at.error

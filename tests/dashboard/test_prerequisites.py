@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hosted
-import load_sessions
 import test_load
+from test_load import load_sessions  # bench/load_sessions.py, which test_load puts on the path
 
 from tests.prereq import outcome
 

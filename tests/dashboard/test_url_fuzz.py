@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import nav
+
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
-PAGES = ("overview", "map", "topics", "trends", "documents", "facets", "hierarchy", "lineage")
-PAGES += ("run-info",)
+PAGES = tuple(nav.PAGES)
 RUNS = ("arxiv", "trending", "refits")  # dated with metadata, undated, with lineage
 NAMES = (
     "topic",

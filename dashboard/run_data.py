@@ -1,0 +1,274 @@
+"""One run's artifacts in memory, read once and shared. No Streamlit here.
+
+``RunData`` reads each artifact once, through ``pipeline.artifacts.open_run`` (which checks
+the schema version and every checksum), and keeps it; one instance is shared by every
+session looking at that run (``loaders.run_data`` caches it), so nothing in here may be
+mutated by a caller. The per-document values derived from the documents alone (date
+strings, map hover text) live here too, next to the frame they read.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.facet_data import as_strings, facet_kind
+from pipeline.errors import CacheError
+from pipeline.store.artifacts import RunHandle, open_run
+from pipeline.store.cache import Store
+from pipeline.store.contract import (
+    DOCUMENTS_FILE,
+    EMBEDDINGS_FILE,
+    HIERARCHY_FILE,
+    HISTORY_FILE,
+    KEYWORDS_FILE,
+    LINEAGE_FILE,
+    OVER_TIME_FILE,
+    TOPIC_EMBEDDINGS_FILE,
+    TOPICS_FILE,
+    TRENDS_FILE,
+)
+
+OUTLIER = -1
+OUTLIER_LABEL = "Outliers"
+HOVER_TITLE_CHARS = 80
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """A run under the cache root: its name (the directory name) and its path."""
+
+    name: str
+    path: Path
+
+
+def list_runs(root: Path) -> list[RunEntry]:
+    """Every run under ``root/runs``, by name; the only runs a URL may ask for."""
+    return [RunEntry(p.name, p) for p in Store(root).list_runs()]
+
+
+def safe_url(value: object) -> str | None:
+    """Only plain http(s) links are shown as links; ``javascript:`` and the like are dropped."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if _URL.match(value) else None
+
+
+class RunData:
+    """A verified run; each artifact is read on first use and kept (thread-safe, read-only)."""
+
+    def __init__(self, handle: RunHandle) -> None:
+        self.handle = handle
+        self.path = handle.path
+        self.manifest = handle.manifest
+        self._lock = threading.RLock()
+        self._memo: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, path: Path) -> RunData:
+        return cls(open_run(path))
+
+    def _once(self, name: str, load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._memo:
+                self._memo[name] = load()
+            return self._memo[name]
+
+    def _optional_table(self, name: str, file: str) -> pd.DataFrame | None:
+        """A table only some runs hold (older runs, first builds): read once, else None."""
+        if not self.handle.has(file):
+            return None
+        return self._once(name, lambda: self.handle.read_table(file))
+
+    # ---------------------------------------------------------------- manifest
+    @property
+    def name(self) -> str:
+        return self.handle.name
+
+    @property
+    def run_key(self) -> str:
+        return str(self.manifest.get("run_key", ""))
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.manifest.get("dated")) and self.handle.has(OVER_TIME_FILE)
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        cols = self.manifest.get("corpus", {}).get("metadata_columns") or []
+        return [c for c in cols if c in self.docs.columns]
+
+    # ---------------------------------------------------------------- artifacts
+    @property
+    def topics(self) -> pd.DataFrame:
+        return self._once(
+            "topics",
+            lambda: self.handle.read_table(TOPICS_FILE).sort_values("topic").reset_index(drop=True),
+        )
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """Topic id -> label, with the outlier pseudo-topic."""
+        return self._once(
+            "labels",
+            lambda: {
+                OUTLIER: OUTLIER_LABEL,
+                **dict(
+                    zip(
+                        self.topics["topic"].astype(int),
+                        self.topics["label"].astype(str),
+                        strict=True,
+                    )
+                ),
+            },
+        )
+
+    @property
+    def docs(self) -> pd.DataFrame:
+        return self._once("docs", self._load_docs)
+
+    def _load_docs(self) -> pd.DataFrame:
+        docs = self.handle.read_table(DOCUMENTS_FILE)
+        labels = self.labels
+        docs["topic"] = docs["topic"].astype(np.int64)
+        docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
+        docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=object)
+        docs["title"] = docs["title"].fillna("").astype(str)
+        docs["text"] = docs["text"].fillna("").astype(str)
+        docs["date_str"] = date_strings(docs["date"], docs["date_precision"])
+        meta = self.manifest.get("corpus", {}).get("metadata_columns") or []
+        for col in meta:
+            if (
+                col in docs.columns
+                and facet_kind(docs[col]) == "categorical"
+                and not pd.api.types.is_numeric_dtype(docs[col])
+            ):
+                docs[col] = as_strings(docs[col])
+        return docs
+
+    @property
+    def search_blob(self) -> np.ndarray:
+        """Lower-cased title + text per document, built on the first keyword search."""
+        return self._once(
+            "blob", lambda: (self.docs["title"] + "\n" + self.docs["text"]).str.lower().to_numpy()
+        )
+
+    @property
+    def hover(self) -> np.ndarray:
+        """Map hover text per document (see ``hover_texts``)."""
+        return self._once("hover", lambda: hover_texts(self.docs))
+
+    @property
+    def over_time(self) -> pd.DataFrame | None:
+        if not self.dated:
+            return None
+        return self._once("over_time", lambda: self.handle.read_table(OVER_TIME_FILE))
+
+    @property
+    def hierarchy(self) -> pd.DataFrame:
+        return self._once("hierarchy", lambda: self.handle.read_table(HIERARCHY_FILE))
+
+    @property
+    def trends(self) -> pd.DataFrame | None:
+        """``trends.parquet`` (per-topic trend scores) when the run has it, else None."""
+        return self._optional_table("trends", TRENDS_FILE)
+
+    @property
+    def keywords_over_time(self) -> pd.DataFrame | None:
+        """``topic_keywords_over_time.parquet`` (a topic's keywords per period) when present."""
+        return self._optional_table("keywords_over_time", KEYWORDS_FILE)
+
+    @property
+    def update(self) -> dict[str, Any] | None:
+        """``manifest["update"]`` (kind, step, previous build, new documents and topics), or
+        None for a run built before updates existed."""
+        u = self.manifest.get("update")
+        return u if isinstance(u, dict) else None
+
+    @property
+    def update_step(self) -> int:
+        """0 for a first build (or a run without update bookkeeping), else the update count."""
+        try:
+            return int((self.update or {}).get("step") or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def lineage(self) -> pd.DataFrame | None:
+        """``lineage.parquet`` (previous topics -> current topics) when the run has one."""
+        return self._optional_table("lineage", LINEAGE_FILE)
+
+    @property
+    def topic_history(self) -> pd.DataFrame | None:
+        """``topic_history.parquet`` (every topic at every step) when the run has one."""
+        return self._optional_table("topic_history", HISTORY_FILE)
+
+    @property
+    def topic_embeddings(self) -> np.ndarray:
+        return self._once("topic_embeddings", lambda: self.handle.read_array(TOPIC_EMBEDDINGS_FILE))
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """Document embeddings (float16), read on the first semantic search only."""
+        return self._once("embeddings", self._load_embeddings)
+
+    def _load_embeddings(self) -> np.ndarray:
+        emb = self.handle.read_array(EMBEDDINGS_FILE)
+        if emb.shape[0] != len(self.docs):
+            raise CacheError(
+                f"{self.path / EMBEDDINGS_FILE}: {emb.shape[0]} rows for {len(self.docs)} documents. "
+                f"Rebuild it with: topictrends build {self.manifest.get('corpus', {}).get('input', '<INPUT>')} --name {self.name} --force"
+            )
+        return emb
+
+    def facet_kinds(self) -> dict[str, str]:
+        """Metadata column -> 'categorical' | 'numeric' | 'date' (columns that cannot be faceted are left out)."""
+
+        def kinds() -> dict[str, str]:
+            out = {}
+            for col in self.metadata_columns:
+                kind = facet_kind(self.docs[col])
+                if kind:
+                    out[col] = kind
+            return out
+
+        return self._once("facet_kinds", kinds)
+
+
+def date_strings(dates: pd.Series, precision: pd.Series) -> pd.Series:
+    """Dates written to their precision: 2024-03-05, 2024-03 or 2024; '' when undated."""
+    d = pd.to_datetime(dates)
+    out = d.dt.strftime("%Y-%m-%d")
+    prec = precision.astype(object)
+    out = out.where(prec.to_numpy() != "month", d.dt.strftime("%Y-%m"))
+    out = out.where(prec.to_numpy() != "year", d.dt.strftime("%Y"))
+    return out.fillna("").astype(str)
+
+
+def hover_texts(docs: pd.DataFrame) -> np.ndarray:
+    """Per-document hover text for the map: escaped, shortened title and the date.
+
+    Vectorised, and memoised per run by ``RunData.hover``: at 60,000 documents this is the
+    bulk of building the map, and the text never changes.
+    """
+    titles = docs["title"].fillna("").astype(str)
+    long = titles.str.len() > HOVER_TITLE_CHARS
+    short = titles.str.slice(0, HOVER_TITLE_CHARS - 1).str.rstrip() + "…"
+    titles = short.where(long, titles)
+    titles = (
+        titles.str.replace("&", "&amp;", regex=False)
+        .str.replace("<", "&lt;", regex=False)
+        .str.replace(">", "&gt;", regex=False)
+    )
+    dates = pd.to_datetime(docs["date"]).dt.strftime("%Y-%m-%d")
+    with_date = titles + "<br>" + dates.fillna("")
+    return with_date.where(dates.notna(), titles).to_numpy(dtype=object)

@@ -1,0 +1,106 @@
+"""map_figures: the document map (WebGL, escaped hover, masks, colours) and selections."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import figure_style, map_figures, run_data, topic_figures
+
+EVIL = "<img src=x onerror=alert(1)> [click](http://evil.example)"
+
+
+@pytest.fixture
+def docs() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 60
+    topic = np.array([0] * 25 + [1] * 25 + [-1] * 10)
+    return pd.DataFrame(
+        {
+            "title": [
+                EVIL if i == 0 else f"Paper {i} " + "x" * (100 if i == 1 else 0) for i in range(n)
+            ],
+            "date": pd.to_datetime(["2024-01-01"] * (n - 1) + [None]),
+            "topic": topic,
+            "x": rng.normal(size=n).astype(np.float32),
+            "y": rng.normal(size=n).astype(np.float32),
+            "venue": ["A"] * 30 + ["B"] * 20 + ["C"] * 10,
+            "citations": np.arange(n, dtype=float),
+        }
+    )
+
+
+def _doc_traces(fig: go.Figure) -> list:
+    return [t for t in fig.data if t.type == "scattergl"]
+
+
+def test_doc_map_draws_every_document_once_in_webgl(docs, small_topics):
+    fig = map_figures.doc_map(docs, small_topics)
+    traces = _doc_traces(fig)
+    rows = np.concatenate([np.asarray(t.customdata) for t in traces])
+    assert sorted(rows.tolist()) == list(range(len(docs)))
+    assert (
+        traces[0].name == run_data.OUTLIER_LABEL
+        and traces[0].marker.color == figure_style.OUTLIER_COLOR
+    )
+    assert {t.name for t in traces[1:]} == {
+        "0: alpha · beta · gamma",
+        "1: &lt;b&gt;bold&lt;/b&gt; · delta",
+    }
+    assert [a.text for a in fig.layout.annotations] == [
+        "alpha · beta",
+        "&lt;b&gt;bold&lt;/b&gt; · delta",
+    ]
+
+
+def test_doc_map_hover_is_short_and_escaped(docs, small_topics):
+    hover = run_data.hover_texts(docs)
+    assert (
+        hover[0] == "&lt;img src=x onerror=alert(1)&gt; [click](http://evil.example)<br>2024-01-01"
+    )
+    assert (
+        hover[1].startswith("Paper 1 x")
+        and len(hover[1].split("<br>")[0]) == run_data.HOVER_TITLE_CHARS
+    )
+    assert hover[-1] == "Paper 59 "  # undated: no date line
+    fig = map_figures.doc_map(docs, small_topics, hover=hover)
+    traces = _doc_traces(fig)
+    shown = {int(r): h for t in traces for r, h in zip(t.customdata, t.hovertext, strict=True)}
+    assert shown == dict(enumerate(hover))  # every point carries its own document's text
+    assert not any("<img" in h for h in shown.values())
+
+
+def test_doc_map_hides_outliers_and_applies_the_mask(docs, small_topics):
+    fig = map_figures.doc_map(docs, small_topics, show_outliers=False)
+    assert run_data.OUTLIER_LABEL not in {t.name for t in _doc_traces(fig)}
+    mask = np.zeros(len(docs), dtype=bool)
+    mask[[0, 30]] = True
+    fig = map_figures.doc_map(docs, small_topics, mask=mask)
+    assert sorted(int(r) for t in _doc_traces(fig) for r in t.customdata) == [0, 30]
+
+
+def test_doc_map_coloured_by_metadata(docs, small_topics):
+    fig = map_figures.doc_map(
+        docs, small_topics, color_by="venue", color_kind="categorical", top_values=2
+    )
+    assert [t.name for t in _doc_traces(fig)] == ["A", "B", "other values"]
+    fig = map_figures.doc_map(docs, small_topics, color_by="citations", color_kind="numeric")
+    (trace,) = _doc_traces(fig)
+    assert trace.marker.showscale and len(trace.marker.color) == len(docs)
+
+
+def test_selected_rows_reads_customdata_from_a_plain_dict():
+    event = {
+        "selection": {
+            "points": [{"customdata": 4}, {"customdata": [2]}, {"customdata": 4}, {"x": 1}],
+            "box": [],
+            "lasso": [],
+        }
+    }
+    assert map_figures.selected_rows(event) == [2, 4]
+    assert (
+        map_figures.selected_rows(None) == [] and map_figures.selected_rows({"selection": {}}) == []
+    )
+    assert topic_figures.picked_topic({"selection": {"points": [{"customdata": 7}]}}) == 7
