@@ -319,6 +319,32 @@ class UpdateConfig(_Section):
     )
 
 
+class ScaleConfig(_Section):
+    """Fit on a sample, assign every document (docs/performance.md, "Millions of documents").
+
+    Not part of any stage key, nor of the run key, while the corpus is no larger than the
+    sample size: then nothing is sampled and the build is exactly what it was without this
+    section. Above it, the sample (its size and documents) enters the reduce key.
+    """
+
+    fit_sample: int | None = Field(
+        None,
+        ge=100,
+        description="Corpora with more documents than this are fitted (UMAP, clustering) on a sample of this many, stratified by period so that late and small periods are in it; every other document then joins its nearest topic and is placed on the map beside its nearest sampled documents. When unset, 50,000, or a tenth of the corpus above 500,000 documents, at most 200,000.",
+    )
+    assign_quantile: float = Field(
+        0.05,
+        gt=0.0,
+        lt=1.0,
+        description="With [cluster] outlier_reduction = 'none': a document outside the sample joins its nearest topic when at least as similar to its centroid as this share of the sample's topic members are to theirs (at least [cluster] outlier_threshold). With outlier reduction on, [cluster] outlier_threshold is the rule, as for the fit's own outliers.",
+    )
+    map_neighbors: int = Field(
+        5,
+        ge=1,
+        description="A document outside the sample is placed on the 2-d map at the mean position of this many most similar sampled documents.",
+    )
+
+
 class Config(BaseModel):
     """The whole pipeline config. Sections map one-to-one to TOML tables."""
 
@@ -333,6 +359,7 @@ class Config(BaseModel):
     hierarchy: HierarchyConfig = HierarchyConfig()
     trends: TrendsConfig = TrendsConfig()
     update: UpdateConfig = UpdateConfig()
+    scale: ScaleConfig = ScaleConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

@@ -21,10 +21,12 @@ from pipeline.flows.run import (
     corpus_inputs,
     previous,
     run_key,
+    settings,
     up_to_date,
 )
 from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
+from pipeline.stages import sample
 from pipeline.stages.base import Context
 from pipeline.stages.executor import Executor
 from pipeline.stages.ingest import Corpus, ingest, resolve_input
@@ -67,16 +69,18 @@ def _build(run: Run, path: Path, source: str, name: str, force: bool, refit: boo
         with run.timed("ingest"):
             corpus = ingest(path, name, cfg.ingest)
             corpus_hash = corpus.content_hash()
-        key = run_key(corpus_hash, cfg)
-        if not force and (current := up_to_date(store, name, key)):
-            manifest = json.loads((current / MANIFEST_FILE).read_text())
-            return BuildResult(store.run_path(name), manifest, True, run.timings)
-        prev = previous(store, name) if refit else None
         period = None
         if corpus.dated:
             docs = corpus.docs
             period = resolve_period(cfg.time.period, docs["date"], docs["date_precision"])
-        ctx = run.run_chain("build", corpus_inputs(corpus, period))
+        inputs = corpus_inputs(corpus, period)
+        inputs["sample"] = sample.choose(cfg, inputs)
+        key = run_key(corpus_hash, cfg, sampled=inputs["sample"] is not None)
+        if not force and (current := up_to_date(store, name, key)):
+            manifest = json.loads((current / MANIFEST_FILE).read_text())
+            return BuildResult(store.run_path(name), manifest, True, run.timings)
+        prev = previous(store, name) if refit else None
+        ctx = run.run_chain("build", inputs)
         with run.timed("publish"):
             stamp, created_at = new_stamp(), now_iso()
             out = Outcome.of(ctx)
@@ -112,7 +116,20 @@ def _sections(
     cfg = ctx.cfg
     key, corpus_hash = keys  # the run key and the corpus content hash
     transformer = cfg.embed.backend == "sentence-transformers"
+    picked = ctx.inputs.get("sample")
+    scale = {}
+    if picked is not None:
+        info = ctx.out["cluster"]["info"]
+        scale = {
+            "scale": {
+                "fit_sample": len(picked),
+                "documents": len(ctx.inputs["texts"]),
+                "assigned": int(info.get("assigned", 0)),
+                "assign_threshold": info.get("assign_threshold"),
+            }
+        }
     return {
+        **scale,
         "run_key": key,
         "created_at": created_at,
         "corpus": {
@@ -125,7 +142,7 @@ def _sections(
             "dropped_empty": corpus.n_empty,
             "dropped_duplicate": corpus.n_duplicate,
         },
-        "config": cfg.model_dump(mode="json"),
+        "config": settings(cfg, picked is not None),
         "stage_keys": ctx.keys,
         "period": ctx.inputs["period"],
         "trends_absent_reason": corpus.notes[0] if corpus.notes else "the corpus has no dates",

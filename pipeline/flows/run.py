@@ -67,17 +67,28 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def run_key(corpus_hash: str, cfg: Config) -> str:
+def settings(cfg: Config, sampled: bool) -> dict[str, Any]:
+    """The config as the manifest records it: ``[scale]`` only when the build was fitted on
+    a sample, so a build below the sample size records (and is keyed by) what it was
+    before the section existed."""
+    out = cfg.model_dump(mode="json")
+    if not sampled:
+        out.pop("scale", None)
+    return out
+
+
+def run_key(corpus_hash: str, cfg: Config, sampled: bool = False) -> str:
     """Key of a plain build: corpus content, config, schema and topictrends version.
 
     The ``[update]`` section is left out: it only says how a build relates to the one
     before it (``update``, ``build --refit``), never what a build computes, so adding it
     did not change the key of any existing run (they stay up to date), and tuning it never
-    invalidates a build. Stage keys are per section and never included it.
+    invalidates a build. Stage keys are per section and never included it. ``[scale]``
+    enters only when the build is ``sampled`` (``settings``).
     """
-    settings = cfg.model_dump(mode="json")
-    settings.pop("update", None)
-    return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, settings])
+    record = settings(cfg, sampled)
+    record.pop("update", None)
+    return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, record])
 
 
 def corpus_inputs(corpus: Corpus, period: str | None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from pipeline.flows.run import (
     history_before,
     next_id,
     previous,
+    settings,
     step_of,
 )
 from pipeline.periods import resolve_period
@@ -124,7 +125,7 @@ def _update(
             sections = {
                 "run_key": stable_hash(["update", m.get("run_key"), digest(hashes)]),
                 "created_at": created_at,
-                "config": cfg.model_dump(mode="json"),
+                "config": settings(cfg, "scale" in m["config"]),
                 "stage_keys": {**m.get("stage_keys", {}), **ctx.keys},
                 "period": period,
                 "trends_absent_reason": m.get("trends_absent_reason") or "the corpus has no dates",

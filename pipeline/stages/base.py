@@ -54,6 +54,9 @@ class Stage:
     finish: Callable[[Context], None] | None = None  # after the result is loaded or computed
     usable: Callable[[Context], bool] | None = None  # a hit is used only when this holds
     total: Callable[[Context], int] | None = None  # progress bar length, when counted
+    # A last key part that enters only when not None (the fit sample, absent on corpora
+    # below [scale] fit_sample, so their keys are what they were before it existed).
+    extra: Callable[[Context], str | None] | None = None
 
     @property
     def progress(self) -> str:
@@ -112,6 +115,8 @@ class Context:
         parts = [self.keys[a] for a in stage.after]
         parts += [DATA_PARTS[d](self.inputs) for d in stage.data]
         parts += [self.config_part(c) for c in stage.config]
+        if stage.extra is not None and (part := stage.extra(self)) is not None:
+            parts.append(part)
         return stable_hash(parts)
 
     def load(self, stage: Stage, key: str) -> dict[str, Any] | None:

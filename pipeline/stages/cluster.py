@@ -158,10 +158,33 @@ def cluster(spaces: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> C
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    """The cluster stage: a topic (or -1) and a membership strength per document."""
-    result = cluster(ctx.get("spaces"), ctx.get("embeddings"), ctx.cfg.cluster)
-    return {
-        "labels": result.labels,
-        "probs": result.probs,
-        "info": {"n_reassigned": result.n_reassigned},
+    """The cluster stage: a topic (or -1) and a membership strength per document.
+
+    With a fit sample the spaces hold the sampled documents only: they are clustered, and
+    every other document joins its nearest topic (``pipeline.stages.sample``).
+    """
+    embeddings = np.asarray(ctx.get("embeddings"))
+    picked = ctx.inputs.get("sample")
+    if picked is None:
+        result = cluster(ctx.get("spaces"), embeddings, ctx.cfg.cluster)
+        return {
+            "labels": result.labels,
+            "probs": result.probs,
+            "info": {"n_reassigned": result.n_reassigned},
+        }
+    from pipeline.stages.sample import assign_rest, fit_vectors, min_cluster_size
+
+    cfg = ctx.cfg.cluster
+    if cfg.min_cluster_size is None:
+        auto = min_cluster_size(len(embeddings), len(picked))
+        cfg = cfg.model_copy(update={"min_cluster_size": auto})
+    result = cluster(ctx.get("spaces"), embeddings[picked], cfg)
+    vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg)
+    labels, probs, threshold = assign_rest(vectors, picked, result.labels, result.probs, ctx.cfg)
+    info = {
+        "n_reassigned": result.n_reassigned,
+        "fit_sample": len(picked),
+        "assigned": int((labels >= 0).sum() - (result.labels >= 0).sum()),
+        "assign_threshold": threshold,
     }
+    return {"labels": labels, "probs": probs, "info": info}

@@ -276,11 +276,26 @@ def run_fits(
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    """The reduce stage: clustering spaces and the 2-d map of the embeddings."""
+    """The reduce stage: clustering spaces and the 2-d map of the embeddings.
+
+    With a fit sample (``pipeline.stages.sample``) UMAP fits the sample only: the spaces
+    hold the sampled documents, and the map places the rest beside their nearest sampled
+    documents.
+    """
+    from pipeline.stages.sample import place_rest
+
+    embeddings, texts = ctx.get("embeddings"), ctx.inputs["texts"]
+    picked = ctx.inputs.get("sample")
+    if picked is not None:
+        embeddings = np.asarray(embeddings)
+        embeddings, texts = embeddings[picked], [texts[i] for i in picked]
     spaces, xy = reduce(
-        ctx.get("embeddings"),
+        embeddings,
         ctx.cfg.reduce,
         tick=lambda what: ctx.reporter.info(f"reduce: {what}"),
-        texts=ctx.inputs["texts"],
+        texts=texts,
     )
+    if picked is not None:
+        ctx.reporter.info(f"reduce: placing the documents outside the {len(picked)}-sample")
+        xy = place_rest(np.asarray(ctx.get("embeddings")), picked, xy, ctx.cfg.scale.map_neighbors)
     return {"spaces": spaces, "xy": xy}

@@ -5,7 +5,7 @@ key is made of (in that order), the function that computes it and the files it k
 the stage cache (``pipeline.stages.base``). The key chain this gives::
 
     embed              content hash of every document x embedding key (backend, model, ...)
-    reduce             embed key + [reduce]
+    reduce             embed key + [reduce] (+ fit sample and [scale], above its size)
     cluster            reduce key + [cluster]
     represent          cluster key + texts + doc ids + [represent] + reduce seed
     hierarchy          represent key + [hierarchy]
@@ -30,6 +30,7 @@ from pipeline.stages import (
     over_time,
     reduce,
     represent,
+    sample,
     trends,
 )
 from pipeline.stages.base import Context, Stage
@@ -49,7 +50,14 @@ REGISTRY: tuple[Stage, ...] = (
         flows=BOTH,
         total=lambda ctx: len(ctx.inputs["texts"]),
     ),
-    Stage("reduce", reduce.run, after=("embed",), config=("reduce",), artifacts=("spaces", "xy")),
+    Stage(
+        "reduce",
+        reduce.run,
+        after=("embed",),
+        config=("reduce",),
+        artifacts=("spaces", "xy"),
+        extra=sample.key_part,  # the fit sample, above [scale] fit_sample only
+    ),
     Stage(
         "cluster",
         cluster.run,
