@@ -227,3 +227,15 @@ def lineage() -> pd.DataFrame:
 def history() -> pd.DataFrame:
     """A small topic history over three steps (frames.history_frame)."""
     return history_frame()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """An OpenID Connect provider on loopback (oidc-provider-mock), for the sign-in tests."""
+    from oidc_provider_mock import run_server_in_thread
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
+    with run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+    mp.undo()

@@ -180,17 +180,6 @@ def test_a_request_made_after_idle_is_caught(browser, server):
     assert outside.found == ["late (after idle): image https://late.example/pixel.png"]
 
 
-@pytest.fixture(scope="module")
-def provider():
-    from oidc_provider_mock import run_server_in_thread
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
-    with run_server_in_thread() as srv:
-        yield f"http://localhost:{srv.server_port}"
-    mp.undo()
-
-
 def test_signed_in_pages_request_only_the_provider(browser, dashboard_runs, provider, tmp_path):
     """The container's entrypoint with its production settings and single sign-on: the
     sign-in page, the round trip through the provider, every page, signing out."""

@@ -32,17 +32,6 @@ LISTED = "bob@partner.example"  # allowed by address
 OUTSIDER = "mallory@outside.example"
 
 
-@pytest.fixture(scope="module")
-def provider():
-    from oidc_provider_mock import run_server_in_thread
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
-    with run_server_in_thread() as server:
-        yield f"http://localhost:{server.server_port}"
-    mp.undo()
-
-
 def config(provider: str, port: int | str) -> str:
     """A valid secrets file: [auth] for the provider, an allow-list of one address and one
     domain."""
