@@ -9,7 +9,6 @@ that it does.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -18,14 +17,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import UserError, os_error_line
+from pipeline.settings.base import Section, stable_hash
+
+__all__ = ["Config", "Section", "load_config", "stable_hash"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def key(self) -> str:
-        """Stable hash of this section's values, part of the stage cache key."""
-        return stable_hash(self.model_dump(mode="json"))
+_Section = Section
 
 
 class IngestConfig(_Section):
@@ -372,12 +369,6 @@ class Config(BaseModel):
 
 
 SECTIONS: tuple[str, ...] = tuple(Config.model_fields)
-
-
-def stable_hash(obj: Any) -> str:
-    """sha256 of canonical JSON, shortened: the building block of every cache key."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def validate_config(data: dict[str, Any], source: str) -> Config:
