@@ -46,7 +46,7 @@ def fit(emb: np.ndarray, texts: list[str], cfg: Config, picked: np.ndarray | Non
     spaces, _ = reduce(emb[picked], cfg.reduce, texts=[texts[i] for i in picked])
     mcs = cfg.cluster.min_cluster_size or sample.min_cluster_size(len(emb), len(picked))
     result = cluster(spaces, emb[picked], cfg.cluster.model_copy(update={"min_cluster_size": mcs}))
-    vectors = sample.fit_vectors(emb, texts, cfg)
+    vectors = sample.fit_vectors(emb, texts, cfg, picked)
     labels, _, _ = sample.assign_rest(vectors, picked, result.labels, result.probs, cfg)
     return labels
 

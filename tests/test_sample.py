@@ -151,3 +151,21 @@ def test_rest_joins_the_nearest_centroid_of_the_fit_vectors() -> None:
     # document 5 is like no topic and stays an outlier.
     assert labels[4] == labels[0] == labels[1] != labels[2]
     assert labels[5] == -1 and probs[5] == 0
+
+
+def test_fit_vectors_of_the_sample_are_what_the_fit_read_and_the_rest_share_its_space() -> None:
+    from pipeline.stages.reduce import document_vectors
+
+    texts = planted_corpus(n_per_topic=240)["abstract"].tolist() * 2  # the second half repeats
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    emb[len(texts) // 2 :] = emb[: len(texts) // 2]
+    picked = np.arange(len(texts) // 2)  # the first half is the sample
+    cfg = Config()
+    vec = sample.fit_vectors(emb, texts, cfg, picked)
+    read = document_vectors(emb[picked], [texts[i] for i in picked], cfg.reduce)
+    read = read / np.linalg.norm(read, axis=1, keepdims=True)
+    assert vec.shape == (len(texts), read.shape[1])
+    np.testing.assert_allclose(vec[picked], read, atol=1e-5)
+    # a document outside the sample with a sampled one's text and embedding lands on it
+    np.testing.assert_allclose(vec[len(picked) :], vec[picked], atol=1e-3)

@@ -179,7 +179,7 @@ def run(ctx: Context) -> dict[str, Any]:
         auto = min_cluster_size(len(embeddings), len(picked))
         cfg = cfg.model_copy(update={"min_cluster_size": auto})
     result = cluster(ctx.get("spaces"), embeddings[picked], cfg)
-    vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg)
+    vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg, picked)
     labels, probs, threshold = assign_rest(vectors, picked, result.labels, result.probs, ctx.cfg)
     info = {
         "n_reassigned": result.n_reassigned,
