@@ -116,7 +116,10 @@ def place_rest(
     rest = np.setdiff1d(np.arange(n), sample)
     xy = np.zeros((n, 2), dtype=np.float32)
     xy[sample] = xy_sample
-    xy[rest] = place(embeddings[rest], embeddings[sample], xy_sample, k)
+    placed = np.asarray(embeddings[sample], dtype=np.float32)
+    for start in range(0, len(rest), TRANSFORM_CHUNK):  # no copy of every other embedding
+        part = rest[start : start + TRANSFORM_CHUNK]
+        xy[part] = place(embeddings[part], placed, xy_sample, k)
     return xy
 
 
@@ -155,25 +158,35 @@ def fit_vectors(
     """
     from pipeline.stages.reduce import lexical_model, lexical_transform, lexical_weight_for
 
-    emb = np.asarray(embeddings, dtype=np.float32)
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    norms[norms == 0] = 1
-    emb = emb / norms
+    emb = np.asarray(embeddings)
     weight = lexical_weight_for(cfg.reduce, len(sample))
     model = None
     if weight > 0:
         model = lexical_model([texts[i] for i in sample], cfg.reduce.lexical_dims, cfg.reduce.seed)
-    if model is not None:
-        lex = np.zeros((len(emb), model[2].shape[1]), dtype=np.float32)
-        lex[sample] = model[2]
-        rest = np.setdiff1d(np.arange(len(emb)), sample)
-        for start in range(0, len(rest), TRANSFORM_CHUNK):
-            part = rest[start : start + TRANSFORM_CHUNK]
-            lex[part] = lexical_transform(model, [texts[i] for i in part])
-        emb = np.hstack([emb, weight * lex])
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    dims = emb.shape[1] + (model[2].shape[1] if model is not None else 0)
+    out = np.empty((len(emb), dims), dtype=np.float32)  # filled in chunks: one copy in memory
+    sampled = np.zeros(len(emb), dtype=bool)
+    sampled[sample] = True
+    where = np.full(len(emb), -1, dtype=np.int64)
+    where[sample] = np.arange(len(sample))
+    for start in range(0, len(emb), TRANSFORM_CHUNK):
+        rows = np.arange(start, min(start + TRANSFORM_CHUNK, len(emb)))
+        part = _unit(np.asarray(emb[rows], dtype=np.float32))
+        if model is not None:
+            lex = np.empty((len(rows), model[2].shape[1]), dtype=np.float32)
+            inside = sampled[rows]
+            lex[inside] = model[2][where[rows[inside]]]
+            if (~inside).any():
+                lex[~inside] = lexical_transform(model, [texts[i] for i in rows[~inside]])
+            part = np.hstack([part, weight * lex])
+        out[rows] = _unit(part)
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1
-    return (emb / norms).astype(np.float32)
+    return x / norms
 
 
 def assign_rest(
@@ -202,9 +215,11 @@ def assign_rest(
             vec_s, labels_sample, cfg.scale.assign_quantile, cfg.cluster.outlier_threshold
         )
     rest = np.setdiff1d(np.arange(n), sample)
-    lab, pr = assign(vectors[rest], topic_centroids(vec_s, labels_sample, ids), ids, threshold)
+    cents = topic_centroids(vec_s, labels_sample, ids)
     labels = np.full(n, -1, dtype=np.int64)
     probs = np.zeros(n, dtype=np.float32)
     labels[sample], probs[sample] = labels_sample, probs_sample
-    labels[rest], probs[rest] = lab, pr
+    for start in range(0, len(rest), TRANSFORM_CHUNK):  # no copy of every other vector
+        part = rest[start : start + TRANSFORM_CHUNK]
+        labels[part], probs[part] = assign(vectors[part], cents, ids, threshold)
     return renumber_by_size(labels), probs, threshold
