@@ -317,5 +317,11 @@ def run(ctx: Context) -> dict[str, Any]:
     )
     if picked is not None:
         ctx.reporter.info(f"reduce: placing the documents outside the {len(picked)}-sample")
-        xy = place_rest(np.asarray(ctx.get("embeddings")), picked, xy, ctx.cfg.scale.map_neighbors)
+        xy = place_rest(
+            np.asarray(ctx.get("embeddings")),
+            picked,
+            xy,
+            ctx.cfg.scale.map_neighbors,
+            ctx.cfg.reduce.seed,
+        )
     return {"spaces": spaces, "xy": xy}
