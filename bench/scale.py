@@ -4,7 +4,7 @@
     python bench/scale.py --sizes 10000 30000    # some sizes only
     python bench/scale.py --cases plain sotu     # the baseline and SOTU only
     python bench/scale.py --table                # the markdown table of what is stored
-    python bench/scale.py --redo 100000          # measure a size again
+    python bench/scale.py --redo 100000 sotu     # measure cases again (or --redo all)
 
 The corpus (``synthetic_corpus``) is public-domain text with a planted time structure: the
 State of the Union paragraphs (../shared/corpora/sotu_paragraphs.parquet; the benchmark may
@@ -331,9 +331,10 @@ def case_spec(case: str, seed: Path) -> tuple[dict[str, Any], Path]:
 
 def measure(case: str, seed: Path, redo: bool) -> dict[str, Any] | None:
     out = RESULTS / f"{case}.json"
-    if out.exists() and not redo:
+    stored = json.loads(out.read_text()) if out.exists() else None
+    if stored is not None and "error" not in stored and not redo:  # a failed case runs again
         print(f"{case}: stored, skipped ({out.relative_to(REPO)})", file=sys.stderr)
-        return json.loads(out.read_text())
+        return stored
     spec, cache = case_spec(case, seed)
     shutil.rmtree(cache, ignore_errors=True)
     shutil.copytree(seed / ".store" / "models", cache / ".store" / "models")
@@ -350,7 +351,17 @@ def measure(case: str, seed: Path, redo: bool) -> dict[str, Any] | None:
     return record
 
 
-STAGE_COLUMNS = ("ingest", "embed", "reduce", "cluster", "represent", "trends", "publish")
+STAGE_COLUMNS = (
+    "ingest",
+    "embed",
+    "reduce",
+    "cluster",
+    "represent",
+    "hierarchy",
+    "over_time",
+    "trends",
+    "publish",
+)
 
 
 def table(records: list[dict[str, Any]]) -> str:
@@ -359,7 +370,7 @@ def table(records: list[dict[str, Any]]) -> str:
         + " | ".join(f"{c} s (CPU)" for c in STAGE_COLUMNS)
         + " | topics | load avg |"
     )
-    lines = [head, "|" + "---|" * (len(STAGE_COLUMNS) + 8)]
+    lines = [head, "|" + "---|" * (len(STAGE_COLUMNS) + 9)]
     for r in records:
         if "error" in r:
             lines.append(f"| {r['case']} | error: {r['error']} |")
@@ -390,7 +401,7 @@ def main() -> None:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     ap.add_argument("--cases", nargs="*", default=["sizes", "plain", "sotu"])
-    ap.add_argument("--redo", type=int, nargs="*", default=[], help="sizes to measure again")
+    ap.add_argument("--redo", nargs="*", default=[], help="cases to measure again (or 'all')")
     ap.add_argument("--table", action="store_true", help="print the stored results only")
     args = ap.parse_args()
     if args.worker:
@@ -415,8 +426,8 @@ def main() -> None:
     seed = static_model_seed()
     records = []
     for case in cases:
-        redo = case.startswith("synthetic-") and int(case.split("-")[1]) in args.redo
-        if (r := measure(case, seed, redo or case in [f"x{n}" for n in args.redo])) is not None:
+        redo = "all" in args.redo or case in args.redo or case.split("-")[-1] in args.redo
+        if (r := measure(case, seed, redo)) is not None:
             records.append(r)
     print(table(records))
 
