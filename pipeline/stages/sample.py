@@ -138,14 +138,18 @@ def _cells(
     x: np.ndarray, n_cells: int, seed: int, rounds: int = 5
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seeded spherical k-means of unit rows: (unit centres, each row's cell)."""
+    from scipy import sparse
+
     rng = np.random.default_rng(seed)
     centres = x[np.sort(rng.choice(len(x), size=n_cells, replace=False))].copy()
     cell = np.zeros(len(x), dtype=np.int64)
     for _ in range(rounds):
         for start in range(0, len(x), 8192):
             cell[start : start + 8192] = (x[start : start + 8192] @ centres.T).argmax(axis=1)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, cell, x)
+        onehot = sparse.csr_matrix(
+            (np.ones(len(x), dtype=np.float32), (cell, np.arange(len(x)))), shape=(n_cells, len(x))
+        )
+        sums = np.asarray(onehot @ x)  # per-cell sums in one sparse product (np.add.at is slow)
         empty = np.bincount(cell, minlength=n_cells) == 0
         sums[empty] = centres[empty]  # a cell that lost every row keeps its centre
         centres = _unit(sums)
