@@ -134,3 +134,34 @@ def test_build_and_update_ask_only_about_new_keywords_and_never_store_the_key(
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert secret not in caplog.text
+
+
+def test_a_build_with_fallback_labels_is_not_up_to_date(tmp_path: Path, planted_csv: Path) -> None:
+    """The server was down: the next plain build asks again instead of reusing the run."""
+    store = Store(tmp_path / "cache")
+    base = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
+    with fake_llm("error") as fake:  # the same server (same config) down, then up
+        cfg = base.with_overrides({"represent": {"labels": "llm"}, "llm": {"base_url": fake.url}})
+        down = build(str(planted_csv), cfg, store)
+        assert down.manifest["timings"]["label"]["fallback"] > 0
+        fake.mode, asked = "ok", len(fake.requests)
+        up = build(str(planted_csv), cfg, store)
+        assert not up.up_to_date and len(fake.requests) > asked
+        assert build(str(planted_csv), cfg, store).up_to_date, "all named: nothing to ask"
+    topics = open_run(up.run_dir).read_table("topics.parquet")
+    assert set(topics["label_source"]) == {"llm"}
+    assert up.manifest["stage_keys"] == down.manifest["stage_keys"], "no stage recomputed"
+
+
+def test_keyword_labels_keep_every_key_and_llm_labels_recompute_no_stage() -> None:
+    """The setting and the [llm] section are new: builds that do not use them keep their run
+    key and stage keys (so their caches and published runs stay current)."""
+    from pipeline.flows.run import run_key, settings
+
+    plain = Config()
+    llm = Config().with_overrides({"represent": {"labels": "llm"}, "llm": {"model": "m"}})
+    assert plain.represent.key() == llm.represent.key()
+    recorded = settings(plain, sampled=False)
+    assert "llm" not in recorded and "labels" not in recorded["represent"]
+    assert settings(llm, sampled=False)["llm"]["model"] == "m"
+    assert run_key("c", plain) != run_key("c", llm)
