@@ -88,9 +88,7 @@ def base_corpus(name: str, seed: int) -> pd.DataFrame:
         d = d.assign(year=d["date"].str[:4].astype(int)).query("2012 <= year <= 2025")
     else:
         d = pd.read_parquet(SHARED / "sotu_paragraphs.parquet").query("1946 <= year <= 2025")
-        d = d.groupby("year", group_keys=False).apply(
-            lambda g: g.sample(min(len(g), 20), random_state=seed)
-        )
+        d = d.sample(frac=1, random_state=seed).groupby("year").head(20)
     d = d[["id", "text", "year"]].reset_index(drop=True)
     d["year"] = rng.permutation(d["year"].to_numpy())
     return d
@@ -310,12 +308,16 @@ def main() -> None:
     ap.add_argument("--corpora", nargs="+", default=["arxiv", "sotu"])
     ap.add_argument("--strengths", nargs="+", default=list(STRENGTHS))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rescore", type=Path, help="score a results file again, without building")
+    ap.add_argument("--rescore", type=Path, nargs="+", help="score results files again, together")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "trends.json")
     args = ap.parse_args()
     t0 = time.perf_counter()
     if args.rescore:
-        saved = json.loads(args.rescore.read_text())
-        results, nulls = saved["runs"], saved["nulls"]
+        results, nulls = [], {}
+        for path in args.rescore:
+            saved = json.loads(path.read_text())
+            results += saved["runs"]
+            nulls |= saved["nulls"]
     else:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -332,7 +334,7 @@ def main() -> None:
             f"| {r['strength']} | {r['detector']} | {r['precision']:.2f} | {r['recall']:.2f} "
             f"| {r['f1']:.2f} | {r['lag'] if r['lag'] is not None else '-'} | {null} |"
         )
-    out = REPO / "bench" / "results" / "trends.json"
+    out = args.out
     out.parent.mkdir(exist_ok=True)
     payload = {
         "summary": rows,
@@ -341,7 +343,7 @@ def main() -> None:
         "seconds": time.perf_counter() - t0,
     }
     out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    print(f"\n{time.perf_counter() - t0:.0f} s; details in {out.relative_to(REPO)}")
+    print(f"\n{time.perf_counter() - t0:.0f} s; details in {out}")
 
 
 if __name__ == "__main__":
