@@ -8,7 +8,13 @@ from dashboard import lineage_figures, loaders, state, time_figures, topic_figur
 from dashboard.filters import Filters
 from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
 from dashboard.time_data import share_matrix
-from dashboard.topic_data import keyword_table, nearest_topics, representative_docs, topics_table
+from dashboard.topic_data import (
+    keyword_table,
+    label_note,
+    nearest_topics,
+    representative_docs,
+    topics_table,
+)
 from pipeline.periods import period_label
 
 ctx = ui.page("topics")
@@ -52,6 +58,8 @@ st.caption(
 def detail(topic: int) -> None:
     row = run.topics[run.topics["topic"] == topic].iloc[0]
     st.header(ui.md_escape(ui.topic_name(run, topic)), divider="gray")
+    if note := label_note(run.topics, topic, run.manifest):
+        st.caption(ui.md_escape(note))
     c = st.columns(4)
     c[0].metric("Documents", f"{int(row['size']):,}")
     c[1].metric("Share of corpus", f"{float(row['share']):.1%}")
