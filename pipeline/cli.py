@@ -313,21 +313,26 @@ def topics(
     ],
     cache_dir: CacheDirOpt = None,
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many topics (0 = all).")] = 0,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file with a \\[curation] table.")
+    ] = None,
 ) -> None:
-    """Print the topic table of a run: id, label, size, share, top keywords."""
-    from pipeline.store.artifacts import open_run
+    """Print the topic table of a run as curated (docs/curation.md): id, label, size, share, keywords."""
+    from pipeline.cli_team import curation_place, open_named_run
+    from pipeline.curation.log import read_log
+    from pipeline.curation.view import curated_run
 
-    check_run_name(run, "RUN")
-    store = _store(cache_dir)
-    path = store.run_path(run)
-    if not path.exists():
-        names = ", ".join(p.name for p in store.list_runs()) or "none"
-        raise UserError(f"{path}: no run named '{run}'. Runs: {names}.")
-    df = open_run(path).read_table("topics.parquet")
+    store, handle = open_named_run(cache_dir, run)
+    df = curated_run(handle, read_log(curation_place(store.root, config).directory, run)).topics
     table = Table("topic", "label", "size", "share", "keywords", box=None)
     for r in df.head(limit or len(df)).itertuples():
+        mark = " *" if r.curated else ""  # a curated label (or merge): `curate RUN log`
         table.add_row(
-            str(r.topic), r.label, str(r.size), f"{r.share:.1%}", ", ".join(list(r.keywords)[:8])
+            str(r.topic),
+            Text(r.label + mark),
+            str(r.size),
+            f"{r.share:.1%}",
+            ", ".join(list(r.keywords)[:8]),
         )
     out.print(table)
 
@@ -486,6 +491,10 @@ def main(argv: list[str] | None = None) -> None:
         where = exc.filename if exc.filename is not None else "topictrends"
         _fail(os_error_line(exc, where, "cannot use this path", "pass another path"), 2)
 
+
+from pipeline import cli_team  # noqa: E402 - the team commands join the one app
+
+cli_team.register(app)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,175 @@
+"""The team commands of the CLI: ``curate`` (audited topic edits) and ``digest``.
+
+Registered on the one ``topictrends`` app by ``register``; kept apart so ``cli.py`` stays
+small. Both read a run through the curation overlay (``pipeline.curation.view``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.errors import UserError
+from pipeline.store.names import check_run_name
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+CURATE_USAGE = (
+    "ACTION is one of: rename TOPIC LABEL, merge TOPIC INTO, hide TOPIC, unhide TOPIC, "
+    "note TOPIC TEXT, undo, log"
+)
+ARITY = {"rename": 2, "merge": 2, "hide": 1, "unhide": 1, "note": 2, "undo": 0, "log": 0}
+
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Cache root. Default: $TOPICTRENDS_CACHE, else ./cache.",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML file whose \\[curation] (and \\[alerts]) tables apply (docs/config.md).",
+    ),
+]
+
+
+def open_named_run(cache_dir: Path | None, run: str):  # noqa: ANN201 - (Store, RunHandle)
+    """The store and the run's current build, or one line naming the runs there are."""
+    from pipeline.store.artifacts import open_run
+    from pipeline.store.cache import Store, cache_root
+
+    check_run_name(run, "RUN")
+    store = Store(cache_root(cache_dir))
+    path = store.run_path(run)
+    if not path.exists():
+        names = ", ".join(p.name for p in store.list_runs()) or "none"
+        raise UserError(f"{path}: no run named '{run}'. Runs: {names}.")
+    return store, open_run(path)
+
+
+def curation_place(root: Path, config: Path | None):  # noqa: ANN201 - Place
+    from pipeline.config import load_config
+    from pipeline.curation.edit import locate
+
+    return locate(root, load_config(config).curation.dir if config else None)
+
+
+def _topic(value: str, what: str = "TOPIC") -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(
+            f"{what} {value!r} is not a topic number (see `topictrends topics RUN`)"
+        ) from None
+
+
+def curate(
+    run: Annotated[
+        str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
+    ],
+    action: Annotated[str, typer.Argument(help=CURATE_USAGE, show_default=False)],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="The action's topic ids and text.", show_default=False),
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Edit a run's topics as a team: rename, merge, hide, note, undo; or show the log.
+
+    Edits go into an append-only log (who, when, what, the value before) and are applied
+    whenever the run is read (dashboard, `topics`, digests); the run itself is never
+    rewritten, and edits follow topics through `update` and `build --refit`
+    (docs/curation.md).
+    """
+    from pipeline.curation.edit import edit
+    from pipeline.curation.log import local_user, read_log
+
+    args = list(args or [])
+    if action not in ARITY:
+        raise UserError(f"unknown action {action!r}. {CURATE_USAGE}.")
+    if len(args) != ARITY[action]:
+        raise UserError(
+            f"{action} takes {ARITY[action]} argument(s), got {len(args)}. {CURATE_USAGE}."
+        )
+    store, handle = open_named_run(cache_dir, run)
+    place = curation_place(store.root, config)
+    if action == "log":
+        print_log(read_log(place.directory, run), handle)
+        return
+    topics = handle.read_table("topics.parquet")
+    from pipeline.store.contract import HISTORY_FILE, LINEAGE_FILE
+
+    lineage = handle.read_table(LINEAGE_FILE) if handle.has(LINEAGE_FILE) else None
+    history = handle.read_table(HISTORY_FILE) if handle.has(HISTORY_FILE) else None
+    topic = _topic(args[0]) if args else None
+    into = _topic(args[1], "INTO") if action == "merge" else None
+    value = args[1] if action in ("rename", "note") else None
+    entry = edit(
+        place,
+        run,
+        handle.manifest,
+        topics,
+        local_user(),
+        action,
+        topic,
+        into,
+        value,
+        lineage,
+        history,
+    )
+    out.print(Text(describe(entry)))
+
+
+def describe(e) -> str:  # noqa: ANN001 - Entry
+    """One line for an entry, as `curate` prints it and `curate log` lists it."""
+    if e.action == "rename":
+        return f"topic {e.topic}: renamed {e.before!r} -> {e.value!r}"
+    if e.action == "merge":
+        return f"topic {e.topic} merged into topic {e.into}"
+    if e.action in ("hide", "unhide"):
+        return f"topic {e.topic}: {'hidden' if e.action == 'hide' else 'shown again'}"
+    if e.action == "note":
+        return f"topic {e.topic}: note {e.value!r}"
+    return f"undid the {e.before} of topic {e.topic}"
+
+
+def print_log(entries: list, handle) -> None:  # noqa: ANN001 - RunHandle
+    """The log, oldest first, with each entry's status on the current build."""
+    from pipeline.curation.view import curated_run
+
+    if not entries:
+        err.print(f"no curation edits for run '{handle.name}'")
+        return
+    view = curated_run(handle, entries)
+    undone = {e.target for e in entries if e.action == "undo"}
+    orphans = {e.id for e in view.overlay.state.orphans}
+    table = Table("id", "when", "who", "step", "edit", "status", box=None)
+    for e in entries:
+        status = (
+            "undone"
+            if e.id in undone
+            else "topic gone"
+            if e.id in orphans
+            else ""
+            if e.action == "undo"
+            else "in effect"
+        )
+        table.add_row(*(Text(str(c)) for c in (e.id, e.at, e.who, e.step, describe(e), status)))
+    out.print(table)
+    for t, why in sorted(view.overlay.state.review.items()):
+        err.print(Text(f"review topic {t}: {why} since it was edited"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(curate)
