@@ -307,37 +307,6 @@ def runs(cache_dir: CacheDirOpt = None) -> None:
 
 
 @app.command()
-def topics(
-    run: Annotated[
-        str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
-    ],
-    cache_dir: CacheDirOpt = None,
-    limit: Annotated[int, typer.Option(min=0, help="Show at most this many topics (0 = all).")] = 0,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file with a \\[curation] table.")
-    ] = None,
-) -> None:
-    """Print the topic table of a run as curated (docs/curation.md): id, label, size, share, keywords."""
-    from pipeline.cli_team import curation_place, open_named_run
-    from pipeline.curation.log import read_log
-    from pipeline.curation.view import curated_run
-
-    store, handle = open_named_run(cache_dir, run)
-    df = curated_run(handle, read_log(curation_place(store.root, config).directory, run)).topics
-    table = Table("topic", "label", "size", "share", "keywords", box=None)
-    for r in df.head(limit or len(df)).itertuples():
-        mark = " *" if r.curated else ""  # a curated label (or merge): `curate RUN log`
-        table.add_row(
-            str(r.topic),
-            Text(r.label + mark),
-            str(r.size),
-            f"{r.share:.1%}",
-            ", ".join(list(r.keywords)[:8]),
-        )
-    out.print(table)
-
-
-@app.command()
 def serve(
     cache_dir: CacheDirOpt = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
