@@ -198,6 +198,87 @@ def topics(
     out.print(table)
 
 
+MATCH_EXIT = 3  # --fail-on-match: a watched topic moved (0 otherwise)
+
+
+def digest(
+    run: Annotated[
+        str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Recent window: the complete periods from the one holding this date (YYYY-MM-DD)."
+        ),
+    ] = None,
+    last: Annotated[
+        int | None, typer.Option(min=1, help="Recent window: the last N complete periods.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html, json or rss.")] = "md",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
+    ] = None,
+    smtp: Annotated[
+        str | None,
+        typer.Option(
+            help="Mail the digest through HOST:PORT (STARTTLS; $TOPICTRENDS_SMTP_USER/_PASSWORD)."
+        ),
+    ] = None,
+    to: Annotated[list[str] | None, typer.Option(help="Recipient (repeat for more).")] = None,
+    fail_on_match: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-match", help=f"Exit {MATCH_EXIT} when a watched topic moved (for cron)."
+        ),
+    ] = False,
+    cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """What is new, emerging, rising and fading in a run, and what changed since the last digest.
+
+    Curated labels, merges and hides apply; \\[alerts] watch (in --config) puts watched
+    topics first (docs/digests.md).
+    """
+    import datetime as dt
+
+    from pipeline.config import load_config
+    from pipeline.curation.log import read_log
+    from pipeline.curation.view import curated_run
+    from pipeline.digest import render, state
+    from pipeline.digest.content import build_digest
+
+    if fmt not in render.FORMATS:
+        raise UserError(f"--format {fmt!r}: use one of {', '.join(render.FORMATS)}")
+    if since is not None and last is not None:
+        raise UserError("--since and --last both set the window; give one of them")
+    try:
+        since_date = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise UserError(f"--since {since!r}: write a date as YYYY-MM-DD") from None
+    store, handle = open_named_run(cache_dir, run)
+    place = curation_place(store.root, config)
+    watch = load_config(config).alerts.watch if config else ()
+    view = curated_run(handle, read_log(place.directory, run))
+    previous = state.previous_step(place, run)
+    d = build_digest(view, watch, since_date, last, since_step=previous)
+    text = render.FORMATS[fmt](d)
+    if out_file is not None:
+        state.write_atomic(out_file, text)
+        err.print(f"digest written to {out_file}")
+    elif smtp is None:
+        print(text, end="")
+    if smtp is not None:
+        from pipeline.digest.send import send
+
+        send(d, smtp, list(to or []))
+        err.print(f"digest sent to {', '.join(to or [])}")
+    state.record(place, run, d)
+    if fail_on_match and d["matches"]:
+        err.print(f"{len(d['matches'])} watched topic(s) moved")
+        raise typer.Exit(MATCH_EXIT)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(topics)
     app.command()(curate)
+    app.command()(digest)

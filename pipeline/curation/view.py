@@ -133,28 +133,34 @@ class Overlay:
         documents (``docs`` holds the build's own ``topic``, ``date``, ``date_precision``)."""
         if raw is None or not self.state.membership_changed:
             return raw
-        from pipeline.stages.trends import compute_trends
+        curated = docs.assign(topic=self.doc_topics(docs["topic"]))
+        return recompute_trends(curated, str(manifest.get("period")), trends_config(manifest))
 
-        labels = self.doc_topics(docs["topic"])
-        visible = np.unique(labels[labels >= 0])
-        dense = np.full(len(labels), OUTLIER, dtype=np.int64)
-        pos = np.searchsorted(visible, labels)
-        dense[labels >= 0] = pos[labels >= 0]
-        result = compute_trends(
-            docs["date"],
-            dense,
-            str(manifest.get("period")),
-            trends_config(manifest),
-            precisions=docs.get("date_precision"),
-        )
-        table = result.table.copy()
-        table["topic"] = visible[table["topic"].to_numpy(dtype=np.int64)]
-        return table.reset_index(drop=True)
+
+def recompute_trends(
+    docs: pd.DataFrame, period: str, cfg: TrendsConfig, info: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Trend scores for documents' (curated) ``topic`` ids, which need not be contiguous:
+    the trends stage's ``compute_trends`` on dense ids, mapped back. ``info`` receives the
+    windows and notes ``compute_trends`` reports."""
+    from pipeline.stages.trends import compute_trends
+
+    labels = np.asarray(docs["topic"], dtype=np.int64)
+    visible = np.unique(labels[labels >= 0])
+    dense = np.full(len(labels), OUTLIER, dtype=np.int64)
+    pos = np.searchsorted(visible, labels)
+    dense[labels >= 0] = pos[labels >= 0]
+    result = compute_trends(docs["date"], dense, period, cfg, precisions=docs.get("date_precision"))
+    if info is not None:
+        info.update(result.info)
+    table = result.table.copy()
+    table["topic"] = visible[table["topic"].to_numpy(dtype=np.int64)]
+    return table.reset_index(drop=True)
 
 
 def trends_config(manifest: dict[str, Any]) -> TrendsConfig:
     """The run's own ``[trends]`` settings (defaults for a setting this version lacks)."""
-    raw = (manifest.get("settings") or {}).get("trends") or {}
+    raw = (manifest.get("config") or {}).get("trends") or {}
     try:
         return TrendsConfig.model_validate(raw)
     except ValidationError:
