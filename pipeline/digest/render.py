@@ -54,12 +54,12 @@ def window_text(d: dict[str, Any]) -> str:
     return f"Recent window {w['start']} .. {w['end']} ({w['periods']} {d.get('period')}s{prev})."
 
 
-def _sections(d: dict[str, Any]) -> list[tuple[str, list[dict]]]:
+def sections(d: dict[str, Any]) -> list[tuple[str, list[dict]]]:
     out = [("Watchlist matches", d["matches"])] if d["matches"] else []
     return out + [(TITLES[k], v) for k, v in d["sections"].items() if v]
 
 
-def _change_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
+def change_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
     c = d["changes"]
     rows = []
     for rel, what in (("new", "new"), ("gone", "gone"), ("split", "split"), ("merged", "merged")):
@@ -70,7 +70,7 @@ def _change_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
 
 def to_markdown(d: dict[str, Any]) -> str:
     lines = [f"# Topic digest: {md(d['run'])}", "", window_text(d), ""]
-    for title, items in _sections(d):
+    for title, items in sections(d):
         lines += [f"## {title}", ""]
         for i in items:
             lines.append(
@@ -85,7 +85,7 @@ def to_markdown(d: dict[str, Any]) -> str:
                 lines.append(f"  - {link}" + (f" ({doc['date']})" if doc["date"] else ""))
         lines.append("")
     lines += [f"## Changes since update step {d['changes']['since_step']}", ""]
-    changes = _change_lines(d)
+    changes = change_lines(d)
     lines += [f"- {what}: {md(text)}" for what, text in changes] or ["- none"]
     lines += ["", f"_Generated {d['generated_at']} by topictrends digest._", ""]
     return "\n".join(lines)
@@ -94,7 +94,7 @@ def to_markdown(d: dict[str, Any]) -> str:
 def to_text(d: dict[str, Any]) -> str:
     """The plain-text part of an e-mail."""
     lines = [f"Topic digest: {d['run']}", window_text(d), ""]
-    for title, items in _sections(d):
+    for title, items in sections(d):
         lines += [title.upper()]
         for i in items:
             spark = sparkline([s["share"] for s in i["series"]])
@@ -102,14 +102,14 @@ def to_text(d: dict[str, Any]) -> str:
             lines += [f"    - {doc['title']} {doc['url'] or ''}".rstrip() for doc in i["documents"]]
         lines.append("")
     lines += [f"Changes since update step {d['changes']['since_step']}:"]
-    lines += [f"  {what}: {text}" for what, text in _change_lines(d)] or ["  none"]
+    lines += [f"  {what}: {text}" for what, text in change_lines(d)] or ["  none"]
     return "\n".join(lines) + "\n"
 
 
 def charts(d: dict[str, Any]) -> dict[str, bytes]:
     """One PNG per topic shown: content id -> PNG bytes."""
     out = {}
-    for _, items in _sections(d):
+    for _, items in sections(d):
         for i in items:
             out[f"topic-{i['topic']}"] = bar_png([s["share"] for s in i["series"]], recent=1)
     return out
@@ -127,7 +127,7 @@ def to_html(d: dict[str, Any], image: Callable[[str], str] | None = None) -> str
         "<body style='font-family:sans-serif;max-width:760px'>",
         f"<h1>Topic digest: {e(d['run'])}</h1><p>{e(window_text(d))}</p>",
     ]
-    for title, items in _sections(d):
+    for title, items in sections(d):
         parts.append(f"<h2>{e(title)}</h2>")
         for i in items:
             img = e(src(f"topic-{i['topic']}"))
@@ -145,7 +145,7 @@ def to_html(d: dict[str, Any], image: Callable[[str], str] | None = None) -> str
                 docs.append(f"<li>{link}{' (' + e(doc['date']) + ')' if doc['date'] else ''}</li>")
             parts.append("<ul>" + "".join(docs) + "</ul>")
     parts.append(f"<h2>Changes since update step {d['changes']['since_step']}</h2><ul>")
-    parts += [f"<li>{e(w)}: {e(t)}</li>" for w, t in _change_lines(d)] or ["<li>none</li>"]
+    parts += [f"<li>{e(w)}: {e(t)}</li>" for w, t in change_lines(d)] or ["<li>none</li>"]
     parts.append(f"</ul><p><small>Generated {e(d['generated_at'])}.</small></p></body></html>")
     return "\n".join(parts)
 
@@ -163,7 +163,7 @@ def to_rss(d: dict[str, Any], link: str = "http://localhost:8501/") -> str:
     fg.link(href=link)
     fg.description(window_text(d))
     fg.lastBuildDate(d["generated_at"])
-    for title, items in _sections(d):
+    for title, items in sections(d):
         for i in items:
             fe = fg.add_entry(order="append")
             fe.id(f"{d['run']}:{d['generated_at']}:{title}:{i['topic']}")
