@@ -32,13 +32,13 @@ from pipeline.store.contract import (
     HISTORY_FILE,
     KEYWORDS_FILE,
     LINEAGE_FILE,
+    OUTLIER,
     OVER_TIME_FILE,
     TOPIC_EMBEDDINGS_FILE,
     TOPICS_FILE,
     TRENDS_FILE,
 )
 
-OUTLIER = -1
 OUTLIER_LABEL = "Outliers"
 HOVER_TITLE_CHARS = 80
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)

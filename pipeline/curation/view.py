@@ -24,12 +24,11 @@ from pipeline.store.contract import (
     DOCUMENTS_FILE,
     HISTORY_FILE,
     LINEAGE_FILE,
+    OUTLIER,
     OVER_TIME_FILE,
     TOPICS_FILE,
     TRENDS_FILE,
 )
-
-OUTLIER = -1
 
 
 def update_step(manifest: dict[str, Any]) -> int:

@@ -23,7 +23,7 @@ from pipeline.errors import UserError
 ENV_USER = "TOPICTRENDS_SMTP_USER"
 ENV_PASSWORD = "TOPICTRENDS_SMTP_PASSWORD"
 ENV_FROM = "TOPICTRENDS_SMTP_FROM"
-LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def parse_server(value: str) -> tuple[str, int]:
@@ -73,7 +73,7 @@ def send(
             if smtp.has_extn("starttls"):
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
-            elif user or host not in LOOPBACK:
+            elif user or host not in LOCAL_HOSTS:
                 raise UserError(
                     f"--smtp {server}: the server does not offer STARTTLS, so the digest "
                     f"{'and credentials ' if user else ''}would travel unencrypted. Use a server "

@@ -77,8 +77,6 @@ def settings(cfg: Config, sampled: bool) -> dict[str, Any]:
     out = cfg.model_dump(mode="json")
     if not sampled:
         out.pop("scale", None)
-    for section in ("curation", "alerts"):  # read on top of a run, never part of one
-        out.pop(section, None)
     return out
 
 
