@@ -17,8 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import UserError, os_error_line
+from pipeline.settings.alerts import AlertsConfig
 from pipeline.settings.base import Section, stable_hash
 from pipeline.settings.llm import LLMConfig
+from pipeline.settings.curation import CurationConfig
 
 __all__ = ["Config", "Section", "load_config", "stable_hash"]
 
@@ -367,6 +369,8 @@ class Config(BaseModel):
     trends: TrendsConfig = TrendsConfig()
     update: UpdateConfig = UpdateConfig()
     scale: ScaleConfig = ScaleConfig()
+    curation: CurationConfig = CurationConfig()
+    alerts: AlertsConfig = AlertsConfig()
     llm: LLMConfig = LLMConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
