@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.errors import UserError, os_error_line
 from pipeline.settings.alerts import AlertsConfig
 from pipeline.settings.base import Section, stable_hash
-from pipeline.settings.llm import LLMConfig
 from pipeline.settings.curation import CurationConfig
+from pipeline.settings.llm import LLMConfig
 
 __all__ = ["Config", "Section", "load_config", "stable_hash"]
 
