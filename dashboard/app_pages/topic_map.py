@@ -69,7 +69,7 @@ if view == "docs":
         st.caption(map_caption(len(run.docs), fig.layout.meta, ctx.filters.active, zoom))
     event = st.plotly_chart(
         fig,
-        key=f"doc_map.{zoom or 'all'}",
+        key="doc_map" if zoom is None else f"doc_map.{zoom}",  # a new view, a new selection
         on_select="rerun",
         selection_mode=("box", "lasso"),
         config={"displaylogo": False, "scrollZoom": True},
