@@ -29,7 +29,9 @@ def main(run: Path, out: Path) -> None:
         int(t): " · ".join(str(label).split(" · ")[:2])
         for t, label in zip(topics["topic"], topics["label"], strict=True)
     }
-    labels = np.array([short.get(int(t), "Unlabelled") if t >= 0 else "Unlabelled" for t in docs["topic"]])
+    labels = np.array(
+        [short.get(int(t), "Unlabelled") if t >= 0 else "Unlabelled" for t in docs["topic"]]
+    )
     t0 = time.perf_counter()
     fig, _ = datamapplot.create_plot(
         docs[["x", "y"]].to_numpy(),
@@ -41,7 +43,9 @@ def main(run: Path, out: Path) -> None:
         dpi=100,
     )
     fig.savefig(out, dpi=100, bbox_inches="tight")
-    print(f"{out}: {len(docs):,} points, {len(set(labels)) - 1} labels, {time.perf_counter() - t0:.1f} s")
+    print(
+        f"{out}: {len(docs):,} points, {len(set(labels)) - 1} labels, {time.perf_counter() - t0:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ ENV_POINT_BUDGET = "TOPICTRENDS_MAP_POINTS"
 DEFAULT_POINT_BUDGET = 50_000
 SAMPLE_FLOOR = 50  # points drawn for every topic (or all of a smaller topic) above the budget
 DENSITY_BINS = 240  # cells along the longer side of the view
-ROBUST_QUANTILES = (0.005, 0.995)
-ROBUST_GAP = 0.35  # a jump wider than this (of the quantile span) ends the range
+ROBUST_QUANTILES = (0.02, 0.98)
+ROBUST_GAP = 0.5  # a jump wider than this (of the quantile span) ends the range
 ROBUST_MARGIN = 0.04  # of the robust span, on every side
 
 
@@ -84,7 +84,7 @@ class Extent:
 def robust_span(
     v: np.ndarray, quantiles: tuple[float, float] = ROBUST_QUANTILES, gap: float = ROBUST_GAP
 ) -> tuple[float, float]:
-    """The range of ``v`` without its strays: from the 0.5% and 99.5% quantiles outwards,
+    """The range of ``v`` without its strays: from the 2% and 98% quantiles outwards,
     as far as the points continue without a gap wider than ``gap`` of the quantile span.
 
     So a small topic at the edge of the map stays in view (its points are close to the

@@ -27,6 +27,18 @@ def test_robust_extent_ignores_a_few_far_away_points():
     e = map_data.robust_extent(x, y)
     assert e.x1 < 6 and e.x0 > -6  # the bulk fills the view
     assert e.x0 < np.quantile(x, 0.01) and e.x1 > np.quantile(x, 0.99)
+    # A small run where the strays are 1% of it (more than a 0.5% tail).
+    x, y = rng.normal(size=300), rng.normal(size=300)
+    x[:3] = [80.0, 90.0, 100.0]
+    e = map_data.robust_extent(x, y)
+    assert e.x1 < 6 and e.x1 >= x[3:].max()  # strays out, every other point in
+
+
+def test_robust_span_keeps_a_small_cluster_at_the_edge():
+    rng = np.random.default_rng(6)
+    v = np.concatenate([rng.normal(0, 0.5, 3000), rng.normal(2.6, 0.2, 10), [300.0]])
+    lo, hi = map_data.robust_span(v)
+    assert v[:-1].max() <= hi < 300 and lo <= v.min()
 
 
 def test_map_points_clamps_strays_to_the_edge_and_marks_them():

@@ -108,7 +108,7 @@ def test_selected_rows_reads_customdata_from_a_plain_dict():
 
 def _big(n: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(7)
-    topic = np.repeat([0, 1, 2], [n - 60, 50, 10])
+    topic = np.repeat([0, 1, 2], [n - 1000, 700, 300])
     docs = pd.DataFrame(
         {
             "title": [f"Paper {i}" for i in range(n)],
@@ -120,7 +120,7 @@ def _big(n: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     docs.loc[5, "x"] = 400.0  # a stray far away
     topics = pd.DataFrame(
-        {"topic": [0, 1, 2], "label": ["a · b", "c · d", "e · f"], "size": [n - 60, 50, 10]}
+        {"topic": [0, 1, 2], "label": ["a · b", "c · d", "e · f"], "size": [n - 1000, 700, 300]}
     )
     topics["x"], topics["y"] = [0.0, 3.0, 6.0], [0.0, 0.0, 0.0]
     return docs, topics
@@ -159,7 +159,7 @@ def test_the_default_view_is_the_robust_range_with_strays_marked_at_its_edge():
         if sym == map_figures.BEYOND_SYMBOL
     ]
     assert len(strays) <= 3  # a stray, perhaps a gapped Gaussian tail; not a small topic
-    assert not set(strays) & set(np.flatnonzero(docs["topic"] == 2))  # the edge topic stays
+    assert not set(strays) & set(np.flatnonzero(docs["topic"] == 2))  # the edge topic stays in
 
 
 def test_topic_colours_follow_the_scheme(small_topics):
