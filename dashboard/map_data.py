@@ -23,7 +23,7 @@ import numpy as np
 ENV_POINT_BUDGET = "TOPICTRENDS_MAP_POINTS"
 DEFAULT_POINT_BUDGET = 50_000
 SAMPLE_FLOOR = 50  # points drawn for every topic (or all of a smaller topic) above the budget
-DENSITY_BINS = 240  # cells along the longer side of the view
+DENSITY_BINS = 160  # cells along the longer side of the view
 ROBUST_QUANTILES = (0.02, 0.98)
 ROBUST_GAP = 0.5  # a jump wider than this (of the quantile span) ends the range
 ROBUST_MARGIN = 0.04  # of the robust span, on every side

@@ -202,11 +202,12 @@ def density_trace(points: MapPoints) -> go.Heatmap:
         y=yc,
         z=z,
         name=DENSITY_NAME,
-        colorscale=[[0.0, "#e6e9ef"], [1.0, "#3a4150"]],
+        colorscale=[[0.0, "#cfd4dc"], [1.0, "#1f2633"]],
+        zmin=0.0,
         showscale=False,
         hoverinfo="skip",
         zsmooth=False,
-        opacity=0.75,
+        opacity=0.8,
     )
 
 
@@ -288,10 +289,12 @@ def _label_topics(fig: go.Figure, topics: pd.DataFrame, extent: Extent, limit: i
     texts = [esc(_short_label(v), 40) for v in t["label"]]
     x, y = t["x"].to_numpy(dtype=float), t["y"].to_numpy(dtype=float)
     plain = [html.unescape(v) for v in texts]  # the box is sized by the characters shown
-    for i in place_labels(x, y, plain, t["size"].to_numpy(), extent, limit=limit):
+    for i, dx, dy in place_labels(x, y, plain, t["size"].to_numpy(), extent, limit=limit):
         fig.add_annotation(
             x=float(x[i]),
             y=float(y[i]),
+            xshift=dx,
+            yshift=dy,
             text=texts[i],
             showarrow=False,
             font={"size": LABEL_FONT_PX, "color": "#1f1f1f"},

@@ -1,8 +1,9 @@
 """Where the Topic map's labels go and which colour each topic gets. No Streamlit, no Plotly.
 
 Labels: greedy placement by topic size (the idea behind DataMapPlot's label layout, without
-its force-directed step): the largest topic is labelled first, and a smaller topic's label is
-kept only if its box, estimated from the font size, overlaps no label already placed. The
+its leader lines): the largest topic is labelled first, and a smaller topic's label is kept
+only if its box, estimated from the font size, overlaps no label already placed, on the
+topic's centre or just beside it. The
 estimate assumes the narrowest plot the page draws (``MIN_PLOT_WIDTH_PX``): a wider plot
 only spreads the labels further apart, so nothing placed here can overlap there.
 
@@ -15,6 +16,7 @@ other scheme colours by hierarchy branch: the topics under one branch share a hu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,7 @@ from dashboard.map_data import Extent
 
 MIN_PLOT_WIDTH_PX = 700  # narrowest map the wide layout draws (a laptop with the sidebar open)
 LABEL_FONT_PX = 11
-CHAR_WIDTH = 0.62  # of the font size: a little wider than an average sans-serif glyph
+CHAR_WIDTH = 0.55  # of the font size: wider than an average sans-serif glyph (~0.45-0.5)
 LABEL_PAD_PX = 3  # around the text (plotly's borderpad plus a gap)
 NEIGHBOURS = 6
 GOOD_ENOUGH_DE = 45.0  # CIELAB distance above which two colours count as clearly different
@@ -43,6 +45,19 @@ def px_per_unit(extent: Extent, width_px: float, height_px: float) -> float:
     return min(width_px / (extent.x1 - extent.x0), height_px / (extent.y1 - extent.y0))
 
 
+class Placed(NamedTuple):
+    """A label to draw: the topic's index and its shift from the topic centre, in pixels."""
+
+    index: int
+    dx: float
+    dy: float
+
+
+def _candidates(w: float, h: float) -> tuple[tuple[float, float], ...]:
+    """Where a label may go, nearest first: on the centre, just above or below, then beside."""
+    return ((0.0, 0.0), (0.0, h), (0.0, -h), (w / 2 + 4, 0.0), (-w / 2 - 4, 0.0))
+
+
 def place_labels(
     x: Sequence[float],
     y: Sequence[float],
@@ -53,25 +68,29 @@ def place_labels(
     height_px: float = 640,
     font_px: float = LABEL_FONT_PX,
     limit: int = 60,
-) -> list[int]:
-    """Indices of the labels to draw, centred at (x, y): largest first, none overlapping,
-    none sticking out of the view, at most ``limit``."""
+) -> list[Placed]:
+    """The labels to draw: largest topic first, each on its centre or shifted by up to one
+    label height or half a width (``_candidates``), none overlapping another, none
+    sticking out of the view, at most ``limit``."""
     scale = px_per_unit(extent, width_px, height_px)
+    view_w = (extent.x1 - extent.x0) * scale
+    view_h = (extent.y1 - extent.y0) * scale
     placed: list[tuple[float, float, float, float]] = []
-    keep: list[int] = []
+    keep: list[Placed] = []
     for i in np.argsort(-np.asarray(sizes, dtype=float), kind="stable"):
         w, h = label_box(texts[i], font_px)
         cx = (float(x[i]) - extent.x0) * scale
         cy = (float(y[i]) - extent.y0) * scale
-        box = (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
-        view_w = (extent.x1 - extent.x0) * scale
-        view_h = (extent.y1 - extent.y0) * scale
-        if box[0] < 0 or box[2] < 0 or box[1] > view_w or box[3] > view_h:
-            continue
-        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in placed):
-            continue
-        placed.append(box)
-        keep.append(int(i))
+        for dx, dy in _candidates(w, h):
+            box = (cx + dx - w / 2, cx + dx + w / 2, cy + dy - h / 2, cy + dy + h / 2)
+            if box[0] < 0 or box[2] < 0 or box[1] > view_w or box[3] > view_h:
+                continue
+            if not any(
+                box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in placed
+            ):
+                placed.append(box)
+                keep.append(Placed(int(i), dx, dy))
+                break
         if len(keep) >= limit:
             break
     return keep

@@ -59,13 +59,13 @@ def map_root(dashboard_runs, tmp_path_factory):
     far = docs["x"].max() + np.array([6.0, 7.0, 8.0]) * span
     docs.loc[[0, 1, 2], "x"] = far.astype(docs["x"].dtype)
     republish(store, STRAYS, frames={"documents": docs}, source=src)
-    return root
+    return root, float(far[0])
 
 
 @pytest.fixture(scope="module")
 def server(map_root, tmp_path_factory):
     log = tmp_path_factory.mktemp("serve-map") / "serve.log"
-    with bt.serve(map_root, log=log, env={"TOPICTRENDS_MAP_POINTS": str(BUDGET)}) as base:
+    with bt.serve(map_root[0], log=log, env={"TOPICTRENDS_MAP_POINTS": str(BUDGET)}) as base:
         yield base
 
 
@@ -96,7 +96,7 @@ def _drag(page, tool: str, path: list[tuple[float, float]]) -> None:
     page.mouse.move(*at[0])
     page.mouse.down()
     for x, y in at[1:]:
-        page.mouse.move(x, y, steps=6)
+        page.mouse.move(x, y, steps=2)
     page.mouse.up()
 
 
@@ -106,7 +106,7 @@ def test_above_the_budget_the_density_shows_and_a_lasso_lists_undrawn_documents(
     plot = page.evaluate(PLOT_JS)
     assert plot["heatmap"] == 1 and len(plot["x"]) <= BUDGET + 10
     assert page.get_by_text(re.compile(r"drawn as points")).count() == 1
-    ring = [(0.5 + 0.45 * np.cos(a), 0.5 + 0.45 * np.sin(a)) for a in np.linspace(0, 6.2, 24)]
+    ring = [(0.5 + 0.45 * np.cos(a), 0.5 + 0.45 * np.sin(a)) for a in np.linspace(0, 6.2, 12)]
     _drag(page, "Lasso Select", ring)
     heading = page.get_by_text(re.compile(r"^[\d,]+ selected documents$"))
     heading.wait_for(timeout=30_000)
@@ -123,13 +123,14 @@ def test_above_the_budget_the_density_shows_and_a_lasso_lists_undrawn_documents(
     assert bt.exceptions(page) == []
 
 
-def test_default_view_is_the_robust_range_and_labels_do_not_overlap(server, page):
+def test_default_view_is_the_robust_range_and_labels_do_not_overlap(server, page, map_root):
     bt.open_page(page, server, "map", run=STRAYS)
     plot = page.evaluate(PLOT_JS)
     x = np.array(plot["x"], dtype=float)
     lo, hi = plot["range"]
-    assert hi - lo < 0.5 * (x.max() - x.min()) or x.max() <= hi  # clamped: nothing beyond hi
-    assert x.max() <= hi + 1e-6 and x.min() >= lo - 1e-6  # every point drawn inside the view
+    tol = 1e-5 * (hi - lo)  # the drawn coordinates are float32
+    assert hi < map_root[1]  # the strays do not stretch the view...
+    assert x.max() <= hi + tol and x.min() >= lo - tol  # ...they are drawn inside it
     assert (np.quantile(x, 0.95) - np.quantile(x, 0.05)) > 0.5 * (hi - lo)  # bulk fills it
     assert plot["symbols"].count(BEYOND_SYMBOL) >= 1  # the strays, marked at the edge
     boxes = page.evaluate(LABEL_BOXES_JS)

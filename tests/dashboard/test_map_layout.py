@@ -12,9 +12,9 @@ from dashboard.map_data import Extent
 def _boxes(x, y, texts, keep, extent):
     scale = map_layout.px_per_unit(extent, map_layout.MIN_PLOT_WIDTH_PX, 640)
     out = []
-    for i in keep:
+    for i, dx, dy in keep:
         w, h = map_layout.label_box(texts[i])
-        cx, cy = (x[i] - extent.x0) * scale, (y[i] - extent.y0) * scale
+        cx, cy = (x[i] - extent.x0) * scale + dx, (y[i] - extent.y0) * scale + dy
         out.append((cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2))
     return out
 
@@ -33,15 +33,15 @@ def test_labels_do_not_overlap_and_larger_topics_win():
         for b in range(a + 1, len(boxes)):
             p, q = boxes[a], boxes[b]
             assert not (p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3])
-    assert int(np.argmax(sizes)) == keep[0]
-    # Two labels on the same spot: only the larger topic's is drawn.
-    both = map_layout.place_labels([0, 0.01], [0, 0], ["small", "large"], [5, 50], extent)
-    assert both == [1]
+    assert keep[0] == (int(np.argmax(sizes)), 0.0, 0.0)  # the largest, on its centre
+    # Three labels on one spot: the larger topics first, on it and just above it.
+    spot = map_layout.place_labels([0] * 3, [0] * 3, ["a", "b", "c"], [5, 50, 20], extent)
+    assert [(p.index, p.dx) for p in spot[:2]] == [(1, 0.0), (2, 0.0)] and spot[1].dy > 0
 
 
 def test_labels_outside_the_view_are_left_out():
     keep = map_layout.place_labels([0, 9], [0, 0], ["in", "out"], [1, 2], Extent(-1, 1, -1, 1))
-    assert keep == [0]
+    assert [p.index for p in keep] == [0]
 
 
 def _min_neighbour_distance(x, y, colors):
