@@ -289,18 +289,24 @@ def _label_topics(fig: go.Figure, topics: pd.DataFrame, extent: Extent, limit: i
     texts = [esc(_short_label(v), 40) for v in t["label"]]
     x, y = t["x"].to_numpy(dtype=float), t["y"].to_numpy(dtype=float)
     plain = [html.unescape(v) for v in texts]  # the box is sized by the characters shown
-    for i, dx, dy in place_labels(x, y, plain, t["size"].to_numpy(), extent, limit=limit):
-        fig.add_annotation(
-            x=float(x[i]),
-            y=float(y[i]),
-            xshift=dx,
-            yshift=dy,
-            text=texts[i],
-            showarrow=False,
-            font={"size": LABEL_FONT_PX, "color": "#1f1f1f"},
-            bgcolor="rgba(255,255,255,0.65)",
-            borderpad=1,
-        )
+    placed = place_labels(x, y, plain, t["size"].to_numpy(), extent, limit=limit)
+    # One layout update: add_annotation one by one re-validates every earlier annotation.
+    fig.update_layout(
+        annotations=[
+            {
+                "x": float(x[i]),
+                "y": float(y[i]),
+                "xshift": dx,
+                "yshift": dy,
+                "text": texts[i],
+                "showarrow": False,
+                "font": {"size": LABEL_FONT_PX, "color": "#1f1f1f"},
+                "bgcolor": "rgba(255,255,255,0.65)",
+                "borderpad": 1,
+            }
+            for i, dx, dy in placed
+        ]
+    )
 
 
 def _short_label(label: object) -> str:
