@@ -48,7 +48,7 @@ def keywords_over_time(
     cols = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    analyzer = PhraseAnalyzer(stop_words_for(represent), represent.ngram_max)
+    analyzer = PhraseAnalyzer(stop_words_for(represent, texts), represent.ngram_max)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
     for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
