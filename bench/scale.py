@@ -8,7 +8,7 @@
 
 The corpus (``synthetic_corpus``) is public-domain text with a planted time structure: the
 State of the Union paragraphs (../shared/corpora/sotu_paragraphs.parquet; the benchmark may
-read ../shared, the product never does), grouped by president (45 groups, each with its own
+read ../shared, the product never does), grouped by president (43 groups, each with its own
 era's vocabulary). A document is a run of 1-3 consecutive sentences of one paragraph of a
 group joined with 1-2 sentences of another paragraph of the same group, so there are
 millions of distinct texts. Its date falls in one of 48 months; each group's share of a
