@@ -98,6 +98,12 @@ def choose(cfg: Config, inputs: dict[str, Any]) -> np.ndarray | None:
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
+# Bumped when the sampled path's results change (2: the word profile is fitted on the sample
+# and projected, placement is approximate above EXACT_PLACE_MAX), so the stage caches of
+# sampled builds made by an older version are not reused. Unsampled keys never include it.
+SAMPLED_FIT_VERSION = 2
+
+
 def key_part(ctx: Context) -> str | None:
     """What the sample adds to the reduce key: its size, the documents in it and the
     ``[scale]`` settings; None (nothing added, the key as before) when there is no sample."""
@@ -105,7 +111,7 @@ def key_part(ctx: Context) -> str | None:
     if sample is None:
         return None
     picked = digest([str(i) for i in sample.tolist()])
-    return f"fit_sample={len(sample)}:{picked}:{ctx.cfg.scale.key()}"
+    return f"fit_sample={len(sample)}:{picked}:{ctx.cfg.scale.key()}:v{SAMPLED_FIT_VERSION}"
 
 
 def place_rest(
