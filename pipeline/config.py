@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import UserError, os_error_line
 from pipeline.settings.base import Section, stable_hash
+from pipeline.settings.engine import EngineConfig
 
 __all__ = ["Config", "Section", "load_config", "stable_hash"]
 
@@ -90,6 +91,10 @@ class EmbedConfig(_Section):
         ge=8,
         le=384,
         description="Vector size of the 'static' backend (PCA of the distilled token vectors).",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where the transformer runs: 'auto' uses CUDA when torch sees a GPU (on this machine, and on each Ray worker that has one), else the CPU; 'cuda' requires a GPU. Not part of the cache key: CUDA and CPU vectors agree to float rounding (docs/scale.md). The static and hashing backends always run on the CPU.",
     )
 
 
@@ -357,6 +362,7 @@ class Config(BaseModel):
     trends: TrendsConfig = TrendsConfig()
     update: UpdateConfig = UpdateConfig()
     scale: ScaleConfig = ScaleConfig()
+    engine: EngineConfig = EngineConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

@@ -297,5 +297,6 @@ def run(ctx: Context) -> dict[str, Any]:
     )
     if picked is not None:
         ctx.reporter.info(f"reduce: placing the documents outside the {len(picked)}-sample")
-        xy = place_rest(np.asarray(ctx.get("embeddings")), picked, xy, ctx.cfg.scale.map_neighbors)
+        embeddings = np.asarray(ctx.get("embeddings"))
+        xy = place_rest(embeddings, picked, xy, ctx.cfg.scale.map_neighbors, ctx.executor)
     return {"spaces": spaces, "xy": xy}

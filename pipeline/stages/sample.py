@@ -24,13 +24,15 @@ import pandas as pd
 
 from pipeline.config import Config, ScaleConfig
 from pipeline.periods import period_start
-from pipeline.stages.assign import assign, member_threshold, place
+from pipeline.stages.assign import AssignBatch, PlaceBatch, member_threshold
 from pipeline.stages.base import Context, digest
 from pipeline.stages.cluster import renumber_by_size, topic_centroids
+from pipeline.stages.executor import Executor, InProcessExecutor, gather
 
 AUTO_MIN = 50_000  # the automatic sample size is never below this...
 AUTO_SHARE = 10  # ...and a tenth of the corpus above 500,000 documents
 AUTO_MAX = 200_000  # ...at most this: UMAP on 200k documents takes minutes, not hours
+ASSIGN_BATCH = 8192  # documents per executor batch when assigning and placing the rest
 
 
 def fit_sample_size(cfg: ScaleConfig, n_docs: int) -> int:
@@ -108,15 +110,20 @@ def key_part(ctx: Context) -> str | None:
 
 
 def place_rest(
-    embeddings: np.ndarray, sample: np.ndarray, xy_sample: np.ndarray, k: int
+    embeddings: np.ndarray,
+    sample: np.ndarray,
+    xy_sample: np.ndarray,
+    k: int,
+    executor: Executor | None = None,
 ) -> np.ndarray:
     """Map positions of every document: the sample's from UMAP, the rest from their ``k``
-    most similar sampled documents (``assign.place``)."""
+    most similar sampled documents (``assign.place``), in batches on ``executor``."""
     n = len(embeddings)
     rest = np.setdiff1d(np.arange(n), sample)
     xy = np.zeros((n, 2), dtype=np.float32)
     xy[sample] = xy_sample
-    xy[rest] = place(embeddings[rest], embeddings[sample], xy_sample, k)
+    fn = PlaceBatch(np.asarray(embeddings[sample]), np.asarray(xy_sample), k)
+    (xy[rest],) = gather(executor or InProcessExecutor(), fn, embeddings[rest], ASSIGN_BATCH)
     return xy
 
 
@@ -156,6 +163,7 @@ def assign_rest(
     labels_sample: np.ndarray,
     probs_sample: np.ndarray,
     cfg: Config,
+    executor: Executor | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Topics of every document from the sample's clustering; returns labels (numbered by
     size over all documents), probs and the similarity threshold used.
@@ -165,6 +173,7 @@ def assign_rest(
     outlier rule asks: ``[cluster] outlier_threshold`` when outliers are reassigned (what
     the full fit does with its own outliers), else the similarity the sample's members
     have to their centroids (``assign.member_threshold`` at ``[scale] assign_quantile``).
+    The rest are assigned in batches on ``executor`` (a Ray cluster with [engine]).
     """
     n = len(vectors)
     vec_s = vectors[sample]
@@ -176,7 +185,8 @@ def assign_rest(
             vec_s, labels_sample, cfg.scale.assign_quantile, cfg.cluster.outlier_threshold
         )
     rest = np.setdiff1d(np.arange(n), sample)
-    lab, pr = assign(vectors[rest], topic_centroids(vec_s, labels_sample, ids), ids, threshold)
+    fn = AssignBatch(topic_centroids(vec_s, labels_sample, ids), ids, threshold)
+    lab, pr = gather(executor or InProcessExecutor(), fn, vectors[rest], ASSIGN_BATCH)
     labels = np.full(n, -1, dtype=np.int64)
     probs = np.zeros(n, dtype=np.float32)
     labels[sample], probs[sample] = labels_sample, probs_sample
