@@ -104,6 +104,7 @@ def cluster() -> Iterator[ray_cluster.Cluster]:
     # Ray's own health-check timing: a shorter one (2 s) declared a live node dead on
     # this shared 2-core machine under load.
     env = {"PYTHONPATH": str(REPO)}
+    require(ARXIV.exists(), f"{ARXIV} is missing (the shared corpora, see tests/conftest.py)")
     t0 = time.perf_counter()
     c = ray_cluster.start(2, env=env)
     print(f"\ntwo-node Ray cluster up in {time.perf_counter() - t0:.1f} s")
