@@ -89,11 +89,14 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--backend", default="static", choices=["static", "hashing"])
     ap.add_argument("--batch", type=int, default=2048, help="[engine] batch_size")
+    ap.add_argument(
+        "--models", type=Path, help="a cache's .store/models holding the distilled static model"
+    )
     args = ap.parse_args()
     docs = texts(args.docs)
     work = Path(tempfile.mkdtemp(prefix="ray-scale-"))
-    models = work / "models"
-    models.mkdir()
+    models = args.models.resolve() if args.models else work / "models"
+    models.mkdir(exist_ok=True)
     cfg = Config().with_overrides({"embed": {"backend": args.backend}})
     # Distil the static model once, before anything is timed.
     warm = Run(Store(work / "warm"), cfg, SilentReporter(), InProcessExecutor())
