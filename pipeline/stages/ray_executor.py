@@ -59,7 +59,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _fix(address: str) -> str:
+def _fix() -> str:
     return (
         "Start the head with `ray start --head` (and each worker with "
         "`ray start --address=HEAD:6379`), or set [engine] address to a running cluster "
@@ -74,16 +74,16 @@ def resolve_address(address: str) -> str:
         return address
     if os.environ.get("RAY_ADDRESS"):
         return os.environ["RAY_ADDRESS"]
-    from ray._private.services import canonicalize_bootstrap_address
-
+    try:  # Ray's own lookup (RAY_ADDRESS, then the file `ray start` leaves in /tmp/ray)
+        from ray._private.services import canonicalize_bootstrap_address
+    except ImportError:  # moved in another Ray version: let ray.init find it
+        return address
     try:
         found = canonicalize_bootstrap_address("auto")
     except ConnectionError:
         found = None
     if not found:
-        raise UserError(
-            f"[engine] address 'auto': no Ray cluster runs on this machine. {_fix(address)}"
-        )
+        raise UserError(f"[engine] address 'auto': no Ray cluster runs on this machine. {_fix()}")
     return found
 
 
@@ -103,7 +103,7 @@ def probe(address: str, timeout: float) -> None:
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
         raise UserError(
-            f"[engine] address '{address}': no Ray cluster answers there ({why}). {_fix(address)}"
+            f"[engine] address '{address}': no Ray cluster answers there ({why}). {_fix()}"
         ) from None
 
 
@@ -112,7 +112,8 @@ def connect(cfg: EngineConfig, runtime_env: dict[str, Any] | None = None) -> Any
     ray = import_ray()
     if not ray.is_initialized():
         address = resolve_address(cfg.address)
-        probe(address, cfg.connect_timeout)
+        if address != "auto":
+            probe(address, cfg.connect_timeout)
         import logging
 
         ray.init(
