@@ -117,6 +117,7 @@ class Cluster:
         for pid in _pids_under(self.temp_dir):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.temp_dir.parent, ignore_errors=True)  # logs, sockets, spilled objects
 
     def logs(self) -> str:
         parts = []
@@ -151,10 +152,8 @@ def start(n_nodes: int = 2, env: dict[str, str] | None = None) -> Cluster:
         for _ in range(n_nodes - 1):
             cluster.add_node()
         cluster.wait_for(n_nodes)
-    except BaseException:
+    except BaseException:  # the error already carries the nodes' logs
         cluster.stop()
-        if not os.environ.get("KEEP_RAY_LOGS"):
-            shutil.rmtree(base, ignore_errors=True)
         raise
     return cluster
 
