@@ -42,11 +42,15 @@ def tile_documents(src: Path, dst: Path, n: int, rng: np.random.Generator) -> No
             for name in schema.names:
                 col = chunk.column(name)
                 if name == "doc_id":
-                    ids = [f"{d}#{c}" if c else d for d, c in zip(col.to_pylist(), copy, strict=True)]
+                    ids = [
+                        f"{d}#{c}" if c else d for d, c in zip(col.to_pylist(), copy, strict=True)
+                    ]
                     col = pa.array(ids, type=schema.field(name).type)
                 elif name in ("x", "y"):
                     jitter = rng.normal(0, 0.05, size).astype(np.float32)
-                    col = pa.array(col.to_numpy(zero_copy_only=False) + jitter, type=schema.field(name).type)
+                    col = pa.array(
+                        col.to_numpy(zero_copy_only=False) + jitter, type=schema.field(name).type
+                    )
                 cols[name] = col
             writer.write_table(pa.table(cols, schema=schema), row_group_size=ROW_GROUP)
             start += size
@@ -65,6 +69,29 @@ def tile_embeddings(src: Path, dst: Path, n: int, rng: np.random.Generator) -> N
     del out
 
 
+def tile_run(src: Path, out: Path, docs: int, name: str) -> Path:
+    """The run at ``src`` (a run directory) tiled to ``docs`` documents as ``out/runs/name``."""
+    src = src.resolve()
+    dst = out / "runs" / name
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("documents.parquet", "embeddings.npy"))
+    rng = np.random.default_rng(0)
+    tile_documents(src / "documents.parquet", dst / "documents.parquet", docs, rng)
+    tile_embeddings(src / "embeddings.npy", dst / "embeddings.npy", docs, rng)
+    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
+    for file in ("documents.parquet", "embeddings.npy"):
+        info = manifest["artifacts"][file]
+        info["bytes"] = (dst / file).stat().st_size
+        info["sha256"] = sha256_file(dst / file)
+    manifest["artifacts"]["documents.parquet"]["rows"] = docs
+    counts = manifest.setdefault("counts", {})
+    counts["documents"] = counts["dated_documents"] = docs
+    manifest["run"] = name
+    (dst / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return dst
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--from-cache", required=True, type=Path)
@@ -73,25 +100,8 @@ def main() -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--name", default=None, help="run name (default: RUN-<docs>)")
     args = ap.parse_args()
-    src = (args.from_cache / "runs" / args.run).resolve()
     name = args.name or f"{args.run}-{args.docs}"
-    dst = args.out / "runs" / name
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("documents.parquet", "embeddings.npy"))
-    rng = np.random.default_rng(0)
-    tile_documents(src / "documents.parquet", dst / "documents.parquet", args.docs, rng)
-    tile_embeddings(src / "embeddings.npy", dst / "embeddings.npy", args.docs, rng)
-    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
-    for file in ("documents.parquet", "embeddings.npy"):
-        info = manifest["artifacts"][file]
-        info["bytes"] = (dst / file).stat().st_size
-        info["sha256"] = sha256_file(dst / file)
-    manifest["artifacts"]["documents.parquet"]["rows"] = args.docs
-    counts = manifest.setdefault("counts", {})
-    counts["documents"] = counts["dated_documents"] = args.docs
-    manifest["run"] = name
-    (dst / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    dst = tile_run(args.from_cache / "runs" / args.run, args.out, args.docs, name)
     print(f"{dst}: {args.docs:,} documents")
 
 

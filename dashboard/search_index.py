@@ -51,10 +51,15 @@ class VectorIndex:
             return self._reduced, self._basis
 
     def top(
-        self, query: np.ndarray, mask: np.ndarray | None = None, k: int = 50, candidates: int = 2000
+        self,
+        query: np.ndarray,
+        mask: np.ndarray | None = None,
+        k: int = 50,
+        candidates: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the ``k`` documents (where ``mask``) most similar to ``query``, and their
-        cosine, best first (ties by row)."""
+        cosine, best first (ties by row). ``candidates`` (default: 2000, at least 40 per
+        result) are kept from the reduced space for the exact ranking."""
         if self.exact:
             return semantic_rank(self.embeddings, query, mask, k)
         q = np.asarray(query, dtype=np.float32).ravel()
@@ -67,7 +72,7 @@ class VectorIndex:
         if mask is not None:
             rough[~mask] = -np.inf
         allowed = len(rough) if mask is None else int(mask.sum())
-        m = min(max(candidates, 40 * k), allowed)
+        m = min(candidates or max(2000, 40 * k), allowed)
         if m == 0:
             return np.array([], dtype=np.int64), np.array([], dtype=np.float32)
         cand = np.sort(np.argpartition(-rough, m - 1)[:m])

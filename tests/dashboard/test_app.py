@@ -143,7 +143,7 @@ def test_topic_table_search_and_row_selection(app):
 
 def test_filters_from_the_url_apply_to_documents(app, dated_run):
     word = "segmentation"
-    docs = dated_run.docs
+    docs = dated_run.read_documents()
     blob = (docs["title"] + "\n" + docs["text"]).str.lower()
     match = blob.str.contains(word) & (docs["label"] == "Instance_Segmentation")
     # The two topics holding most matching papers (which ids they get depends on clustering),
@@ -249,7 +249,7 @@ def test_semantic_search_finds_the_document_it_is_asked_for(app, dated_run):
     # must come first, well ahead of the rest.
     from dashboard.state import TEXT_CHARS
 
-    docs = dated_run.docs
+    docs = dated_run.read_documents()
     target = int(docs["text"].str.len().iloc[:100].idxmin())
     (query,) = modelled_texts(docs.loc[[target]])
     at = ok(app("arxiv", "documents", sem=query[:TEXT_CHARS], k="20"))
