@@ -23,7 +23,7 @@ import pytest
 
 from dashboard.ui import PAGE_ROWS
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+sys.path.append(str(Path(__file__).resolve().parents[2] / "bench"))
 from big_run import tile_run  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
