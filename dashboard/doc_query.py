@@ -116,8 +116,10 @@ class DocQuery:
 
     @property
     def scratch(self) -> Path:
-        """DuckDB's temp directory (spilled sorts): under the system temp dir, not the cache."""
-        return self._scratch
+        """DuckDB's temp directory (spilled sorts), as DuckDB has it: under the system temp
+        dir, not the cache."""
+        sql = "SELECT current_setting('temp_directory')"
+        return Path(self._run(self._cursor(), sql).fetchone()[0])
 
     def sortable(self) -> list[str]:
         """Columns a table may be sorted by: every column of the file but text and map
