@@ -40,7 +40,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "dashboard"))
+# the package first: this script's own name would otherwise shadow ``dashboard``
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "dashboard")]
 
 import dashboard_browser as bt  # noqa: E402
 
@@ -151,7 +152,14 @@ def websocket_bytes(browser, base: str, name: str, run: str) -> int:  # noqa: AN
     return total[0]
 
 
-def measure_run(browser, base: str, run: str, sessions: int, repeats: int) -> dict:  # noqa: ANN001
+def measure_run(  # noqa: PLR0913
+    browser,  # noqa: ANN001
+    base: str,
+    run: str,
+    sessions: int,
+    repeats: int,
+    views: tuple[str, ...] = (),
+) -> dict:
     """First renders, topic filters and websocket bytes per view of one run."""
 
     def fresh():  # noqa: ANN202
@@ -181,7 +189,7 @@ def measure_run(browser, base: str, run: str, sessions: int, repeats: int) -> di
         assert not bt.exceptions(page), bt.exceptions(page)
         out[f"topic_filter_{name}_s"] = times
         ctx.close()
-    out["websocket_bytes"] = {v: websocket_bytes(browser, base, v, run) for v in VIEWS}
+    out["websocket_bytes"] = {v: websocket_bytes(browser, base, v, run) for v in views or VIEWS}
     return out
 
 
@@ -234,6 +242,9 @@ def main() -> None:
         help="also measure a bare Streamlit page (bench/streamlit_floor.py) the same way",
     )
     ap.add_argument("--search", action="store_true", help="also time semantic search per run")
+    ap.add_argument(
+        "--views", default=",".join(VIEWS), help="pages whose websocket bytes are measured"
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -246,7 +257,10 @@ def main() -> None:
         if args.floor:
             report.update(measure_floor(browser, args.sessions, args.repeats))
         for run in args.run:
-            report["runs"][run] = measure_run(browser, base, run, args.sessions, args.repeats)
+            views = tuple(v for v in args.views.split(",") if v)
+            report["runs"][run] = measure_run(
+                browser, base, run, args.sessions, args.repeats, views
+            )
             report["runs"][run]["memory_mib_after"] = memory_mib(pid)
             print(run, json.dumps(report["runs"][run]), flush=True)
         browser.close()

@@ -250,8 +250,8 @@ def paged_docs(
     total = len(run.docs) if rows is None else len(rows)
     pages = max(1, -(-total // PAGE_ROWS))
     page_no = state.get_int("pg", 1)
-    if not 1 <= page_no <= pages:
-        state.reject("pg")
+    if not 1 <= page_no <= pages:  # fewer pages since the filters changed, or a bad link
+        state.put("pg", None)
         page_no = 1
     sortable = [] if scores is not None else run.query.sortable()
     sort = state.choice("sort", sortable, None) if sortable else None
