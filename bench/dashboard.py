@@ -45,6 +45,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "dashboard")]
 
 import dashboard_browser as bt  # noqa: E402
 
+bt.wait_idle.__defaults__ = (300_000,)  # a loaded machine: a 1M-document run may take minutes
+
 
 def pick_topic(page, index: int) -> float:  # noqa: ANN001 - playwright page
     """Choose the index-th option of the sidebar's Topics filter; seconds until idle."""
@@ -147,7 +149,8 @@ def websocket_bytes(browser, base: str, name: str, run: str) -> int:  # noqa: AN
         ws.on("framereceived", lambda payload: total.__setitem__(0, total[0] + len(payload)))
 
     page.on("websocket", on_ws)
-    bt.open_page(page, base, name, run=run)
+    page.goto(bt.page_url(base, name, run=run))
+    bt.wait_idle(page, 300_000)  # a loaded machine: a large run's view may take minutes
     ctx.close()
     return total[0]
 
@@ -263,6 +266,8 @@ def main() -> None:
             )
             report["runs"][run]["memory_mib_after"] = memory_mib(pid)
             print(run, json.dumps(report["runs"][run]), flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(report, indent=2))  # what is measured so far
         browser.close()
     if args.search:
         for run in args.run:
