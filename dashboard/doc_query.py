@@ -40,6 +40,7 @@ from dashboard import safety
 
 PAGE_COLUMNS = ("doc_id", "title", "date", "date_precision", "url", "topic", "topic_prob")
 HIDDEN = ("x", "y")  # map coordinates: in the export, not sortable in the tables
+OUTLIER_LABEL = "Outliers"  # the label of topic -1, and of a topic the run does not list
 BATCH_ROWS = 8192  # rows per CSV chunk: bounds the export's memory whatever the run's size
 
 
@@ -231,14 +232,12 @@ class DocQuery:
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Page rows as the tables show them: text never missing, only http(s) links."""
-    from dashboard.run_data import OUTLIER_LABEL, safe_url
-
     for col in ("title", "text"):
         if col in frame.columns:
             frame[col] = frame[col].fillna("").astype(str)
     if "url" in frame.columns:
         frame["url"] = pd.Series(
-            [safe_url(v) for v in frame["url"]], index=frame.index, dtype=object
+            [safety.safe_url(v) for v in frame["url"]], index=frame.index, dtype=object
         )
     if "topic_label" in frame.columns:
         frame["topic_label"] = frame["topic_label"].fillna(OUTLIER_LABEL).astype(str)

@@ -15,7 +15,6 @@ read-only memory map (``embeddings``) searched through ``index``.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from dashboard.doc_query import DocQuery
+from dashboard.doc_query import OUTLIER_LABEL, DocQuery
 from dashboard.facet_data import as_strings, facet_kind
+from dashboard.safety import safe_url
 from dashboard.search_index import VectorIndex
 from pipeline.errors import CacheError
 from pipeline.store.artifacts import RunHandle, open_run
@@ -47,9 +47,7 @@ from pipeline.store.contract import (
 )
 
 OUTLIER = -1
-OUTLIER_LABEL = "Outliers"
 HOVER_TITLE_CHARS = 80
-_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,14 +61,6 @@ class RunEntry:
 def list_runs(root: Path) -> list[RunEntry]:
     """Every run under ``root/runs``, by name; the only runs a URL may ask for."""
     return [RunEntry(p.name, p) for p in Store(root).list_runs()]
-
-
-def safe_url(value: object) -> str | None:
-    """Only plain http(s) links are shown as links; ``javascript:`` and the like are dropped."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value if _URL.match(value) else None
 
 
 class RunData:
