@@ -14,7 +14,9 @@ DuckDB rather than pyarrow compute, because:
   temp directory, never in the (read-only) cache.
 
 Row numbers (``_row``) are positions in ``documents.parquet``, the same positions as
-``RunData.docs`` and the embeddings, so filters computed elsewhere select rows here.
+``RunData.docs`` and the embeddings, so filters computed elsewhere select rows here. A
+curated run (``pipeline.curation``: merges move documents) passes each row's curated
+topic, which replaces the file's ``topic`` column here.
 Identifiers in SQL come only from the file's own schema (``sortable``); values are bound
 parameters. A DuckDB error becomes a ``QueryError`` whose message names the run, never a
 server path.
@@ -64,6 +66,7 @@ class DocQuery:
         parquet: Path,
         name: str,
         labels: Mapping[int, str],
+        topics: np.ndarray | None = None,
         *,
         memory_limit: str = "256MB",
         threads: int = 2,
@@ -79,11 +82,18 @@ class DocQuery:
             "threads": threads,
         }
         self._con = duckdb.connect(":memory:", config=config)
-        self._run(
-            self._con,
-            "CREATE VIEW docs AS SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
-            f"FROM read_parquet({_literal(str(parquet))}, file_row_number = true)",
-        )
+        source = f"read_parquet({_literal(str(parquet))}, file_row_number = true)"
+        if topics is None:
+            sql = f"SELECT * EXCLUDE (file_row_number), file_row_number AS _row FROM {source}"
+        else:  # the curated topic of each row, in file order, instead of the file's own
+            self._con.register("_topics_in", pa.table({"topic": np.asarray(topics, np.int64)}))
+            self._run(self._con, "CREATE TABLE curated AS SELECT * FROM _topics_in")
+            self._con.unregister("_topics_in")
+            sql = (
+                "SELECT p.* EXCLUDE (file_row_number, topic), c.topic, "
+                f"p.file_row_number AS _row FROM {source} p POSITIONAL JOIN curated c"
+            )
+        self._run(self._con, f"CREATE VIEW docs AS {sql}")
         topics = pa.table(
             {
                 "topic": pa.array([int(t) for t in labels], pa.int64()),

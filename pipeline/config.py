@@ -17,7 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import UserError, os_error_line
+from pipeline.settings.alerts import AlertsConfig
 from pipeline.settings.base import Section, stable_hash
+from pipeline.settings.curation import CurationConfig
 
 __all__ = ["Config", "Section", "load_config", "stable_hash"]
 
@@ -357,6 +359,8 @@ class Config(BaseModel):
     trends: TrendsConfig = TrendsConfig()
     update: UpdateConfig = UpdateConfig()
     scale: ScaleConfig = ScaleConfig()
+    curation: CurationConfig = CurationConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

@@ -4,7 +4,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import lineage_figures, loaders, state, time_figures, topic_figures, ui
+from dashboard import (
+    curation_ui,
+    lineage_figures,
+    loaders,
+    state,
+    time_figures,
+    topic_figures,
+    ui,
+)
 from dashboard.filters import Filters
 from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
 from dashboard.time_data import share_matrix
@@ -52,6 +60,8 @@ st.caption(
 def detail(topic: int) -> None:
     row = run.topics[run.topics["topic"] == topic].iloc[0]
     st.header(ui.md_escape(ui.topic_name(run, topic)), divider="gray")
+    curation_ui.topic_notes(run, topic)
+    curation_ui.edit_controls(run, topic)
     c = st.columns(4)
     c[0].metric("Documents", f"{int(row['size']):,}")
     c[1].metric("Share of corpus", f"{float(row['share']):.1%}")
@@ -232,6 +242,7 @@ def history(topic: int) -> None:
         st.rerun()
 
 
+curation_ui.log_panel(run)
 topic = ui.topic_picker(run)
 if topic is not None:
     detail(topic)

@@ -34,6 +34,9 @@ from pipeline.store.artifacts import RunHandle, open_run
 from pipeline.store.cache import Store
 from pipeline.store.contract import HISTORY_FILE, TOPICS_FILE
 
+# Sections that never change what a build computes, left out of the run key: how a build
+# relates to the one before it, and the team overlays read on top of a run.
+UNKEYED_SECTIONS = ("update", "curation", "alerts")
 LIBRARIES = (
     "numpy",
     "pandas",
@@ -87,7 +90,8 @@ def run_key(corpus_hash: str, cfg: Config, sampled: bool = False) -> str:
     enters only when the build is ``sampled`` (``settings``).
     """
     record = settings(cfg, sampled)
-    record.pop("update", None)
+    for section in UNKEYED_SECTIONS:
+        record.pop(section, None)
     return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, record])
 
 

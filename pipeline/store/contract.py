@@ -30,6 +30,9 @@ MODEL_FILES = (
     "ctfidf_config.json",
 )
 
+# The topic id of documents in no topic (HDBSCAN's outliers; a curated hide joins them).
+OUTLIER = -1
+
 # Trend categories, in the order docs/trends.md explains them.
 CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
 TREND_COLUMNS = (

@@ -176,3 +176,14 @@ def test_export_keeps_only_the_newest_tickets(query):
     tokens = [export.issue(query, None, "a.csv", now=0.0) for _ in range(export.MAX_TICKETS + 3)]
     assert export.redeem(tokens[0], "", now=1.0) is None
     assert export.redeem(tokens[-1], "", now=1.0) is not None
+
+
+def test_curated_topics_replace_the_files_own(tmp_path, docs):
+    docs.to_parquet(tmp_path / "documents.parquet", row_group_size=8)
+    curated = np.where(docs["topic"].to_numpy() == 1, 0, docs["topic"].to_numpy())  # 1 -> 0
+    query = DocQuery(tmp_path / "documents.parquet", "arxiv", {-1: "O", 0: "zero"}, curated)
+    page = query.page(None, limit=N)
+    assert page["topic"].tolist() == curated.tolist()
+    assert set(page["topic_label"]) == {"O", "zero"}
+    back = pd.read_csv(io.BytesIO(b"".join(query.csv_chunks(None, batch_rows=5))))
+    assert back["topic"].tolist() == curated.tolist() and len(back) == N
