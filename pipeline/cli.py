@@ -76,7 +76,7 @@ def build(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale], \\[curation], \\[alerts] tables (docs/config.md). Flags override it.",
+            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale], \\[curation], \\[alerts], \\[llm] tables (docs/config.md). Flags override it.",
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,

@@ -16,7 +16,13 @@ from dashboard import (
 from dashboard.filters import Filters
 from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
 from dashboard.time_data import share_matrix
-from dashboard.topic_data import keyword_table, nearest_topics, representative_docs, topics_table
+from dashboard.topic_data import (
+    keyword_table,
+    label_note,
+    nearest_topics,
+    representative_docs,
+    topics_table,
+)
 from pipeline.periods import period_label
 
 ctx = ui.page("topics")
@@ -60,6 +66,8 @@ st.caption(
 def detail(topic: int) -> None:
     row = run.topics[run.topics["topic"] == topic].iloc[0]
     st.header(ui.md_escape(ui.topic_name(run, topic)), divider="gray")
+    if note := label_note(run.topics, topic, run.manifest):
+        st.caption(ui.md_escape(note))
     curation_ui.topic_notes(run, topic)
     curation_ui.edit_controls(run, topic)
     c = st.columns(4)

@@ -73,10 +73,14 @@ def library_versions() -> dict[str, str]:
 def settings(cfg: Config, sampled: bool) -> dict[str, Any]:
     """The config as the manifest records it: ``[scale]`` only when the build was fitted on
     a sample, so a build below the sample size records (and is keyed by) what it was
-    before the section existed."""
+    before the section existed. Likewise ``[llm]`` and ``[represent] labels`` only when
+    labels come from an LLM, so keyword-labelled builds keep their keys."""
     out = cfg.model_dump(mode="json")
     if not sampled:
         out.pop("scale", None)
+    if cfg.represent.labels == "keywords":
+        out.pop("llm", None)
+        out["represent"].pop("labels", None)
     return out
 
 
@@ -119,6 +123,8 @@ def up_to_date(store: Store, name: str, key: str) -> Path | None:
         handle = open_run(current)
         if handle.manifest.get("run_key") != key:
             return None
+        if (handle.manifest.get("timings") or {}).get("label", {}).get("fallback"):
+            return None  # some LLM labels fell back to keywords: ask again (pipeline.stages.label)
         for fname in handle.manifest.get("artifacts", {}):
             handle.verify(fname)
     except CacheError:

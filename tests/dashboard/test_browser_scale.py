@@ -1,4 +1,4 @@
-"""The dashboard on a run larger than a page (and than a small map point budget), in Chromium.
+"""The dashboard on a run larger than a page and than the map's point budget, in Chromium.
 
 The run is the fixture's dated arXiv run tiled to ``DOCS`` documents (bench/big_run.py:
 same topics, repeated documents with unique ids), so it is built in seconds. Checked:
@@ -28,6 +28,7 @@ from big_run import tile_run  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 DOCS = 6_000
+BUDGET = 1_000  # map points: the run is six times over it
 RUN = "arxiv-big"
 
 
@@ -49,7 +50,8 @@ def page(big_root, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with bt.serve(big_root, log=log) as base, sync_playwright() as p:
+    env = {"TOPICTRENDS_MAP_POINTS": str(BUDGET)}  # the map draws a density layer + a sample
+    with bt.serve(big_root, log=log, env=env) as base, sync_playwright() as p:
         browser = bt.launch(p)
         context = browser.new_context(viewport={"width": 1440, "height": 1500})
         page = context.new_page()
