@@ -214,8 +214,9 @@ def filter_mask(
 ) -> np.ndarray:
     """Boolean mask over ``docs`` for every filter in ``f``.
 
-    ``blob`` is the run's lower-cased title+text (``RunData.search_blob``); without it the
-    keyword search builds it, which is slower.
+    ``blob`` is the lower-cased title+text of ``docs`` (built from them when not given); the
+    dashboard passes a query-less ``f`` and runs the keyword search over the Parquet file
+    (``RunData.keyword_rows``), so no lower-cased copy of the corpus is held.
     """
     mask = np.ones(len(docs), dtype=bool)
     if f.topics:

@@ -10,6 +10,7 @@ a global ``server.maxCacheDataSize``) so a long-lived server does not grow witho
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import streamlit as st
 
 from dashboard import editing, lineage_figures, map_data, map_figures
 from dashboard.facet_data import facet_bins, facet_counts
-from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
+from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters
 from dashboard.lineage_data import lineage_rows, sizes_at_step
 from dashboard.map_data import Extent, MapPoints
 from dashboard.run_data import OUTLIER, RunData, RunEntry
@@ -61,7 +62,7 @@ def manifest_or_none(entry: RunEntry) -> dict[str, Any] | None:
 def run_data(path: str, run_key: str) -> RunData:
     """The run's artifacts, verified and read once, shared by every session (read-only)."""
     run = RunData.open(Path(path), editing.place(cache_root(None)).directory, run_key)
-    _ = run.docs, run.topics  # read the core tables now, under the spinner
+    _ = run.docs, run.topics, run.query  # read the core tables now, under the spinner
     return run
 
 
@@ -74,8 +75,12 @@ def filtered_rows(path: str, run_key: str, key: str) -> np.ndarray:
     """Row positions of the documents matching the filters ``key`` (``filter_key``)."""
     run = run_data(path, run_key)
     f = _filters_from_key(run, key)
-    blob = run.search_blob if f.query.strip() else None
-    return np.flatnonzero(filter_mask(run.docs, f, run.facet_kinds(), blob))
+    mask = filter_mask(run.docs, replace(f, query=""), run.facet_kinds())
+    if f.query.strip():  # over the Parquet file: the text is not held in memory
+        keep = np.zeros(len(mask), dtype=bool)
+        keep[run.keyword_rows(f.query)] = True
+        mask &= keep
+    return np.flatnonzero(mask)
 
 
 def mask_for(run: RunData, f: Filters) -> np.ndarray:
@@ -198,8 +203,8 @@ def semantic(
     """Top-``k`` documents by cosine to ``query`` among those matching the filters ``key``."""
     run = run_data(path, run_key)
     qvec = embed_query(run.manifest, query, Path(cache_root))
-    mask = mask_for(run, _filters_from_key(run, key))
-    return semantic_rank(run.embeddings, qvec, mask, k)
+    f = _filters_from_key(run, key)
+    return run.index.top(qvec, mask_for(run, f) if f.active else None, k)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -1,15 +1,20 @@
-"""One run's artifacts in memory, read once and shared. No Streamlit here.
+"""One run's artifacts, read once and shared. No Streamlit here.
 
 ``RunData`` reads each artifact once, through ``pipeline.artifacts.open_run`` (which checks
 the schema version and every checksum), and keeps it; one instance is shared by every
 session looking at that run (``loaders.run_data`` caches it), so nothing in here may be
 mutated by a caller. The per-document values derived from the documents alone (date
 strings, map hover text) live here too, next to the frame they read.
+
+What grows with the corpus stays out of the server's heap: ``docs`` holds every column of
+``documents.parquet`` but the text (the bulk of a run: about 0.6 GB at a million
+abstracts); the text is read through ``query`` (DuckDB over the Parquet file) for the
+tables, a document's preview, the keyword search and the CSV export; the embeddings are a
+read-only memory map (``embeddings``) searched through ``index``.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +23,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from dashboard.doc_query import OUTLIER_LABEL, DocQuery
 from dashboard.facet_data import as_strings, facet_kind
+from dashboard.safety import safe_url
+from dashboard.search_index import VectorIndex
 from pipeline.curation.log import CurationError, read_log
 from pipeline.curation.view import Overlay
 from pipeline.errors import CacheError
@@ -34,14 +43,13 @@ from pipeline.store.contract import (
     LINEAGE_FILE,
     OUTLIER,
     OVER_TIME_FILE,
+    REQUIRED_COLUMNS,
     TOPIC_EMBEDDINGS_FILE,
     TOPICS_FILE,
     TRENDS_FILE,
 )
 
-OUTLIER_LABEL = "Outliers"
 HOVER_TITLE_CHARS = 80
-_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,14 +63,6 @@ class RunEntry:
 def list_runs(root: Path) -> list[RunEntry]:
     """Every run under ``root/runs``, by name; the only runs a URL may ask for."""
     return [RunEntry(p.name, p) for p in Store(root).list_runs()]
-
-
-def safe_url(value: object) -> str | None:
-    """Only plain http(s) links are shown as links; ``javascript:`` and the like are dropped."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value if _URL.match(value) else None
 
 
 class RunData:
@@ -172,14 +172,13 @@ class RunData:
         return self._once("docs", self._load_docs)
 
     def _load_docs(self) -> pd.DataFrame:
-        docs = self.handle.read_table(DOCUMENTS_FILE)
+        docs = self.read_documents(text=False)
         labels = self.labels
         self._memo["build_doc_topics"] = docs["topic"].to_numpy(dtype=np.int64)
         docs["topic"] = self.overlay.doc_topics(docs["topic"])
         docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
         docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=object)
         docs["title"] = docs["title"].fillna("").astype(str)
-        docs["text"] = docs["text"].fillna("").astype(str)
         docs["date_str"] = date_strings(docs["date"], docs["date_precision"])
         meta = self.manifest.get("corpus", {}).get("metadata_columns") or []
         for col in meta:
@@ -191,12 +190,43 @@ class RunData:
                 docs[col] = as_strings(docs[col])
         return docs
 
+    def read_documents(self, *, text: bool = True) -> pd.DataFrame:
+        """``documents.parquet`` as a new frame (verified; memory-mapped while read), with
+        or without the ``text`` column. ``docs`` is the shared one without it."""
+        path = self.handle.verify(DOCUMENTS_FILE)
+        try:
+            names = pq.read_schema(path, memory_map=True).names
+            cols = [c for c in names if text or c != "text"]
+            docs = pq.read_table(path, columns=cols, memory_map=True).to_pandas()
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise self.handle._fail(
+                f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})"
+            ) from None
+        missing = [c for c in REQUIRED_COLUMNS[DOCUMENTS_FILE] if c not in names]
+        if missing:
+            raise self.handle._fail(f"{path}: missing columns {missing}")
+        return docs
+
     @property
-    def search_blob(self) -> np.ndarray:
-        """Lower-cased title + text per document, built on the first keyword search."""
+    def query(self) -> DocQuery:
+        """SQL over ``documents.parquet`` (``doc_query``): pages, texts, keyword search, export."""
         return self._once(
-            "blob", lambda: (self.docs["title"] + "\n" + self.docs["text"]).str.lower().to_numpy()
+            "query",
+            lambda: DocQuery(
+                self.handle.verify(DOCUMENTS_FILE), self.name, self.labels, self._curated_topics()
+            ),
         )
+
+    def _curated_topics(self) -> np.ndarray | None:
+        """Each document's topic after curation (merges move documents), when it differs
+        from the build's ``topic`` column; the query layer then uses it."""
+        curated = self.docs["topic"].to_numpy(dtype=np.int64)
+        built = self._memo.get("build_doc_topics")
+        return None if built is not None and np.array_equal(curated, built) else curated
+
+    def keyword_rows(self, query: str) -> np.ndarray:
+        """Rows whose title or text contains every word of ``query`` (any case)."""
+        return self.query.keyword_rows(query)
 
     @property
     def hover(self) -> np.ndarray:
@@ -274,11 +304,20 @@ class RunData:
 
     @property
     def embeddings(self) -> np.ndarray:
-        """Document embeddings (float16), read on the first semantic search only."""
+        """Document embeddings (float16), memory-mapped read-only on the first semantic search."""
         return self._once("embeddings", self._load_embeddings)
 
+    @property
+    def index(self) -> VectorIndex:
+        """The semantic search over ``embeddings`` (``search_index``)."""
+        return self._once("index", lambda: VectorIndex(self.embeddings))
+
     def _load_embeddings(self) -> np.ndarray:
-        emb = self.handle.read_array(EMBEDDINGS_FILE)
+        path = self.handle.verify(EMBEDDINGS_FILE)
+        try:
+            emb = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise CacheError(f"{path}: unreadable array ({exc}).") from None
         if emb.shape[0] != len(self.docs):
             raise CacheError(
                 f"{self.path / EMBEDDINGS_FILE}: {emb.shape[0]} rows for {len(self.docs)} documents. "

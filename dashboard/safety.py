@@ -7,6 +7,7 @@ No Streamlit here, so every rule is tested directly (tests/dashboard/test_safety
   manifest records the corpus's input path; ``redact`` turns a run's directory into the
   run's name, a known input path into its file name, and any other absolute path into its
   last component, so an error still says which file of which run is wrong.
+- ``safe_url``: only plain http(s) links are shown or exported as links.
 - ``spreadsheet_safe``: a CSV cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
   carriage return is a formula to Excel, LibreOffice and Google Sheets (CSV injection);
   such text cells get a leading ``'`` (the OWASP rule). Numeric columns, and text that is
@@ -28,6 +29,7 @@ _ABS_PATH = re.compile(r"(?<![\w.:/\\~-])~?/[^\s'\"`<>()\[\]{},;|:]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")  # "-1.5" runs nothing
 _FILE_NAME = re.compile(r"[^\w.-]+")
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
 def known_paths(
@@ -87,6 +89,14 @@ def _safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
         return "'" + value
     return value
+
+
+def safe_url(value: object) -> str | None:
+    """Only plain http(s) links are shown as links; ``javascript:`` and the like are dropped."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if _URL.match(value) else None
 
 
 def file_name(*parts: object) -> str:

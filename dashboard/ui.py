@@ -8,6 +8,7 @@ shown as exactly those characters. Labels that go into Markdown (headers) pass t
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, loaders, nav, safety, state
+from dashboard import access, export, loaders, nav, run_data, safety, state
 from dashboard.filters import Filters
 from dashboard.run_data import RunData, RunEntry
 
 CTX = "_app_context"
 PREVIEW_CHARS = 4000
+PAGE_ROWS = 50  # document table rows sent to the browser at a time
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~$:!])")
 _MD_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
 # Where GitHub-flavoured Markdown would turn plain text into a link (http(s)://, www.,
@@ -127,17 +129,23 @@ def topic_name(run: RunData, topic: int) -> str:
 def doc_frame(
     run: RunData, rows: np.ndarray | list[int], extra: dict[str, np.ndarray] | None = None
 ) -> pd.DataFrame:
-    """The table view of documents: title, date, topic, probability, link (+ extra columns)."""
-    d = run.docs.iloc[np.asarray(rows, dtype=np.int64)]
+    """The table view of the documents at ``rows`` (a page: read from the Parquet file):
+    title, date, topic, probability, link (+ extra columns, one value per row)."""
+    return table_view(run.query.at(rows), extra)
+
+
+def table_view(d: pd.DataFrame, extra: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Page rows from ``DocQuery.page``/``at`` as the document tables show them."""
+    dates = run_data.date_strings(d["date"], d["date_precision"]) if len(d) else d["date"]
     out = pd.DataFrame(
         {
             "title": d["title"].to_numpy(),
-            "date": d["date_str"].to_numpy(),
+            "date": np.asarray(dates, dtype=object),
             "topic": d["topic"].to_numpy(),
             "topic label": d["topic_label"].to_numpy(),
             "probability": d["topic_prob"].astype(float).to_numpy(),
             "link": d["url"].to_numpy(),
-            "_row": d.index.to_numpy(),
+            "_row": d["_row"].astype(np.int64).to_numpy(),
         }
     )
     for name, values in (extra or {}).items():
@@ -225,12 +233,91 @@ def search_box(param: str, label: str, placeholder: str, **kwargs: Any) -> str:
     )
 
 
+def paged_docs(
+    run: RunData,
+    rows: np.ndarray | None,
+    key: str,
+    *,
+    scores: np.ndarray | None = None,
+    metadata: list[str] | tuple[str, ...] = (),
+    height: int | str = "auto",
+) -> tuple[int | None, int | None]:
+    """One page of the documents ``rows`` (None: all), sorted and paged on the server; the
+    browser gets ``PAGE_ROWS`` rows at a time. With ``scores`` (a semantic search) the rows
+    keep their ranked order. Returns (the picked row, the first row listed), both or
+    either None. ``metadata`` columns are shown after the title. Page, sort and direction
+    live in the link (``pg``, ``sort``, ``desc``)."""
+    total = len(run.docs) if rows is None else len(rows)
+    pages = max(1, -(-total // PAGE_ROWS))
+    page_no = state.get_int("pg", 1)
+    if not 1 <= page_no <= pages:  # fewer pages since the filters changed, or a bad link
+        state.put("pg", None)
+        page_no = 1
+    sortable = [] if scores is not None else run.query.sortable()
+    sort = state.choice("sort", sortable, None) if sortable else None
+    c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+    if sortable:
+        with c1:
+            sort = state.bound(
+                st.selectbox,
+                "sort",
+                value=sort,
+                label="Sort by",
+                options=sortable,
+                index=None,
+                placeholder="file order",
+                to_param=lambda v: v or None,
+            )
+        with c2:
+            desc = state.bound(
+                st.toggle,
+                "desc",
+                value=state.get_str("desc") == "1",
+                label="Descending",
+                to_param=lambda v: "1" if v else None,
+            )
+    else:
+        desc = False
+    with c3:
+        page_no = state.bound(
+            st.number_input,
+            "pg",
+            value=page_no,
+            label=f"Page (of {pages:,})",
+            min_value=1,
+            max_value=pages,
+            step=1,
+            to_param=lambda v: None if int(v) == 1 else int(v),
+        )
+    offset = (int(page_no) - 1) * PAGE_ROWS
+    if scores is not None:
+        part = np.asarray(rows)[offset : offset + PAGE_ROWS]
+        frame = doc_frame(
+            run, part, {"similarity": np.asarray(scores)[offset : offset + PAGE_ROWS]}
+        )
+    else:
+        frame = table_view(run.query.page(rows, sort or "_row", bool(desc), offset, PAGE_ROWS))
+    for col in reversed(list(metadata)):
+        name = col if col not in frame.columns else f"{col} (metadata)"
+        frame.insert(2, name, run.docs[col].to_numpy()[frame["_row"].to_numpy()])
+    st.caption(
+        f"Rows {min(offset + 1, total):,}–{min(offset + PAGE_ROWS, total):,} of {total:,}"
+        + ("" if scores is not None else f", sorted by {sort or 'file order'} on the server.")
+    )
+    picked = doc_table(frame, key=f"{key}.{page_no}.{sort}.{desc}", height=height)
+    first = int(frame["_row"].iloc[0]) if len(frame) else None
+    return picked, first
+
+
 def doc_preview(run: RunData, row: int | None, *, fallback: int | None = None) -> None:
     """One document in full, as plain text (the selected row, else ``fallback``)."""
     row = row if row is not None else fallback
     if row is None:
         return
-    d = run.docs.iloc[int(row)]
+    found = run.query.at([int(row)], text=True)
+    if found.empty:
+        return
+    d = found.iloc[0]
     with st.container(border=True):
         st.caption(
             "Document"
@@ -238,8 +325,9 @@ def doc_preview(run: RunData, row: int | None, *, fallback: int | None = None) -
             else "Document (the first listed; select a row to read another)"
         )
         st.text(d["title"] or "(untitled)")
+        date = run.docs["date_str"].iat[int(row)]
         meta = [
-            d["date_str"] or "undated",
+            date or "undated",
             topic_name(run, int(d["topic"])),
             f"p={float(d['topic_prob']):.2f}",
             f"id {d['doc_id']}",
@@ -253,31 +341,49 @@ def doc_preview(run: RunData, row: int | None, *, fallback: int | None = None) -
 
 def csv_download(
     run: RunData,
-    rows: np.ndarray | list[int],
+    rows: np.ndarray | None,
     name: str,
     extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Download the documents ``rows`` (every column, metadata included) as CSV; the file is
-    built only when the button is clicked, so a 60,000-row table is not rendered per rerun."""
-    st.download_button(
-        f"Download {len(rows):,} rows as CSV",
-        data=lambda: csv_bytes(run, rows, extra),
-        file_name=safety.file_name(run.name, name) + ".csv",
-        mime="text/csv",
-        on_click="ignore",
-        key=f"csv.{name}",
-        icon=":material/download:",
-    )
+    """Download the documents ``rows`` (None: all; every column, metadata included) as CSV.
+
+    Served as ``topictrends serve`` does (``dashboard/server.py``), this is a link to the
+    streamed export (``dashboard.export``), issued to this signed-in session; elsewhere
+    (``streamlit run streamlit_app.py``, tests) a button that builds the file on click."""
+    count = len(run.docs) if rows is None else len(rows)
+    label = f"Download {count:,} rows as CSV"
+    fname = safety.file_name(run.name, name) + ".csv"
+    if not export.served:
+        st.download_button(
+            label,
+            data=lambda: csv_bytes(run, rows, extra),
+            file_name=fname,
+            mime="text/csv",
+            on_click="ignore",
+            key=f"csv.{name}",
+            icon=":material/download:",
+        )
+        return
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(b"all" if rows is None else np.asarray(rows, dtype=np.int64).tobytes())
+    for k, v in (extra or {}).items():
+        digest.update(k.encode() + np.asarray(v).tobytes())
+    sig = (run.run_key, fname, digest.hexdigest())
+    held = st.session_state.get(f"_export.{name}")
+    if not held or held[0] != sig or not export.alive(held[1]):
+        user = str(st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
+        held = (sig, export.issue(run.query, rows, fname, user=user, extra=extra))
+        st.session_state[f"_export.{name}"] = held
+    st.link_button(label, f"{export.ROUTE}/{held[1]}", icon=":material/download:")
 
 
 def csv_bytes(
-    run: RunData, rows: np.ndarray | list[int], extra: dict[str, np.ndarray] | None = None
+    run: RunData, rows: np.ndarray | list[int] | None, extra: dict[str, np.ndarray] | None = None
 ) -> bytes:
-    """The CSV every download hands out: text cells a spreadsheet would run are quoted
-    (``safety.spreadsheet_safe``)."""
-    frame = run.docs.iloc[np.asarray(rows, dtype=np.int64)].drop(columns=["date_str"])
-    frame = safety.spreadsheet_safe(frame.assign(**(extra or {})))
-    return frame.to_csv(index=False).encode("utf-8")
+    """The CSV every download hands out (``DocQuery.csv_chunks``): text cells a spreadsheet
+    would run are quoted (``safety.spreadsheet_safe``)."""
+    picked = None if rows is None else np.asarray(rows, dtype=np.int64)
+    return b"".join(run.query.csv_chunks(picked, extra))
 
 
 def topic_picker(run: RunData) -> int | None:

@@ -57,7 +57,7 @@ def serve_args(
 
     from pipeline.store.cache import cache_root
 
-    app_path = Path(str(resources.files("dashboard") / "streamlit_app.py"))
+    app_path = Path(str(resources.files("dashboard") / "server.py"))
     os.environ["TOPICTRENDS_CACHE"] = str(cache_root(cache_dir))
     extra = streamlit_flags(streamlit_config) if streamlit_config else []
     if secrets is not None:

@@ -1,4 +1,8 @@
-"""Documents: the filtered documents (sidebar), semantic search, a CSV download."""
+"""Documents: the filtered documents (sidebar), semantic search, a CSV download.
+
+The table is paged on the server (``ui.paged_docs``): the browser gets one page of rows
+however many documents match.
+"""
 
 import numpy as np
 import streamlit as st
@@ -34,9 +38,10 @@ with c2:
         step=10,
     )
 
-mask = ctx.mask()
 path, key = ctx.path_key
-extra = None
+rows = None if not ctx.filters.active else np.flatnonzero(ctx.mask())
+matching = len(run.docs) if rows is None else len(rows)
+scores = None
 if sem:
     try:
         rows, scores = loaders.semantic(
@@ -44,17 +49,15 @@ if sem:
         )
     except CacheError as exc:
         st.error(ui.md_escape(ui.public(str(exc))), icon=":material/error:")
-        rows, scores = np.flatnonzero(mask), None
+        scores = None
     if scores is not None:
-        extra = {"similarity": scores}
         st.caption(
-            f"Top {len(rows):,} of {int(mask.sum()):,} matching documents by similarity to the query"
+            f"Top {len(rows):,} of {matching:,} matching documents by similarity to the query"
             + (" (sidebar filters applied)." if ctx.filters.active else ".")
         )
-else:
-    rows = np.flatnonzero(mask)
+if scores is None:
     st.caption(
-        f"{len(rows):,} of {len(run.docs):,} documents"
+        f"{matching:,} of {len(run.docs):,} documents"
         + (
             " match the sidebar filters."
             if ctx.filters.active
@@ -62,7 +65,6 @@ else:
         )
     )
 
-frame = ui.doc_frame(run, rows, extra)
-picked = ui.doc_table(frame, key=f"docs_table.{sem}", height=440)
-ui.csv_download(run, rows, "documents", extra)
-ui.doc_preview(run, picked, fallback=int(rows[0]) if len(rows) else None)
+picked, first = ui.paged_docs(run, rows, f"docs_table.{sem}", scores=scores, height=440)
+ui.csv_download(run, rows, "documents", None if scores is None else {"similarity": scores})
+ui.doc_preview(run, picked, fallback=first)

@@ -68,15 +68,7 @@ else:
                 ui.nav_to("map", color=col, view=None)
 
     st.subheader("Matching documents")
-    rows = np.flatnonzero(ctx.mask())
-    meta = list(kinds)
-    frame = ui.doc_frame(run, rows)
-    for col in reversed(meta):
-        frame.insert(
-            2,
-            col if col not in frame.columns else f"{col} (metadata)",
-            run.docs[col].iloc[rows].to_numpy(),
-        )
-    picked_row = ui.doc_table(frame, key="facet_docs", height=380)
+    rows = np.flatnonzero(ctx.mask()) if ctx.filters.active else None
+    picked_row, first = ui.paged_docs(run, rows, "facet_docs", metadata=list(kinds), height=380)
     ui.csv_download(run, rows, "facets")
-    ui.doc_preview(run, picked_row, fallback=int(rows[0]) if len(rows) else None)
+    ui.doc_preview(run, picked_row, fallback=first)

@@ -90,6 +90,5 @@ if node is not None:
         ctx.mask(Filters(tuple(node_topics), f.date_from, f.date_to, f.query, f.facets))
     )
     st.subheader(f"{len(rows):,} documents")
-    frame = ui.doc_frame(run, rows)
-    picked_row = ui.doc_table(frame, key=f"node_docs.{node}", height=380)
-    ui.doc_preview(run, picked_row, fallback=int(rows[0]) if len(rows) else None)
+    picked_row, first = ui.paged_docs(run, rows, f"node_docs.{node}", height=380)
+    ui.doc_preview(run, picked_row, fallback=first)

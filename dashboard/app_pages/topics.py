@@ -164,11 +164,12 @@ def documents(topic: int, size: int) -> None:
     """Its representative documents, then all of its documents that pass the filters."""
     st.subheader("Representative documents")
     rep = representative_docs(run.docs, run.topics, topic)
-    for _, d in rep.iterrows():
+    texts = run.query.at(rep.index.to_numpy(), text=True)["text"].tolist() if len(rep) else []
+    for (_, d), text in zip(rep.iterrows(), texts, strict=True):
         with st.container(border=True):
             st.text(d["title"] or "(untitled)")
             st.text(" · ".join(x for x in (d["date_str"], f"id {d['doc_id']}") if x))
-            st.text(d["text"][:600] + (" …" if len(d["text"]) > 600 else ""))
+            st.text(text[:600] + (" …" if len(text) > 600 else ""))
 
     st.subheader("Its documents")
     f = ctx.filters
@@ -178,12 +179,9 @@ def documents(topic: int, size: int) -> None:
         st.caption(
             f"{len(rows):,} of {size:,} documents match the sidebar filters (its topic filter aside)."
         )
-    frame = ui.doc_frame(run, rows)
-    picked = ui.doc_table(
-        frame, key=f"topic_docs.{topic}", height=min(400, 38 + 35 * max(len(frame), 1))
-    )
+    picked, first = ui.paged_docs(run, rows, f"topic_docs.{topic}", height=400)
     ui.csv_download(run, rows, f"topic-{topic}")
-    ui.doc_preview(run, picked, fallback=int(rows[0]) if len(rows) else None)
+    ui.doc_preview(run, picked, fallback=first)
 
 
 def history(topic: int) -> None:

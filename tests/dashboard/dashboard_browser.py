@@ -161,3 +161,17 @@ def navigate(page, name: str) -> float:  # noqa: ANN001
 def exceptions(page) -> list[str]:  # noqa: ANN001
     boxes = page.locator('[data-testid="stException"]')
     return [boxes.nth(i).inner_text() for i in range(boxes.count())]
+
+
+def download_csv(page) -> bytes:  # noqa: ANN001
+    """The CSV behind the page's "Download N rows as CSV" link (the streamed export route),
+    fetched with the page's own cookies, as the browser would."""
+    import re
+    from urllib.parse import urljoin
+
+    link = page.get_by_role("link", name=re.compile(r"Download [\d,]+ rows as CSV")).first
+    response = page.request.get(urljoin(page.url, link.get_attribute("href")))
+    assert response.status == 200, response.status
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].startswith("attachment;")
+    return response.body()

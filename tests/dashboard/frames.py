@@ -72,3 +72,12 @@ def history_frame() -> pd.DataFrame:
 def topics_frame(ids: list[int], sizes: list[int]) -> pd.DataFrame:
     """A minimal topics table: ids, labels t<id>, sizes."""
     return pd.DataFrame({"topic": ids, "label": [f"t{i}" for i in ids], "size": sizes})
+
+
+def listed(at) -> list[int]:  # noqa: ANN001 - a streamlit AppTest
+    """How many documents each paged document table of a page holds (its "Rows a–b of N"
+    caption): the grid itself holds only the page of rows the server sent."""
+    import re
+
+    found = (re.match(r"Rows [\d,]+–[\d,]+ of ([\d,]+)", c.value) for c in at.caption)
+    return [int(m.group(1).replace(",", "")) for m in found if m]

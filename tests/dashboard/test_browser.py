@@ -12,6 +12,7 @@ Skipped when /usr/bin/chromium or Playwright is missing; under CI=true that is a
 
 from __future__ import annotations
 
+import io
 import re
 
 import dashboard_browser as bt
@@ -89,7 +90,7 @@ def _topic_partly_matching(docs: pd.DataFrame, word: str) -> int:
 
 
 def test_choose_a_topic_apply_a_filter_and_reopen_the_link(server, page, dated_run):
-    topic = _topic_partly_matching(dated_run.docs, "spotting")
+    topic = _topic_partly_matching(dated_run.read_documents(), "spotting")
     bt.open_page(page, server, "topics", run="arxiv")
     main = page.locator('[data-testid="stMain"]')
     main.locator('[data-testid="stSelectbox"]').filter(has_text="Topic").click()
@@ -122,14 +123,9 @@ def test_choose_a_topic_apply_a_filter_and_reopen_the_link(server, page, dated_r
     bt.navigate(page, "documents")  # the view state follows sidebar navigation
     assert f"topic={topic}" in page.url and "q=spotting" in page.url
     shot(page, "arxiv-documents-filtered")
-    matching = dated_run.docs[
-        (dated_run.docs["title"] + "\n" + dated_run.docs["text"])
-        .str.lower()
-        .str.contains("spotting")
-    ]
-    with page.expect_download() as download:
-        page.get_by_role("button", name=re.compile(r"Download [\d,]+ rows as CSV")).click()
-    csv = pd.read_csv(download.value.path(), dtype={"doc_id": str})
+    full = dated_run.read_documents()
+    matching = full[(full["title"] + "\n" + full["text"]).str.lower().str.contains("spotting")]
+    csv = pd.read_csv(io.BytesIO(bt.download_csv(page)), dtype={"doc_id": str})
     assert sorted(csv["doc_id"].astype(str)) == sorted(matching["doc_id"].astype(str))
     assert {"title", "text", "topic", "topic_prob", "label", "year"} <= set(csv.columns)
     assert bt.exceptions(page) == [] and page.dialogs == []

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from dashboard import safety
+from dashboard.doc_query import DocQuery
 from dashboard.filters import Filters, parse_filters, parse_int, unusable
 from dashboard.ui import csv_bytes
 
@@ -76,20 +77,25 @@ def test_spreadsheet_safe_quotes_formulas_and_keeps_numbers():
     pd.testing.assert_series_equal(out["topic"], frame["topic"])
 
 
-def test_every_csv_download_is_spreadsheet_safe():
+def test_every_csv_download_is_spreadsheet_safe(tmp_path):
     docs = pd.DataFrame(
         {
+            "doc_id": ["a", "b"],
             "title": ["=cmd|' /C calc'!A0", "fine"],
             "text": ["@x", "y"],
-            "date_str": ["", ""],
+            "url": ["javascript:alert(1)", "https://example.org/b"],
+            "topic": [0, 0],
             "x": [-1.25, 3.0],
         }
     )
-    back = pd.read_csv(io.BytesIO(csv_bytes(SimpleNamespace(docs=docs), [0, 1])))
+    docs.to_parquet(tmp_path / "documents.parquet")
+    query = DocQuery(tmp_path / "documents.parquet", "run", {0: "@label"})
+    back = pd.read_csv(io.BytesIO(csv_bytes(SimpleNamespace(query=query), [0, 1])))
     assert back["title"].tolist() == ["'=cmd|' /C calc'!A0", "fine"]
     assert back["text"].tolist() == ["'@x", "y"]
+    assert back["topic_label"].tolist() == ["'@label", "'@label"]
     assert back["x"].tolist() == [-1.25, 3.0]  # still numbers
-    assert "date_str" not in back.columns
+    assert back["url"].isna().iloc[0] and back["url"].iloc[1] == "https://example.org/b"
 
 
 def test_download_file_names_are_plain():
