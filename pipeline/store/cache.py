@@ -36,6 +36,7 @@ import pandas as pd
 
 from pipeline.errors import BuildLockedError, CacheError, UserError, os_error_line
 from pipeline.store import heartbeat
+from pipeline.store.parquet import write_frame
 
 ENV_CACHE = "TOPICTRENDS_CACHE"
 KEEP_BUILDS = 3
@@ -155,7 +156,7 @@ def save_files(
         written[path.name] = sha256_file(path)
     for name, df in (frames or {}).items():
         path = directory / f"{name}.parquet"
-        df.to_parquet(path, index=False)
+        write_frame(path, df)  # in row groups above parquet.ROW_GROUP rows
         written[path.name] = sha256_file(path)
     for name, obj in (jsons or {}).items():
         path = directory / f"{name}.json"
