@@ -175,7 +175,8 @@ def cached_rows(
 
     Rows already cached under ``key`` are read (memory-mapped); the rest go to the
     executor in batches of ``batch_size``, and each batch saves its own shard as soon as
-    it is done, so work survives an interruption. ``kind`` names the shard family
+    it is done, so work survives an interruption; the key's shards are compacted afterwards
+    (``pipeline.store.shards``). ``kind`` names the shard family
     (``embeddings``). ``compute`` returns vectors (kept as memory-mapped ``.npy`` shards,
     a row comes back as an array) or a frame (``.parquet`` shards, a row comes back as a
     ``pd.Series``).
@@ -196,4 +197,8 @@ def cached_rows(
     for chunk, rows in ctx.executor.map_batches(work, list(todo), batch_size):
         values = [r for _, r in rows.iterrows()] if isinstance(rows, pd.DataFrame) else rows
         found.update(zip(chunk, values, strict=True))
+    if todo:  # one shard per batch: merged above a count, so updates leave few files
+        from pipeline.store.shards import compact
+
+        compact(ctx.store, kind, key)
     return found
