@@ -39,6 +39,7 @@ from pipeline.flows.run import (
 )
 from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
+from pipeline.stages import memory
 from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
 from pipeline.stages.executor import Executor
@@ -101,6 +102,7 @@ def _update(
             cfg = cfg.model_copy(update={"update": update_cfg})
         run = Run(store, cfg, reporter, executor)
         with run.timed("ingest"):
+            memory.check_file(path, cfg)
             batch = ingest(path, name, cfg.ingest, min_documents=1)
             prev_docs = prev.read_table(DOCUMENTS_FILE)
             new, duplicates = _new_documents(batch, prev_docs)

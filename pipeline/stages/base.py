@@ -149,6 +149,9 @@ def run_stage(stage: Stage, ctx: Context) -> bool:
         ctx.out[stage.name] = {a: hit[a] for a in stage.artifacts}
         cached = True
     else:
+        from pipeline.stages.memory import check
+
+        check(stage.name, ctx)  # one line and exit 2 if it would not fit, never an OOM kill
         t0 = time.perf_counter()
         ctx.out[stage.name] = stage.compute(ctx)
         if stage.artifacts and hit is None and key is not None:
