@@ -120,3 +120,21 @@ def test_cached_rows_compacts_the_shards_it_leaves(tmp_path: Path, monkeypatch) 
     assert len(shards.shard_files(ctx.store, "lengths", "v1")) == 1  # not 10 shards of one row
     again = Store(ctx.store.root).load_shards("lengths", "v1", keys)
     _all_equal(again, {k: found[k] for k in keys})
+
+
+def test_gather_copies_rows_shard_by_shard_and_keeps_no_map(tmp_path: Path) -> None:
+    """Rows straight into one array, duplicates and misses marked, and no shard left
+    memory-mapped afterwards (the maps of every shard were once held at the same time)."""
+    store = Store(tmp_path)
+    want = _many(store, n_shards=4)
+    asked = ["k2-1", "nope", "k0-0", "k2-1", "k3-4"]
+    out, have = shards.gather(store, "embeddings", KEY, asked)
+    assert have.tolist() == [True, False, True, True, True]
+    for i, k in enumerate(asked):
+        if have[i]:
+            np.testing.assert_array_equal(out[i], want[k])
+    assert not out[1].any() and out.flags.owndata
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        assert str(store.shard_dir("embeddings", KEY)) not in maps.read_text()
+    assert shards.gather(store, "embeddings", KEY, ["nope"])[0] is None

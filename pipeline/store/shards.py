@@ -113,3 +113,47 @@ def compact(
     if merged:
         log.info("%s: compacted %d shards", store.shard_dir(kind, key), merged)
     return merged
+
+
+def gather(
+    store: Store, kind: str, key: str, wanted: list[str]
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The cached vectors of ``wanted`` written straight into one float32 array, and which
+    rows were found.
+
+    ``load_shards`` hands back one array view per row, each keeping its shard's memory
+    map alive, so gathering a million rows through it held the vectors twice (the maps
+    and the copy) plus a million small objects. Here each shard is mapped, its rows are
+    copied in one fancy-indexed assignment, and the map is dropped before the next: the
+    peak is the result plus one shard. ``.npy`` shards only; None when nothing was found.
+    """
+    where: dict[str, list[int]] = {}
+    for i, k in enumerate(wanted):
+        where.setdefault(k, []).append(i)
+    have = np.zeros(len(wanted), dtype=bool)
+    out: np.ndarray | None = None
+    for keys_file in shard_files(store, kind, key):
+        try:
+            keys = json.loads(keys_file.read_text())
+        except (OSError, ValueError):
+            continue  # merged away, or damaged: load_shards deals with it
+        if not isinstance(keys, list):
+            continue
+        rows, at = [], []
+        for r, k in enumerate(keys):
+            spots = where.get(k)
+            if spots and not have[spots[0]]:
+                rows += [r] * len(spots)
+                at += spots
+                have[spots] = True
+        if not rows:
+            continue
+        data = store._checked_shard(keys_file, keys)
+        if data is None or isinstance(data, pd.DataFrame):
+            have[at] = False
+            continue
+        if out is None:
+            out = np.zeros((len(wanted), data.shape[1]), dtype=np.float32)
+        out[at] = data[rows]
+        del data
+    return out, have
