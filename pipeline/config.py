@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import UserError, os_error_line
 from pipeline.settings.alerts import AlertsConfig
@@ -357,6 +357,23 @@ class ScaleConfig(_Section):
         ge=1,
         description="A document outside the sample is placed on the 2-d map at the mean position of this many most similar sampled documents.",
     )
+    max_memory: str | None = Field(
+        None,
+        description="Most memory a build may hold, e.g. '6GB' or '512MiB'. Before each heavy stage (embed, reduce, cluster, keywords) its memory is estimated from the corpus size; a stage that would go over stops the build with one line naming the setting that lowers it (exit 2), instead of the kernel killing it. When unset, 90% of the memory available (MemAvailable, or the cgroup's limit) when the stage starts. Not part of any key.",
+    )
+
+    @field_validator("max_memory")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        from pipeline.stages.memory import parse_size
+
+        if value is not None:
+            parse_size(value)  # ValueError: pydantic reports the field and the fix
+        return value
+
+    def key(self) -> str:
+        """``max_memory`` only says when to stop, never what is computed: left out."""
+        return stable_hash(self.model_dump(mode="json", exclude={"max_memory"}))
 
 
 class Config(BaseModel):

@@ -27,6 +27,25 @@ def _csv(tmp: Path, df: pd.DataFrame, name: str = "c.csv") -> Path:
     return path
 
 
+def damaged_parquet(tmp: Path, df: pd.DataFrame, group: int, groups: int = 3) -> Path:
+    """``df`` as Parquet in ``groups`` row groups, with bytes of row group ``group``'s text
+    column overwritten (no page checksums: the reader must notice without them)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp / "c.parquet"
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, path, row_group_size=len(df) // groups + 1)
+    meta = pq.ParquetFile(path).metadata.row_group(group)
+    names = [meta.column(k).path_in_schema for k in range(meta.num_columns)]
+    col = meta.column(names.index("abstract"))
+    middle = (col.dictionary_page_offset or col.data_page_offset) + col.total_compressed_size // 2
+    data = bytearray(path.read_bytes())
+    data[middle : middle + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _case(tmp: Path, kind: str) -> tuple[Path, list[str], list[str]]:
     """Return (input, extra args, substrings the message must contain)."""
     good = planted_corpus(n_per_topic=6)
@@ -80,6 +99,9 @@ def _case(tmp: Path, kind: str) -> tuple[Path, list[str], list[str]]:
         p = tmp / "c.json"
         p.write_text('[{"title": "a", "abstract": "b"},\n {"title": "c" "abstract": "d"}]')
         return p, [], ["line 2", "column", "invalid JSON"]
+    if kind == "corrupt-row-group":  # a large file damaged in its middle
+        p = damaged_parquet(tmp, planted_corpus(n_per_topic=30), group=1)
+        return p, [], ["c.parquet", "row group 1 (counting from 0) of 3", "rows 52-102"]
     if kind == "unsupported":
         p = tmp / "c.xlsx"
         p.write_bytes(b"PK\x03\x04 not really")
@@ -110,7 +132,7 @@ def _case(tmp: Path, kind: str) -> tuple[Path, list[str], list[str]]:
 
 CASES = [
     "missing", "directory", "undecodable", "empty-file", "only-empty-texts", "no-text-column", "bad-dates",
-    "malformed-csv", "unclosed-quote", "malformed-jsonl", "malformed-json", "unsupported", "too-small",
+    "malformed-csv", "unclosed-quote", "malformed-jsonl", "malformed-json", "unsupported", "too-small", "corrupt-row-group",
     "bad-column-flag", "bad-config", "date-out-of-range", "config-directory", "name-escapes-cache",
 ]  # fmt: skip
 

@@ -148,3 +148,77 @@ def test_next_build_after_kills_completes(
     assert run.read_table("documents.parquet").shape[0] == 200
     assert build_progress(root) == []
     assert list(root.rglob(".tmp-*")) == [], "the build swept what the killed ones left"
+
+
+class Interrupted(BaseException):
+    """Like Ctrl-C landing between two chunks (not KeyboardInterrupt: pytest stops on it)."""
+
+
+def _interrupt_on(calls: list[int], at: int) -> None:
+    calls.append(1)
+    if len(calls) == at:
+        raise Interrupted
+
+
+def test_interrupted_mid_embedding_publishes_nothing_and_keeps_whole_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped between two embedding batches: no run, every saved shard whole, and the next
+    build embeds only what was missing."""
+    import pipeline.stages.embed as embed
+    from tests.conftest import Config
+
+    corpus = tmp_path / "planted.csv"
+    planted_corpus().to_csv(corpus, index=False)
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
+    monkeypatch.setattr(embed, "EMBED_SHARD", 20)
+    calls: list[int] = []
+    original = embed.HashingEmbedder.encode
+
+    def encode(self, texts, progress=None):  # noqa: ANN001, ANN202
+        _interrupt_on(calls, 4)
+        return original(self, texts, progress)
+
+    monkeypatch.setattr(embed.HashingEmbedder, "encode", encode)
+    store = Store(tmp_path / "cache")
+    with pytest.raises(Interrupted):
+        build(str(corpus), cfg, store)
+    assert store.list_runs() == []
+    key = embed.embedding_key(cfg.embed)
+    assert len(list(store.shard_dir("embeddings", key).glob("shard-*.keys.json"))) == 3
+    calls[:] = [1] * 100  # past the interruption: the rest runs through
+    result = build(str(corpus), cfg, Store(tmp_path / "cache"))
+    assert (
+        result.manifest["timings"]["embed"]["new_documents"]
+        == result.manifest["counts"]["documents"] - 60
+    )
+
+
+def test_interrupted_mid_row_groups_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped after the first row group of documents.parquet: no run, no temporary left."""
+    import pyarrow.parquet as pq
+
+    from pipeline.store import parquet
+    from tests.conftest import Config
+
+    corpus = tmp_path / "planted.csv"
+    planted_corpus().to_csv(corpus, index=False)
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}})
+    monkeypatch.setattr(parquet.write_frame, "__defaults__", (50,))  # row groups of 50 rows
+    calls: list[int] = []
+    original = pq.ParquetWriter.write_table
+
+    def write_table(self, table, row_group_size=None):  # noqa: ANN001, ANN202
+        _interrupt_on(calls, 2)
+        return original(self, table, row_group_size=row_group_size)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
+    store = Store(tmp_path / "cache")
+    with pytest.raises(Interrupted):
+        build(str(corpus), cfg, store)
+    assert len(calls) == 2, "documents.parquet was being written in row groups"
+    assert store.list_runs() == []
+    builds = store.store_dir / "runs"
+    assert not builds.exists() or not any(builds.rglob("*.parquet"))

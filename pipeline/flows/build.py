@@ -26,7 +26,7 @@ from pipeline.flows.run import (
 )
 from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
-from pipeline.stages import sample
+from pipeline.stages import memory, sample
 from pipeline.stages.base import Context
 from pipeline.stages.executor import Executor
 from pipeline.stages.ingest import Corpus, ingest, resolve_input
@@ -67,6 +67,7 @@ def _build(run: Run, path: Path, source: str, name: str, force: bool, refit: boo
     store, cfg = run.store, run.cfg
     with store.lock(name):
         with run.timed("ingest"):
+            memory.check_file(path, cfg)
             corpus = ingest(path, name, cfg.ingest)
             corpus_hash = corpus.content_hash()
         period = None

@@ -42,7 +42,7 @@ def relate_refit(
     previous: RunHandle, out: Outcome, doc_ids: pd.Series, cfg: Config
 ) -> tuple[Outcome, Relation]:
     """``out`` renumbered to the previous build's ids, and how it relates to that build."""
-    prev_docs = previous.read_table(DOCUMENTS_FILE)
+    prev_docs = previous.read_table(DOCUMENTS_FILE, columns=["doc_id", "topic", "added_step"])
     prev_topics = previous.read_table(TOPICS_FILE)
     history = history_before(previous)
     step = step_of(previous) + 1

@@ -96,11 +96,12 @@ def run_key(corpus_hash: str, cfg: Config, sampled: bool = False) -> str:
     before it (``update``, ``build --refit``), never what a build computes, so adding it
     did not change the key of any existing run (they stay up to date), and tuning it never
     invalidates a build. Stage keys are per section and never included it. ``[scale]``
-    enters only when the build is ``sampled`` (``settings``).
+    enters only when the build is ``sampled`` (``settings``), and never its ``max_memory``.
     """
     record = settings(cfg, sampled)
     for section in UNKEYED_SECTIONS:
         record.pop(section, None)
+    record.get("scale", {}).pop("max_memory", None)  # when to stop, not what is built
     return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, record])
 
 

@@ -39,6 +39,7 @@ from pipeline.flows.run import (
 )
 from pipeline.periods import resolve_period
 from pipeline.progress import Reporter, tracked
+from pipeline.stages import memory
 from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
 from pipeline.stages.executor import Executor
@@ -48,8 +49,10 @@ from pipeline.store.cache import Store, new_stamp, now_iso
 from pipeline.store.contract import (
     DOCUMENTS_FILE,
     HIERARCHY_FILE,
+    KEYWORDS_FILE,
     MANIFEST_FILE,
     MODEL_DIR,
+    OVER_TIME_FILE,
     TOPIC_EMBEDDINGS_FILE,
     TOPICS_FILE,
 )
@@ -101,6 +104,7 @@ def _update(
             cfg = cfg.model_copy(update={"update": update_cfg})
         run = Run(store, cfg, reporter, executor)
         with run.timed("ingest"):
+            memory.check_file(path, cfg)
             batch = ingest(path, name, cfg.ingest, min_documents=1)
             prev_docs = prev.read_table(DOCUMENTS_FILE)
             new, duplicates = _new_documents(batch, prev_docs)
@@ -215,7 +219,17 @@ def _previous_state(prev: RunHandle, prev_docs: pd.DataFrame, n_new: int) -> Pre
         added=added.astype(np.int64),
         next_id=next_id(prev_topics["topic"].astype(int).tolist(), history),
         run_key=prev.manifest.get("run_key"),
+        period=prev.manifest.get("period"),
+        over_time=_table(prev, OVER_TIME_FILE, drop=("partial",)),
+        keywords=_table(prev, KEYWORDS_FILE),
     )
+
+
+def _table(prev: RunHandle, name: str, drop: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """One of the build's over-time tables, for the update to recount only what it touches."""
+    if not prev.has(name):
+        return None
+    return prev.read_table(name).drop(columns=list(drop), errors="ignore")
 
 
 def _relation(

@@ -373,6 +373,11 @@ class Previous:
     added: np.ndarray  # added_step of every document of the updated run
     next_id: int  # first topic id the run has never used
     run_key: str | None
+    # The build's period and its over-time tables (without ``partial``), for counting only
+    # the periods an update touches (``over_time.touched``); None: count everything.
+    period: str | None = None
+    over_time: pd.DataFrame | None = None
+    keywords: pd.DataFrame | None = None
 
 
 def run(ctx: Context) -> dict[str, Any]:

@@ -149,6 +149,9 @@ def run_stage(stage: Stage, ctx: Context) -> bool:
         ctx.out[stage.name] = {a: hit[a] for a in stage.artifacts}
         cached = True
     else:
+        from pipeline.stages.memory import check
+
+        check(stage.name, ctx)  # one line and exit 2 if it would not fit, never an OOM kill
         t0 = time.perf_counter()
         ctx.out[stage.name] = stage.compute(ctx)
         if stage.artifacts and hit is None and key is not None:
@@ -197,11 +200,12 @@ def cached_rows(
 
     Rows already cached under ``key`` are read (memory-mapped); the rest go to the
     executor in batches of ``batch_size``, and each batch saves its own shard as soon as
-    it is done, so work survives an interruption. ``kind`` names the shard family
-    (``embeddings``). ``compute`` (picklable for a remote executor) returns vectors (kept
-    as memory-mapped ``.npy`` shards, a row comes back as an array) or a frame
-    (``.parquet`` shards, a row comes back as a ``pd.Series``); it ticks ``progress``
-    itself when it runs here, and a remote executor's batches are counted as they return.
+    it is done, so work survives an interruption; the key's shards are compacted afterwards
+    (``pipeline.store.shards``). ``kind`` names the shard family (``embeddings``).
+    ``compute`` (picklable for a remote executor) returns vectors (kept as memory-mapped
+    ``.npy`` shards, a row comes back as an array) or a frame (``.parquet`` shards, a row
+    comes back as a ``pd.Series``); it ticks ``progress`` itself when it runs here, and a
+    remote executor's batches are counted as they return.
     """
     found = ctx.store.load_shards(kind, key, row_keys)
     if progress:
@@ -217,4 +221,8 @@ def cached_rows(
         found.update(zip(chunk.tolist(), values, strict=True))
         if progress and ctx.executor.remote:
             progress(len(chunk))
+    if todo:  # one shard per batch: merged above a count, so updates leave few files
+        from pipeline.store.shards import compact
+
+        compact(ctx.store, kind, key)
     return found

@@ -426,34 +426,53 @@ def encode(
     ctx: Context, texts: list[str], progress: Callable[[int], None] | None = None
 ) -> np.ndarray:
     """Embed texts through the per-content-hash cache; only unseen texts hit the model."""
+    return encode_counted(ctx, texts, progress)[0]
+
+
+def encode_counted(
+    ctx: Context, texts: list[str], progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, int]:
+    """``encode``, and how many distinct texts the cache already held.
+
+    Cached vectors are copied shard by shard into the result (``shards.gather``), so the
+    shards' memory maps are not all held at once; only the missing texts go through
+    ``cached_rows`` (and the executor) to the model.
+    """
     from pipeline.stages.ingest import text_hash
+    from pipeline.store.shards import gather
 
     keys = [text_hash(t) for t in texts]
-    if ctx.executor.remote and ctx.cfg.embed.backend == "static":
-        embedder(ctx).model()  # distil it here once, not in every actor at the same time
-    found = cached_rows(
-        ctx,
-        "embeddings",
-        embedding_key(ctx.cfg.embed),
-        keys,
-        texts,
-        EmbedBatch(ctx.cfg.embed, ctx.store.root, progress, lambda: embedder(ctx)),
-        EMBED_SHARD,
-        progress,
-    )
-    dim = next(iter(found.values())).shape[0] if found else 0
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, k in enumerate(keys):
-        out[i] = found[k]
-    return out
+    ekey = embedding_key(ctx.cfg.embed)
+    out, have = gather(ctx.store, "embeddings", ekey, keys)
+    cached = len({k for k, h in zip(keys, have, strict=True) if h})
+    todo = np.where(~have)[0]
+    if progress:
+        progress(int(have.sum()))
+    if len(todo):
+        if ctx.executor.remote and ctx.cfg.embed.backend == "static":
+            embedder(ctx).model()  # distil it here once, not in every actor at the same time
+        found = cached_rows(
+            ctx,
+            "embeddings",
+            ekey,
+            [keys[i] for i in todo],
+            [texts[i] for i in todo],
+            EmbedBatch(ctx.cfg.embed, ctx.store.root, progress, lambda: embedder(ctx)),
+            EMBED_SHARD,
+            progress,
+        )
+        if out is None:
+            dim = next(iter(found.values())).shape[0] if found else 0
+            out = np.zeros((len(texts), dim), dtype=np.float32)
+        for i in todo:
+            out[i] = found[keys[i]]
+    return (out if out is not None else np.zeros((0, 0), np.float32)), cached
 
 
 def run(ctx: Context) -> dict[str, Any]:
     """Embed every document; counts what the cache already held for the progress record."""
     hashes, texts = ctx.inputs["hashes"], ctx.inputs["texts"]
-    ekey = embedding_key(ctx.cfg.embed)
-    cached_before = len(ctx.store.load_shards("embeddings", ekey, hashes))
-    embeddings = encode(ctx, texts, progress=ctx.record.get("tick"))
+    embeddings, cached_before = encode_counted(ctx, texts, progress=ctx.record.get("tick"))
     ctx.record["cached"] = cached_before == len(set(hashes))
     ctx.record["new_documents"] = len(set(hashes)) - cached_before
     # Documents longer than max_seq_length: embedded from their first tokens only.

@@ -123,13 +123,19 @@ def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:
 
 def run(ctx: Context) -> dict[str, Any]:
     """The keywords_over_time stage: each topic's keywords in each period."""
+    from pipeline.stages.over_time import merged, touched
+
     i, cfg = ctx.inputs, ctx.cfg
+    texts, dates, labels = i["texts"], i["dates"], np.asarray(ctx.get("labels"))
+    part = touched(ctx, "keywords")  # an update: only the periods it touches
+    if part is not None:
+        rows = np.where(part[1])[0]
+        texts = [texts[r] for r in rows]
+        dates, labels = pd.Series(dates).iloc[rows].reset_index(drop=True), labels[rows]
     keywords = keywords_over_time(
-        i["texts"],
-        i["dates"],
-        ctx.get("labels"),
-        i["period"],
-        cfg.represent,
-        top_n=cfg.trends.keywords_per_period,
+        texts, dates, labels, i["period"], cfg.represent, top_n=cfg.trends.keywords_per_period
     )
+    if part is not None:
+        ctx.record["periods_recounted"] = int(keywords["period_start"].nunique())
+        keywords = merged(part[0], keywords)
     return {"keywords": keywords}

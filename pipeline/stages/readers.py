@@ -82,12 +82,17 @@ def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"{path}: not a regular file. Give one corpus file ({SUPPORTED}).")
     try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    fmt = sniff_format(path, head)
+    if fmt == "parquet":
+        return read_parquet(path)  # by row group: the file's bytes are never held whole
+    try:
         data = path.read_bytes()
     except OSError as exc:
         raise unreadable(path, exc) from None
-    fmt = sniff_format(path, data[:4096])
-    if fmt == "parquet":
-        return _read_parquet(path, data)
     text = _decode(path, data)
     if not text.strip():
         raise UserError(f"{path}: the file is empty. Add documents to it.")
@@ -100,17 +105,44 @@ def read_table(path: Path) -> pd.DataFrame:
     return _read_json(path, text)
 
 
-def _read_parquet(path: Path, data: bytes) -> pd.DataFrame:
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet corpus read one row group at a time, each checked as it is read.
+
+    The file is opened, not slurped: only the decoded columns are held, and each row
+    group's Arrow buffers are released as it is converted (``self_destruct``), so the
+    peak is about one copy of the documents. Page checksums, when the writer stored them,
+    are verified. A damaged row group is one line naming it and its rows, before
+    anything is written, not a pyarrow traceback halfway through a build.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
-    except (pa.ArrowInvalid, OSError) as exc:
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+    except (pa.ArrowException, OSError) as exc:
         raise UserError(
-            f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}). Re-export it, or use CSV or JSON Lines."
+            f"{path}: not a readable Parquet file ({_first_line(exc)}). Re-export it, or use CSV or JSON Lines."
         ) from None
-    return table.to_pandas()
+    groups, first = [], 0
+    n_groups = pf.metadata.num_row_groups
+    for i in range(n_groups):
+        rows = pf.metadata.row_group(i).num_rows
+        try:
+            groups.append(pf.read_row_group(i))
+        except (pa.ArrowException, OSError) as exc:
+            raise UserError(
+                f"{path}: row group {i} (counting from 0) of {n_groups}, rows {first + 1}-"
+                f"{first + rows}, is damaged ({_first_line(exc)}). Re-export the file, or "
+                "drop that row group, and build again."
+            ) from None
+        first += rows
+    table = pa.concat_tables(groups) if groups else pf.schema_arrow.empty_table()
+    del groups
+    return table.to_pandas(self_destruct=True, split_blocks=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 _BOILERPLATE = re.compile(r"^(get trending papers|subscribe$)", re.IGNORECASE)

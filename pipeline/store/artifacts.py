@@ -9,6 +9,7 @@ checksum mismatch with a message naming the path and the command that rebuilds i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pipeline.errors import CacheError
 from pipeline.store.cache import load_npy, sha256_file
 from pipeline.store.contract import MODEL_FILES, REQUIRED_COLUMNS, required_artifacts
 from pipeline.store.heartbeat import build_progress  # noqa: F401 - readers import it here
+from pipeline.store.parquet import read_columns
 
 
 def model_complete(directory: Path) -> bool:
@@ -90,13 +92,23 @@ class RunHandle:
             self._checked.add(filename)
         return path
 
-    def read_table(self, filename: str) -> pd.DataFrame:
+    def read_table(self, filename: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The artifact, or only those of ``columns`` it has (the rest are never decoded:
+        a reader of a million documents' topics need not hold their texts)."""
         path = self.verify(filename)
         try:
-            df = pd.read_parquet(path)
+            if columns is not None:
+                import pyarrow.parquet as pq
+
+                names = set(pq.read_schema(path).names)
+                columns = [c for c in columns if c in names]
+            df = read_columns(path, columns)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise self._fail(f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})") from None
-        missing = [c for c in REQUIRED_COLUMNS.get(filename, ()) if c not in df.columns]
+        wanted = REQUIRED_COLUMNS.get(filename, ())
+        if columns is not None:
+            wanted = [c for c in wanted if c in columns]
+        missing = [c for c in wanted if c not in df.columns]
         if missing:
             raise self._fail(
                 f"{path}: missing columns {missing} for schema version {SCHEMA_VERSION}"

@@ -36,6 +36,8 @@ import pandas as pd
 
 from pipeline.errors import BuildLockedError, CacheError, UserError, os_error_line
 from pipeline.store import heartbeat
+from pipeline.store.parquet import write_frame
+from pipeline.store.shards import plausible_vectors
 
 ENV_CACHE = "TOPICTRENDS_CACHE"
 KEEP_BUILDS = 3
@@ -94,15 +96,6 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _plausible_vectors(arr: np.ndarray, rows: int) -> bool:
-    """What a shard without a checksum must look like to be adopted: every backend writes
-    float32 rows of unit length (a text with no token gives a zero row)."""
-    if arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[0] != rows:
-        return False
-    norms = np.linalg.norm(np.asarray(arr, dtype=np.float64), axis=1)
-    return bool(np.all(np.isfinite(norms)) and np.all((np.abs(norms - 1) < 1e-2) | (norms == 0)))
-
-
 def _disk_error(exc: OSError, where: Path) -> UserError:
     """The one-line report of a failed cache write; the fix depends on the errno."""
     line = os_error_line(exc, where, "cannot write the cache", "pass another --cache-dir")
@@ -155,7 +148,7 @@ def save_files(
         written[path.name] = sha256_file(path)
     for name, df in (frames or {}).items():
         path = directory / f"{name}.parquet"
-        df.to_parquet(path, index=False)
+        write_frame(path, df)  # in row groups above parquet.ROW_GROUP rows
         written[path.name] = sha256_file(path)
     for name, obj in (jsons or {}).items():
         path = directory / f"{name}.json"
@@ -268,24 +261,27 @@ class Store:
         d = self.shard_dir(kind, key)
         if not d.exists():
             return {}
-        want = set(wanted)
-        found: dict[str, Any] = {}
-        for keys_file in sorted(d.glob("shard-*.keys.json")):
-            try:
-                keys = json.loads(keys_file.read_text())
-            except (OSError, ValueError):
-                keys = None
-            if not isinstance(keys, list):
-                self._drop_shard(keys_file, "unreadable keys file")
-                continue
-            rows = [i for i, k in enumerate(keys) if k in want and k not in found]
-            if not rows:
-                continue
-            data = self._checked_shard(keys_file, keys)
-            if isinstance(data, pd.DataFrame):
-                found.update((keys[i], data.iloc[i]) for i in rows)
-            elif data is not None:
-                found.update((keys[i], np.asarray(data[i])) for i in rows)
+        want, found, done = set(wanted), {}, set()
+        for _ in range(2):  # a second pass reads what a concurrent compaction merged into
+            for keys_file in sorted(set(d.glob("shard-*.keys.json")) - done):
+                done.add(keys_file)
+                try:
+                    keys = json.loads(keys_file.read_text())
+                except FileNotFoundError:
+                    continue  # merged into another shard meanwhile (``shards.compact``)
+                except (OSError, ValueError):
+                    keys = None
+                if not isinstance(keys, list):
+                    self._drop_shard(keys_file, "unreadable keys file")
+                    continue
+                rows = [i for i, k in enumerate(keys) if k in want and k not in found]
+                data = self._checked_shard(keys_file, keys) if rows else None
+                if isinstance(data, pd.DataFrame):
+                    found.update((keys[i], data.iloc[i]) for i in rows)
+                elif data is not None:
+                    found.update((keys[i], np.asarray(data[i])) for i in rows)
+            if want <= found.keys() or all(f.exists() for f in done):
+                return found
         return found
 
     def _checked_shard(self, keys_file: Path, keys: list[str]) -> np.ndarray | pd.DataFrame | None:
@@ -319,12 +315,14 @@ class Store:
                 else np.load(data_file, mmap_mode="r", allow_pickle=False)
             )
         except (OSError, ValueError) as exc:
+            if not keys_file.exists():
+                return None  # merged into another shard meanwhile (``shards.compact``)
             self._drop_shard(
                 keys_file, f"unreadable ({str(exc).splitlines()[0] if str(exc) else exc!r})"
             )
             return None
         if len(data) != len(keys) or (
-            sums is None and not trusted and not _plausible_vectors(data, len(keys))
+            sums is None and not trusted and not plausible_vectors(data, len(keys))
         ):
             self._drop_shard(keys_file, "its rows do not match its keys")
             return None
@@ -374,7 +372,7 @@ class Store:
             if isinstance(rows, pd.DataFrame):
                 rows.to_parquet(tmp, index=False)
             else:
-                np.save(tmp, rows.astype(np.float32), allow_pickle=False)
+                np.save(tmp, np.asarray(rows, dtype=np.float32), allow_pickle=False)
             _fsync_file(tmp)
             os.replace(tmp, d / f"{stem}.{ext}")
             sums = {
