@@ -236,6 +236,11 @@ class TrendsConfig(_Section):
         gt=0.0,
         description="Growth (natural log of the share ratio) at or beyond which a significant trend is 'emerging' or 'fading'; 0.693 = the share doubled or halved.",
     )
+    min_growth: float = Field(
+        0.182,
+        ge=0.0,
+        description="Effect-size floor: a significant change is called 'rising' or 'declining' only when |growth| (natural log of the share ratio) reaches it; 0.182 = the share grew or shrank by a fifth. On a large corpus a tiny change is significant but not a trend.",
+    )
     smoothing: float = Field(
         0.5,
         gt=0.0,

@@ -127,3 +127,54 @@ def wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     if sxx <= 0:
         return np.full(y.shape[0], np.nan)
     return (y * (w * dt)).sum(axis=1) / sxx
+
+
+# A topic's leading documents are isolated when they are at most this fraction of its
+# documents (at least 1) and are followed by a gap that is far (at least half as long as the
+# topic's life after it) and telling: at the share the topic holds from its next document
+# on, more than ln(100) documents were expected in it (by chance < 1% of the time).
+ISOLATED_MAX_FRACTION = 0.05
+ISOLATED_GAP_LOG_ODDS = float(np.log(100.0))
+ISOLATED_GAP_LIFE = 0.5
+
+
+def real_start(counts: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each topic's first period, ignoring isolated documents far before its real start.
+
+    ``counts`` is topics x periods, ``totals`` all documents per period. Walking from the
+    topic's first period, the start moves past an occupied period when the documents up to it
+    are at most ``ISOLATED_MAX_FRACTION`` of the topic's (at least 1), the empty periods after
+    it number at least ``ISOLATED_GAP_LIFE`` times the periods from the next occupied one to
+    the topic's last, and they held so many documents that, at the topic's share from its
+    next document on, more than ``ln(100)`` of them were expected in the topic. One misdated
+    paper decades before a topic's papers is skipped; an early paper in a sparse era (few
+    documents in the gap, so few expected) is kept, and so are the first papers of a topic
+    that rises over months (their gaps are short next to its life).
+    Returns (start index or -1, documents skipped) per topic.
+    """
+    n_topics, n_periods = counts.shape
+    start = np.full(n_topics, -1, dtype=np.int64)
+    skipped = np.zeros(n_topics, dtype=np.int64)
+    if n_periods == 0:
+        return start, skipped
+    tot = np.asarray(totals, dtype=float)
+    tot_after = np.cumsum(tot[::-1])[::-1]  # documents from period j on
+    tot_before = np.concatenate([[0.0], np.cumsum(tot)])  # documents before period j
+    for t in range(n_topics):
+        row = counts[t]
+        occupied = np.flatnonzero(row)
+        if not len(occupied):
+            continue
+        cap = max(1, int(ISOLATED_MAX_FRACTION * row.sum()))
+        after = np.cumsum(row[::-1])[::-1]
+        start[t], lead = occupied[0], 0
+        for here, nxt in zip(occupied[:-1], occupied[1:], strict=True):
+            lead += int(row[here])
+            if lead > cap:
+                break
+            far = nxt - here - 1 >= ISOLATED_GAP_LIFE * (occupied[-1] - nxt + 1)
+            share = after[nxt] / tot_after[nxt]
+            expected = share * (tot_before[nxt] - tot_before[here + 1])
+            if far and expected > ISOLATED_GAP_LOG_ODDS:
+                start[t], skipped[t] = nxt, lead
+    return start, skipped

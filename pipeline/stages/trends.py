@@ -39,6 +39,7 @@ from pipeline.stages.base import Context
 from pipeline.stages.trend_stats import (
     benjamini_hochberg,
     dispersion,
+    real_start,
     share_ratio_test,
     wls_slope,
 )
@@ -228,7 +229,7 @@ def compute_trends(
     partial = partial_periods(d[dated].reset_index(drop=True), prec, period)
     win = choose_windows(grid, totals, set(partial), cfg)
 
-    first_idx = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), -1)
+    first_idx, skipped = real_start(counts, totals)
     first_seen = pd.Series(
         [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
     )
@@ -268,6 +269,9 @@ def compute_trends(
         "alpha": cfg.alpha,
         "multiple_testing": "Benjamini-Hochberg across topics",
         "note": win.note,
+        "first_seen_skipped": {
+            str(t): int(n) for t, n in zip(topic_ids, skipped, strict=True) if n
+        },
         "categories": {c: int((table["category"] == c).sum()) for c in CATEGORIES},
     }
     return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
@@ -342,10 +346,11 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
     2. ``stable``: fewer than ``min_support`` documents in the two windows together.
     3. ``emerging``: q < strong_alpha, growth >= strong_growth, and a previous share no
        larger than the median topic's previous share (it was small).
-    4. ``rising``: q < alpha and growth > 0.
+    4. ``rising``: q < alpha and growth > 0 and growth >= min_growth.
     5. ``fading``: q < strong_alpha and growth <= -strong_growth.
-    6. ``declining``: q < alpha and growth < 0.
-    7. ``stable`` otherwise.
+    6. ``declining``: q < alpha and growth < 0 and growth <= -min_growth.
+    7. ``stable`` otherwise: a significant change smaller than ``min_growth`` (the
+       effect-size floor) is not a trend.
     """
     n = len(table)
     cat = np.array(["stable"] * n, dtype=object)
@@ -366,9 +371,9 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
         (is_new, "new"),
         (~enough, "stable"),
         (sure & (g >= cfg.strong_growth) & small, "emerging"),
-        (sig & (g > 0), "rising"),
+        (sig & (g > 0) & (g >= cfg.min_growth), "rising"),
         (sure & (g <= -cfg.strong_growth), "fading"),
-        (sig & (g < 0), "declining"),
+        (sig & (g < 0) & (g <= -cfg.min_growth), "declining"),
     ]
     done = np.zeros(n, dtype=bool)
     for mask, name in rules:
