@@ -1,0 +1,136 @@
+"""The Trends page in Chromium (issue 18): it opens on the dense window, the whole span is one
+click away, sparse periods are faded markers off the line, and counts replace shares.
+
+The run: the bundled arXiv sample's three largest labels (744 papers, 2010-2025, by
+quarter). Before 2018 a quarter holds 0 to 9 of them: the sparse early stretch of the issue.
+Skipped when /usr/bin/chromium or Playwright is missing (a failure under CI=true).
+"""
+
+from __future__ import annotations
+
+import dashboard_browser as bt
+import hosted
+import pandas as pd
+import pytest
+
+from dashboard import trend_data
+from pipeline.config import Config
+from pipeline.flows import build
+from pipeline.store.cache import Store
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+ARXIV = bt.REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
+RUN = "arxiv-quarters"
+# Plotly's own data on the page, per chart: each trace's meta, x and y as plotly.js decoded
+# them (``_fullData``: typed arrays made plain, NaN as null).
+CHART_JS = """(key) => {
+  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  const num = (v) => (v === null || v === undefined || Number.isNaN(Number(v))) ? null : Number(v);
+  return gd ? gd._fullData.map(t => ({
+    meta: t._input?.meta ?? t.meta ?? null,
+    x: Array.from(t.x ?? [], String),
+    y: Array.from(t.y ?? [], num),
+    opacity: t.marker?.opacity ?? null,
+  })) : null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    base = tmp_path_factory.mktemp("trends-page")
+    df = pd.read_parquet(ARXIV)
+    df = df[df["label"].isin(df["label"].value_counts().index[:3])]
+    df.to_parquet(base / "arxiv3.parquet", index=False)
+    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "time": {"period": "quarter"}})
+    build(str(base / "arxiv3.parquet"), cfg, Store(base / "cache"), name=RUN)
+    return base / "cache"
+
+
+@pytest.fixture(scope="module")
+def page(root, tmp_path_factory):
+    hosted.require_browser()
+    from playwright.sync_api import sync_playwright
+
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with bt.serve(root, log=log) as base, sync_playwright() as p:
+        browser = bt.launch(p)
+        page = browser.new_context(viewport={"width": 1300, "height": 1400}).new_page()
+        page.base = base
+        yield page
+        browser.close()
+
+
+def _lines(page) -> list[dict]:
+    return page.evaluate(CHART_JS, "trend_lines")
+
+
+def _first_x(traces: list[dict]) -> pd.Timestamp:
+    return min(
+        pd.Timestamp(x)
+        for t in traces
+        for x, y in zip(t["x"], t["y"], strict=True)
+        if y is not None
+    )
+
+
+def test_the_page_opens_on_the_dense_window_and_the_whole_span_is_one_click_away(page):
+    # The first page of a fresh server imports the app: more time on a loaded machine.
+    page.goto(bt.page_url(page.base, "trends", run=RUN))
+    bt.wait_idle(page, timeout_ms=180_000)
+    assert bt.exceptions(page) == []
+    lines = _lines(page)
+    assert lines and {t["meta"] for t in lines} >= {"share", "band"}
+    # Dense from 2018 (10+ papers a quarter, three quarters in a row); nothing earlier drawn.
+    assert _first_x(lines) >= pd.Timestamp("2017-07-01"), _first_x(lines)
+    assert (
+        "where the data turns dense"
+        in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+    )
+    bt.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(bt.SCREENSHOTS / "trends-dense-window.png"))
+
+    page.get_by_text("Whole span").click()
+    page.wait_for_url("**span=all**", timeout=30_000)
+    bt.wait_idle(page)
+    assert _first_x(_lines(page)) < pd.Timestamp("2013-01-01")
+
+
+def test_sparse_periods_are_faded_markers_off_the_line(page):
+    bt.open_page(page, page.base, "trends", run=RUN, span="all")
+    lines = _lines(page)
+    share = [t for t in lines if t["meta"] == "share"]
+    sparse = [t for t in lines if t["meta"] == "sparse"]
+    assert share and len(sparse) == len(share)
+    faded = 0
+    for line, dots in zip(share, sparse, strict=True):
+        drawn = {x for x, y in zip(dots["x"], dots["y"], strict=True) if y is not None}
+        faded += len(drawn)
+        assert all(pd.Timestamp(x) < pd.Timestamp("2018-01-01") for x in drawn)
+        # The line has no value where a marker is faded: it is not joined through them.
+        assert all(y is None for x, y in zip(line["x"], line["y"], strict=True) if x in drawn)
+        assert dots["opacity"] < 1
+    assert faded, "the topics on the lines have papers in sparse quarters"
+    # Faded open markers are what the browser drew.
+    assert page.locator(".st-key-trend_lines path.point").count() > 0
+    page.screenshot(path=str(bt.SCREENSHOTS / "trends-whole-span.png"))
+
+    page.get_by_role("button", name="counts").click()
+    page.wait_for_url("**tv=counts**", timeout=30_000)
+    bt.wait_idle(page)
+    counts = _lines(page)
+    assert {t["meta"] for t in counts} == {"count"}
+    assert all(float(y).is_integer() for t in counts for y in t["y"] if y is not None)
+
+
+def test_the_rules_the_page_applies_are_the_data_helpers(root):
+    """The fixture really has the shape the browser tests rely on (dense from 2018)."""
+    from dashboard.run_data import RunData
+    from dashboard.time_data import over_time_at, share_matrix
+
+    run = RunData.open(root / "runs" / RUN)
+    ot = over_time_at(run.docs, "quarter", run.over_time, run.manifest.get("period"))
+    m = share_matrix(ot.table, "quarter")
+    totals = trend_data.period_totals(ot.table, m.columns)
+    start = trend_data.dense_start(totals)
+    assert start is not None and pd.Timestamp("2017-07-01") <= start <= pd.Timestamp("2018-07-01")
+    assert trend_data.sparse_periods(totals)
