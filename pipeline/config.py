@@ -188,7 +188,7 @@ class RepresentConfig(_Section):
 class TimeConfig(_Section):
     period: Literal["auto", "week", "month", "quarter", "year", "decade"] = Field(
         "auto",
-        description="Bin size for topics over time; 'auto' picks from the span and density of the dates.",
+        description="Bin size for topics over time; 'auto' picks the finest period with at least 15 documents per bin over the span (empty bins included) and at most 250 bins, never finer than the dates' precision or their cadence (a monthly corpus dated to the day is binned by month).",
     )
 
 

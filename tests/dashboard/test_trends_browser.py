@@ -21,6 +21,7 @@ from pipeline.store.cache import Store
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ARXIV = bt.REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
 RUN = "arxiv-quarters"
+IDLE_MS = 180_000
 # Plotly's own data on the page, per chart: each trace's meta, x and y as plotly.js decoded
 # them (``_fullData``: typed arrays made plain, NaN as null).
 CHART_JS = """(key) => {
@@ -60,6 +61,13 @@ def page(root, tmp_path_factory):
         browser.close()
 
 
+def _open(page, **params: str) -> None:
+    """Open the Trends page and wait until it has drawn (generously: a first page of a fresh
+    server imports the app, and the test machine may be loaded)."""
+    page.goto(bt.page_url(page.base, "trends", run=RUN, **params))
+    bt.wait_idle(page, timeout_ms=IDLE_MS)
+
+
 def _lines(page) -> list[dict]:
     return page.evaluate(CHART_JS, "trend_lines")
 
@@ -74,29 +82,25 @@ def _first_x(traces: list[dict]) -> pd.Timestamp:
 
 
 def test_the_page_opens_on_the_dense_window_and_the_whole_span_is_one_click_away(page):
-    # The first page of a fresh server imports the app: more time on a loaded machine.
-    page.goto(bt.page_url(page.base, "trends", run=RUN))
-    bt.wait_idle(page, timeout_ms=180_000)
+    _open(page)
     assert bt.exceptions(page) == []
     lines = _lines(page)
     assert lines and {t["meta"] for t in lines} >= {"share", "band"}
     # Dense from 2018 (10+ papers a quarter, three quarters in a row); nothing earlier drawn.
     assert _first_x(lines) >= pd.Timestamp("2017-07-01"), _first_x(lines)
-    assert (
-        "where the data turns dense"
-        in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
-    )
+    captions = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]')
+    assert captions.filter(has_text="where the data turns dense").count() == 1
     bt.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(bt.SCREENSHOTS / "trends-dense-window.png"))
 
-    page.get_by_text("Whole span").click()
+    page.locator(".st-key-w-span label").click()
     page.wait_for_url("**span=all**", timeout=30_000)
-    bt.wait_idle(page)
+    bt.wait_idle(page, timeout_ms=IDLE_MS)
     assert _first_x(_lines(page)) < pd.Timestamp("2013-01-01")
 
 
 def test_sparse_periods_are_faded_markers_off_the_line(page):
-    bt.open_page(page, page.base, "trends", run=RUN, span="all")
+    _open(page, span="all")
     lines = _lines(page)
     share = [t for t in lines if t["meta"] == "share"]
     sparse = [t for t in lines if t["meta"] == "sparse"]
@@ -114,9 +118,9 @@ def test_sparse_periods_are_faded_markers_off_the_line(page):
     assert page.locator(".st-key-trend_lines path.point").count() > 0
     page.screenshot(path=str(bt.SCREENSHOTS / "trends-whole-span.png"))
 
-    page.get_by_role("button", name="counts").click()
+    page.locator(".st-key-w-tv button").filter(has_text="counts").click()
     page.wait_for_url("**tv=counts**", timeout=30_000)
-    bt.wait_idle(page)
+    bt.wait_idle(page, timeout_ms=IDLE_MS)
     counts = _lines(page)
     assert {t["meta"] for t in counts} == {"count"}
     assert all(float(y).is_integer() for t in counts for y in t["y"] if y is not None)
