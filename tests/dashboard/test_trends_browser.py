@@ -1,8 +1,9 @@
 """The Trends page in Chromium (issue 18): it opens on the dense window, the whole span is one
 click away, sparse periods are faded markers off the line, and counts replace shares.
 
-The run: the bundled arXiv sample's three largest labels (744 papers, 2010-2025, by
-quarter). Before 2018 a quarter holds 0 to 9 of them: the sparse early stretch of the issue.
+The run: conftest's dated run (300 papers of the bundled arXiv sample, 2010-2019), by
+quarter. Until 2017 Q3 a quarter holds 0 to 10 of them (18 sparse quarters), from 2017 Q4
+15 to 40: the sparse early stretch of the issue, then dense.
 Skipped when /usr/bin/chromium or Playwright is missing (a failure under CI=true).
 """
 
@@ -14,14 +15,11 @@ import pandas as pd
 import pytest
 
 from dashboard import trend_data
-from pipeline.config import Config
-from pipeline.flows import build
-from pipeline.store.cache import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-ARXIV = bt.REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
-RUN = "arxiv-quarters"
+RUN = "arxiv"  # conftest.Fixtures.dated
 IDLE_MS = 180_000
+DENSE_FROM = pd.Timestamp("2017-10-01")
 # Plotly's own data on the page, per chart: each trace's meta, x and y as plotly.js decoded
 # them (``_fullData``: typed arrays made plain, NaN as null).
 CHART_JS = """(key) => {
@@ -37,23 +35,12 @@ CHART_JS = """(key) => {
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    base = tmp_path_factory.mktemp("trends-page")
-    df = pd.read_parquet(ARXIV)
-    df = df[df["label"].isin(df["label"].value_counts().index[:3])]
-    df.to_parquet(base / "arxiv3.parquet", index=False)
-    cfg = Config().with_overrides({"embed": {"backend": "hashing"}, "time": {"period": "quarter"}})
-    build(str(base / "arxiv3.parquet"), cfg, Store(base / "cache"), name=RUN)
-    return base / "cache"
-
-
-@pytest.fixture(scope="module")
-def page(root, tmp_path_factory):
+def page(dashboard_runs, tmp_path_factory):
     hosted.require_browser()
     from playwright.sync_api import sync_playwright
 
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with bt.serve(root, log=log) as base, sync_playwright() as p:
+    with bt.serve(dashboard_runs.root, log=log) as base, sync_playwright() as p:
         browser = bt.launch(p)
         page = browser.new_context(viewport={"width": 1300, "height": 1400}).new_page()
         page.base = base
@@ -64,7 +51,7 @@ def page(root, tmp_path_factory):
 def _open(page, **params: str) -> None:
     """Open the Trends page and wait until it has drawn (generously: a first page of a fresh
     server imports the app, and the test machine may be loaded)."""
-    page.goto(bt.page_url(page.base, "trends", run=RUN, **params))
+    page.goto(bt.page_url(page.base, "trends", run=RUN, gran="quarter", **params))
     bt.wait_idle(page, timeout_ms=IDLE_MS)
 
 
@@ -86,8 +73,8 @@ def test_the_page_opens_on_the_dense_window_and_the_whole_span_is_one_click_away
     assert bt.exceptions(page) == []
     lines = _lines(page)
     assert lines and {t["meta"] for t in lines} >= {"share", "band"}
-    # Dense from 2018 (10+ papers a quarter, three quarters in a row); nothing earlier drawn.
-    assert _first_x(lines) >= pd.Timestamp("2017-07-01"), _first_x(lines)
+    # Dense from 2017 Q4 (10+ papers a quarter, three quarters in a row); nothing earlier drawn.
+    assert _first_x(lines) == DENSE_FROM, _first_x(lines)
     captions = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]')
     assert captions.filter(has_text="where the data turns dense").count() == 1
     bt.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -109,7 +96,7 @@ def test_sparse_periods_are_faded_markers_off_the_line(page):
     for line, dots in zip(share, sparse, strict=True):
         drawn = {x for x, y in zip(dots["x"], dots["y"], strict=True) if y is not None}
         faded += len(drawn)
-        assert all(pd.Timestamp(x) < pd.Timestamp("2018-01-01") for x in drawn)
+        assert all(pd.Timestamp(x) < DENSE_FROM for x in drawn)
         # The line has no value where a marker is faded: it is not joined through them.
         assert all(y is None for x, y in zip(line["x"], line["y"], strict=True) if x in drawn)
         assert dots["opacity"] < 1
@@ -126,15 +113,14 @@ def test_sparse_periods_are_faded_markers_off_the_line(page):
     assert all(float(y).is_integer() for t in counts for y in t["y"] if y is not None)
 
 
-def test_the_rules_the_page_applies_are_the_data_helpers(root):
-    """The fixture really has the shape the browser tests rely on (dense from 2018)."""
-    from dashboard.run_data import RunData
+def test_the_rules_the_page_applies_are_the_data_helpers(dated_run):
+    """The fixture really has the shape the browser tests rely on (dense from 2017 Q4)."""
     from dashboard.time_data import over_time_at, share_matrix
 
-    run = RunData.open(root / "runs" / RUN)
+    run = dated_run
     ot = over_time_at(run.docs, "quarter", run.over_time, run.manifest.get("period"))
     m = share_matrix(ot.table, "quarter")
     totals = trend_data.period_totals(ot.table, m.columns)
     start = trend_data.dense_start(totals)
-    assert start is not None and pd.Timestamp("2017-07-01") <= start <= pd.Timestamp("2018-07-01")
+    assert start == DENSE_FROM and len(trend_data.sparse_periods(totals)) == 18
     assert trend_data.sparse_periods(totals)
