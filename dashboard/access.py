@@ -9,6 +9,7 @@ section of the same secrets file and from environment variables, and the two are
     allowed_emails = ["alice@example.com"]      # TOPICTRENDS_ALLOWED_EMAILS="a@x,b@y"
     allowed_domains = ["team.example.com"]      # TOPICTRENDS_ALLOWED_DOMAINS="team.example.com"
     contact = "data-team@example.com"           # TOPICTRENDS_ACCESS_CONTACT
+    editors = ["alice@example.com", "team.example.com"]  # TOPICTRENDS_EDITORS: who may curate
 
 The whole sign-in configuration is checked by ``check`` before anything is served, by the
 app on every page load (``gate.py``) and by the container's entrypoint before it starts
@@ -39,8 +40,9 @@ ENV_AUTH = "TOPICTRENDS_AUTH"
 ENV_EMAILS = "TOPICTRENDS_ALLOWED_EMAILS"
 ENV_DOMAINS = "TOPICTRENDS_ALLOWED_DOMAINS"
 ENV_CONTACT = "TOPICTRENDS_ACCESS_CONTACT"
+ENV_EDITORS = "TOPICTRENDS_EDITORS"
 SECTION = "topictrends"
-SECTION_KEYS = ("allowed_emails", "allowed_domains", "contact")
+SECTION_KEYS = ("allowed_emails", "allowed_domains", "contact", "editors")
 _TRUE = {"1", "true", "yes", "on"}
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
@@ -107,6 +109,13 @@ def _domain(entry: str, where: str, in_file: bool) -> str:
     raise ConfigError(f"{where}: {entry!r} is not an e-mail domain{hint}", in_file)
 
 
+def _editor(entry: str, where: str, in_file: bool) -> str:
+    """An editors entry: an e-mail address (with '@' inside) or a whole domain."""
+    if "@" in entry.removeprefix("@"):
+        return _email(entry, where, in_file)
+    return _domain(entry, where, in_file)
+
+
 @dataclass(frozen=True)
 class Policy:
     """The allow-list: exact e-mail addresses and whole e-mail domains (lower-cased)."""
@@ -114,6 +123,9 @@ class Policy:
     emails: frozenset[str] = frozenset()
     domains: frozenset[str] = frozenset()
     contact: str | None = None
+    # Who may curate topics (docs/curation.md): e-mail addresses and whole domains, by
+    # the same rules; an editor must also be on the allow-list to see anything at all.
+    editors: frozenset[str] = frozenset()
 
     @classmethod
     def load(
@@ -145,10 +157,17 @@ class Policy:
             _domain(d, ENV_DOMAINS, False) for d in _items(env.get(ENV_DOMAINS), ENV_DOMAINS, False)
         ]
         contact = env.get(ENV_CONTACT) or section.get("contact")
+        editors = [
+            _editor(e, f"[{SECTION}] editors", True)
+            for e in _items(section.get("editors"), f"[{SECTION}] editors", True)
+        ] + [
+            _editor(e, ENV_EDITORS, False) for e in _items(env.get(ENV_EDITORS), ENV_EDITORS, False)
+        ]
         return cls(
             emails=frozenset(emails),
             domains=frozenset(domains),
             contact=str(contact).strip() if contact else None,
+            editors=frozenset(editors),
         )
 
     @property
@@ -183,6 +202,19 @@ def decide(policy: Policy, email: object, email_verified: object = None) -> Deci
     if addr in policy.emails or domain in policy.domains:
         return Decision(True, "on the allow-list")
     return Decision(False, "this address is not on the dashboard's allow-list")
+
+
+def may_edit(policy: Policy, email: object, email_verified: object = None) -> Decision:
+    """Whether a signed-in user may curate: admitted by the allow-list AND on ``editors``
+    (by address or exact domain). Called by the server on every write, not only when the
+    edit controls are drawn. An empty editors list admits nobody."""
+    seen = decide(policy, email, email_verified)
+    if not seen.allowed:
+        return seen
+    addr = str(email).strip().lower()
+    if addr in policy.editors or addr.rsplit("@", 1)[1] in policy.editors:
+        return Decision(True, "on the editors list")
+    return Decision(False, "only the dashboard's editors may curate topics")
 
 
 def inside(root: Path, path: Path) -> bool:

@@ -18,13 +18,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import lineage_figures, map_figures
+from dashboard import editing, lineage_figures, map_figures
 from dashboard.facet_data import facet_bins, facet_counts
 from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
 from dashboard.lineage_data import lineage_rows, sizes_at_step
 from dashboard.run_data import RunData, RunEntry
 from dashboard.time_data import over_time_at
+from pipeline.curation.log import version as log_version
 from pipeline.store.artifacts import open_run
+from pipeline.store.cache import cache_root
 
 RUNS = 4  # runs kept in memory at once
 # Map figures kept (cache_resource has no byte limit): one for a 23k-document run holds about
@@ -34,9 +36,14 @@ MAPS = 8
 
 
 def run_key_of(entry: RunEntry) -> tuple[str, str]:
-    """(resolved build dir, run_key) for a listed run; raises CacheError for a broken manifest."""
+    """(resolved build dir, key) for a listed run; raises CacheError for a broken manifest.
+
+    The key is the build's run_key plus the version of the run's curation log, so an edit
+    (from this dashboard, another replica or the CLI) is read on the next rerun.
+    """
     handle = open_run(entry.path)
-    return str(entry.path.resolve()), str(handle.manifest.get("run_key", ""))
+    curated = log_version(editing.place(cache_root(None)).directory, handle.name)
+    return str(entry.path.resolve()), f"{handle.manifest.get('run_key', '')}#{curated}"
 
 
 def manifest_or_none(entry: RunEntry) -> dict[str, Any] | None:
@@ -52,7 +59,7 @@ def manifest_or_none(entry: RunEntry) -> dict[str, Any] | None:
 @st.cache_resource(max_entries=RUNS, show_spinner="Reading the run…")
 def run_data(path: str, run_key: str) -> RunData:
     """The run's artifacts, verified and read once, shared by every session (read-only)."""
-    run = RunData.open(Path(path))
+    run = RunData.open(Path(path), editing.place(cache_root(None)).directory, run_key)
     _ = run.docs, run.topics  # read the core tables now, under the spinner
     return run
 

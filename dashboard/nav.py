@@ -36,6 +36,7 @@ PAGES: dict[str, PageSpec] = {
         "app_pages/hierarchy.py", "Hierarchy", ":material/account_tree:", "Topic hierarchy"
     ),
     "lineage": PageSpec("app_pages/lineage.py", "Lineage", ":material/call_split:", "Lineage"),
+    "digest": PageSpec("app_pages/digest.py", "Digest", ":material/mail:", "Digest"),
     "run-info": PageSpec("app_pages/run_info.py", "Run info", ":material/info:", "Run info"),
 }
 DEFAULT_PAGE = "overview"

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.facet_data import as_strings, facet_kind
+from pipeline.curation.log import CurationError, read_log
+from pipeline.curation.view import Overlay
 from pipeline.errors import CacheError
 from pipeline.store.artifacts import RunHandle, open_run
 from pipeline.store.cache import Store
@@ -30,13 +32,13 @@ from pipeline.store.contract import (
     HISTORY_FILE,
     KEYWORDS_FILE,
     LINEAGE_FILE,
+    OUTLIER,
     OVER_TIME_FILE,
     TOPIC_EMBEDDINGS_FILE,
     TOPICS_FILE,
     TRENDS_FILE,
 )
 
-OUTLIER = -1
 OUTLIER_LABEL = "Outliers"
 HOVER_TITLE_CHARS = 80
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
@@ -66,16 +68,20 @@ def safe_url(value: object) -> str | None:
 class RunData:
     """A verified run; each artifact is read on first use and kept (thread-safe, read-only)."""
 
-    def __init__(self, handle: RunHandle) -> None:
+    def __init__(
+        self, handle: RunHandle, curation: Path | None = None, key: str | None = None
+    ) -> None:
         self.handle = handle
         self.path = handle.path
         self.manifest = handle.manifest
+        self.curation = curation  # the curation directory (docs/curation.md), if any
+        self._key = key  # the loaders' key: the run_key plus the curation log's version
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, path: Path) -> RunData:
-        return cls(open_run(path))
+    def open(cls, path: Path, curation: Path | None = None, key: str | None = None) -> RunData:
+        return cls(open_run(path), curation, key)
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -96,7 +102,7 @@ class RunData:
 
     @property
     def run_key(self) -> str:
-        return str(self.manifest.get("run_key", ""))
+        return self._key or str(self.manifest.get("run_key", ""))
 
     @property
     def dated(self) -> bool:
@@ -109,28 +115,57 @@ class RunData:
 
     # ---------------------------------------------------------------- artifacts
     @property
-    def topics(self) -> pd.DataFrame:
+    def build_topics(self) -> pd.DataFrame:
+        """``topics.parquet`` as built, before curation (the write path checks edits on it)."""
         return self._once(
-            "topics",
+            "build_topics",
             lambda: self.handle.read_table(TOPICS_FILE).sort_values("topic").reset_index(drop=True),
         )
 
     @property
+    def overlay(self) -> Overlay:
+        """The team's curation of this build (``pipeline.curation``), applied on read."""
+
+        def load() -> Overlay:
+            try:
+                entries = read_log(self.curation, self.name)
+            except CurationError as exc:  # shown by the pages; the run as built meanwhile
+                self._memo["curation_problem"] = str(exc)
+                entries = []
+            return Overlay.of(
+                entries, self.manifest, self.build_topics, self.lineage, self.topic_history
+            )
+
+        return self._once("overlay", load)
+
+    @property
+    def curation_problem(self) -> str | None:
+        _ = self.overlay
+        return self._memo.get("curation_problem")
+
+    @property
+    def topics(self) -> pd.DataFrame:
+        """The topic table as curated: curated labels, merged sizes, hidden topics left out."""
+        return self._once("topics", lambda: self.overlay.topics(self.build_topics))
+
+    @property
     def labels(self) -> dict[int, str]:
-        """Topic id -> label, with the outlier pseudo-topic."""
-        return self._once(
-            "labels",
-            lambda: {
-                OUTLIER: OUTLIER_LABEL,
-                **dict(
-                    zip(
-                        self.topics["topic"].astype(int),
-                        self.topics["label"].astype(str),
-                        strict=True,
-                    )
-                ),
-            },
-        )
+        """Topic id -> label (curated first), with the outlier pseudo-topic; topics merged
+        away or hidden keep an entry, so older tables that name them still read."""
+
+        def labels() -> dict[int, str]:
+            state = self.overlay.state
+            raw = self.build_topics
+            out = {
+                int(t): state.labels.get(int(t), str(lab))
+                for t, lab in zip(raw["topic"], raw["label"], strict=True)
+            }
+            out.update(
+                zip(self.topics["topic"].astype(int), self.topics["label"].astype(str), strict=True)
+            )
+            return {OUTLIER: OUTLIER_LABEL, **out}
+
+        return self._once("labels", labels)
 
     @property
     def docs(self) -> pd.DataFrame:
@@ -139,7 +174,8 @@ class RunData:
     def _load_docs(self) -> pd.DataFrame:
         docs = self.handle.read_table(DOCUMENTS_FILE)
         labels = self.labels
-        docs["topic"] = docs["topic"].astype(np.int64)
+        self._memo["build_doc_topics"] = docs["topic"].to_numpy(dtype=np.int64)
+        docs["topic"] = self.overlay.doc_topics(docs["topic"])
         docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
         docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=object)
         docs["title"] = docs["title"].fillna("").astype(str)
@@ -171,7 +207,9 @@ class RunData:
     def over_time(self) -> pd.DataFrame | None:
         if not self.dated:
             return None
-        return self._once("over_time", lambda: self.handle.read_table(OVER_TIME_FILE))
+        return self._once(
+            "over_time", lambda: self.overlay.over_time(self.handle.read_table(OVER_TIME_FILE))
+        )
 
     @property
     def hierarchy(self) -> pd.DataFrame:
@@ -179,8 +217,26 @@ class RunData:
 
     @property
     def trends(self) -> pd.DataFrame | None:
-        """``trends.parquet`` (per-topic trend scores) when the run has it, else None."""
-        return self._optional_table("trends", TRENDS_FILE)
+        """Per-topic trend scores when the run has them, else None: ``trends.parquet``, or
+        recomputed for the curated view when merges or hides moved documents."""
+        if not self.handle.has(TRENDS_FILE):
+            return None
+
+        def load() -> pd.DataFrame:
+            raw = self.handle.read_table(TRENDS_FILE)
+            if not self.overlay.state.membership_changed:
+                return raw
+            docs = self.docs
+            built = pd.DataFrame(
+                {
+                    "topic": self._memo["build_doc_topics"],
+                    "date": docs["date"],
+                    "date_precision": docs["date_precision"],
+                }
+            )
+            return self.overlay.trends(raw, built, self.manifest)
+
+        return self._once("trends", load)
 
     @property
     def keywords_over_time(self) -> pd.DataFrame | None:

@@ -41,6 +41,22 @@ def representative_docs(docs: pd.DataFrame, topics: pd.DataFrame, topic: int) ->
     return by_id.iloc[np.argsort([order[d] for d in by_id["doc_id"].astype(str)], kind="stable")]
 
 
+def label_note(topics: pd.DataFrame, topic: int, manifest: dict) -> str | None:
+    """Where a topic's label came from, when an LLM named it (``label_source``, LLM runs only).
+
+    The model's name comes from the run's config; the note is plain text for ``st.caption``
+    after ``md_escape`` (a model name is the user's text, not ours).
+    """
+    if "label_source" not in topics.columns:
+        return None
+    row = topics[topics["topic"] == topic]
+    if row.empty or row.iloc[0]["label_source"] != "llm":
+        return None
+    model = ((manifest.get("config") or {}).get("llm") or {}).get("model")
+    by = f"an LLM ({model})" if model else "an LLM"
+    return f"Label suggested by {by} from the keywords and representative documents."
+
+
 def keyword_table(topics: pd.DataFrame, topic: int) -> pd.DataFrame:
     row = topics[topics["topic"] == topic]
     if row.empty:

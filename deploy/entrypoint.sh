@@ -4,12 +4,15 @@
 #   entrypoint.sh serve              the hosted dashboard: read-only, production settings
 #   entrypoint.sh build INPUT [...]  topictrends build INPUT [...] into the cache (the batch job)
 #   entrypoint.sh runs               list the cached runs
+#   entrypoint.sh curate RUN ACTION  topictrends curate (docs/curation.md)
+#   entrypoint.sh digest RUN [...]   topictrends digest (docs/digests.md)
 #
 # Environment (defaults in brackets):
 #   TOPICTRENDS_CACHE            the cache root [/cache]
 #   PORT                         port the dashboard listens on [8501]
 #   HOST                         address it binds [0.0.0.0]
 #   TOPICTRENDS_SECRETS          secrets.toml: [auth] = single sign-on, [topictrends] = allow-list
+#   TOPICTRENDS_CURATION_DIR     writable mount for curation logs (hosted: editing off without it)
 #                                [/run/secrets/topictrends.toml]
 #   TOPICTRENDS_AUTH=off         serve without sign-on (only behind another login in front)
 #   TOPICTRENDS_PYTHON           the Python that checks the secrets [python on PATH]
@@ -66,7 +69,11 @@ build)
 runs)
     exec "$BIN" runs --cache-dir "$CACHE"
     ;;
+curate | digest)
+    [ $# -gt 0 ] || die "$cmd needs a RUN (see: entrypoint.sh runs)"
+    exec "$BIN" "$cmd" "$@" --cache-dir "$CACHE"
+    ;;
 *)
-    die "unknown command '$cmd': use serve, build INPUT [flags] or runs"
+    die "unknown command '$cmd': use serve, build INPUT [flags], runs, curate RUN ACTION or digest RUN"
     ;;
 esac

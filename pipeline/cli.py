@@ -76,7 +76,7 @@ def build(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale] tables (docs/config.md). Flags override it.",
+            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale], \\[curation], \\[alerts], \\[llm] tables (docs/config.md). Flags override it.",
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,
@@ -307,32 +307,6 @@ def runs(cache_dir: CacheDirOpt = None) -> None:
 
 
 @app.command()
-def topics(
-    run: Annotated[
-        str, typer.Argument(help="Run name (see `topictrends runs`).", show_default=False)
-    ],
-    cache_dir: CacheDirOpt = None,
-    limit: Annotated[int, typer.Option(min=0, help="Show at most this many topics (0 = all).")] = 0,
-) -> None:
-    """Print the topic table of a run: id, label, size, share, top keywords."""
-    from pipeline.store.artifacts import open_run
-
-    check_run_name(run, "RUN")
-    store = _store(cache_dir)
-    path = store.run_path(run)
-    if not path.exists():
-        names = ", ".join(p.name for p in store.list_runs()) or "none"
-        raise UserError(f"{path}: no run named '{run}'. Runs: {names}.")
-    df = open_run(path).read_table("topics.parquet")
-    table = Table("topic", "label", "size", "share", "keywords", box=None)
-    for r in df.head(limit or len(df)).itertuples():
-        table.add_row(
-            str(r.topic), r.label, str(r.size), f"{r.share:.1%}", ", ".join(list(r.keywords)[:8])
-        )
-    out.print(table)
-
-
-@app.command()
 def serve(
     cache_dir: CacheDirOpt = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
@@ -486,6 +460,10 @@ def main(argv: list[str] | None = None) -> None:
         where = exc.filename if exc.filename is not None else "topictrends"
         _fail(os_error_line(exc, where, "cannot use this path", "pass another path"), 2)
 
+
+from pipeline import cli_team  # noqa: E402 - the team commands join the one app
+
+cli_team.register(app)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import UserError, os_error_line
+from pipeline.settings.alerts import AlertsConfig
 from pipeline.settings.base import Section, stable_hash
+from pipeline.settings.curation import CurationConfig
+from pipeline.settings.llm import LLMConfig
 
 __all__ = ["Config", "Section", "load_config", "stable_hash"]
 
@@ -183,6 +186,15 @@ class RepresentConfig(_Section):
     label_words: int = Field(
         3, ge=1, le=6, description="Keywords joined into a topic's short label."
     )
+    labels: Literal["keywords", "llm"] = Field(
+        "keywords",
+        description="Topic labels: the top keywords joined (offline), or named by a chat-completions server set up in [llm] (docs/labels.md); a topic the server cannot name keeps its keyword label.",
+    )
+
+    def key(self) -> str:
+        """Labels are given after the stages this section keys (the ``label`` stage, never
+        cached), so ``labels`` is left out and choosing LLM labels recomputes nothing."""
+        return stable_hash(self.model_dump(mode="json", exclude={"labels"}))
 
 
 class TimeConfig(_Section):
@@ -362,6 +374,9 @@ class Config(BaseModel):
     trends: TrendsConfig = TrendsConfig()
     update: UpdateConfig = UpdateConfig()
     scale: ScaleConfig = ScaleConfig()
+    curation: CurationConfig = CurationConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    llm: LLMConfig = LLMConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

@@ -232,3 +232,10 @@ def test_entrypoint_builds_into_the_cache_and_lists_runs(tmp_path, planted_csv):
     assert (cache / "runs" / "planted" / "manifest.json").exists()
     listed = entrypoint("runs", TOPICTRENDS_CACHE=str(cache))
     assert listed.returncode == 0 and "planted" in listed.stdout
+    curated = entrypoint(
+        "curate", "planted", "rename", "0", "Curated", TOPICTRENDS_CACHE=str(cache)
+    )
+    assert curated.returncode == 0, curated.stderr
+    log = entrypoint("curate", "planted", "log", TOPICTRENDS_CACHE=str(cache))
+    assert log.returncode == 0 and "'Curated'" in log.stdout
+    assert entrypoint("curate", TOPICTRENDS_CACHE=str(cache)).returncode == 2

@@ -6,7 +6,7 @@ data grids, and nothing on it loads a code highlighter (BENCHMARKS.md, Dashboard
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import curation_ui, ui
 from dashboard.lineage_data import NO_HISTORY, update_command, update_info
 from dashboard.overview_data import (
     counts_summary,
@@ -19,6 +19,7 @@ from dashboard.overview_data import (
 ctx = ui.page("overview")
 run = ctx.run
 summary = counts_summary(run.manifest)
+curation_ui.review_notice(run)
 
 st.caption(
     f"Built {run.manifest.get('created_at', '?')} from {ui.md_escape(ui.public(run.manifest.get('corpus', {}).get('input', '?')))}"

@@ -4,11 +4,25 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import lineage_figures, loaders, state, time_figures, topic_figures, ui
+from dashboard import (
+    curation_ui,
+    lineage_figures,
+    loaders,
+    state,
+    time_figures,
+    topic_figures,
+    ui,
+)
 from dashboard.filters import Filters
 from dashboard.lineage_data import NO_HISTORY, topic_history_rows, topic_lineage, update_command
 from dashboard.time_data import share_matrix
-from dashboard.topic_data import keyword_table, nearest_topics, representative_docs, topics_table
+from dashboard.topic_data import (
+    keyword_table,
+    label_note,
+    nearest_topics,
+    representative_docs,
+    topics_table,
+)
 from pipeline.periods import period_label
 
 ctx = ui.page("topics")
@@ -52,6 +66,10 @@ st.caption(
 def detail(topic: int) -> None:
     row = run.topics[run.topics["topic"] == topic].iloc[0]
     st.header(ui.md_escape(ui.topic_name(run, topic)), divider="gray")
+    if note := label_note(run.topics, topic, run.manifest):
+        st.caption(ui.md_escape(note))
+    curation_ui.topic_notes(run, topic)
+    curation_ui.edit_controls(run, topic)
     c = st.columns(4)
     c[0].metric("Documents", f"{int(row['size']):,}")
     c[1].metric("Share of corpus", f"{float(row['share']):.1%}")
@@ -234,6 +252,7 @@ def history(topic: int) -> None:
         st.rerun()
 
 
+curation_ui.log_panel(run)
 topic = ui.topic_picker(run)
 if topic is not None:
     detail(topic)

@@ -34,6 +34,9 @@ from pipeline.store.artifacts import RunHandle, open_run
 from pipeline.store.cache import Store
 from pipeline.store.contract import HISTORY_FILE, TOPICS_FILE
 
+# Sections that never change what a build computes, left out of the run key: how a build
+# relates to the one before it, and the team overlays read on top of a run.
+UNKEYED_SECTIONS = ("update", "curation", "alerts")
 LIBRARIES = (
     "numpy",
     "pandas",
@@ -70,10 +73,14 @@ def library_versions() -> dict[str, str]:
 def settings(cfg: Config, sampled: bool) -> dict[str, Any]:
     """The config as the manifest records it: ``[scale]`` only when the build was fitted on
     a sample, so a build below the sample size records (and is keyed by) what it was
-    before the section existed."""
+    before the section existed. Likewise ``[llm]`` and ``[represent] labels`` only when
+    labels come from an LLM, so keyword-labelled builds keep their keys."""
     out = cfg.model_dump(mode="json")
     if not sampled:
         out.pop("scale", None)
+    if cfg.represent.labels == "keywords":
+        out.pop("llm", None)
+        out["represent"].pop("labels", None)
     return out
 
 
@@ -87,7 +94,8 @@ def run_key(corpus_hash: str, cfg: Config, sampled: bool = False) -> str:
     enters only when the build is ``sampled`` (``settings``).
     """
     record = settings(cfg, sampled)
-    record.pop("update", None)
+    for section in UNKEYED_SECTIONS:
+        record.pop(section, None)
     return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, record])
 
 
@@ -115,6 +123,8 @@ def up_to_date(store: Store, name: str, key: str) -> Path | None:
         handle = open_run(current)
         if handle.manifest.get("run_key") != key:
             return None
+        if (handle.manifest.get("timings") or {}).get("label", {}).get("fallback"):
+            return None  # some LLM labels fell back to keywords: ask again (pipeline.stages.label)
         for fname in handle.manifest.get("artifacts", {}):
             handle.verify(fname)
     except CacheError:

@@ -64,7 +64,7 @@ def updated_topics(
             used.add(label)
             names.append(label)
         fresh["label"] = names
-        topics = pd.concat([topics, fresh[topics.columns]], ignore_index=True)
+        topics = pd.concat([topics, fresh.reindex(columns=topics.columns)], ignore_index=True)
     return topics.sort_values(
         ["size", "topic"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)

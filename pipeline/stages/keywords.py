@@ -49,7 +49,7 @@ def keywords_over_time(
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
     vec = CountVectorizer(
-        analyzer=PhraseAnalyzer(stop_words_for(represent), represent.ngram_max), min_df=1
+        analyzer=PhraseAnalyzer(stop_words_for(represent, texts), represent.ngram_max), min_df=1
     )
     try:
         x_all = vec.fit_transform([texts[i] for i in keep]).tocsr()

@@ -1,7 +1,9 @@
 """Phrases: how documents are cut into the terms topic keywords are made of.
 
 Words keep inner hyphens ("in-context"), n-grams never cross punctuation, and the
-boilerplate of abstracts and web pages is a stop word. Shared by the topics' keywords
+boilerplate of abstracts and web pages is a stop word. Text from social media loses its
+retweet markers, @handles, account names and links here, in what keywords are made of
+only: the documents' text stays as written. Shared by the topics' keywords
 (``pipeline.stages.represent``) and the keywords per period (``pipeline.stages.keywords``).
 """
 
@@ -18,6 +20,70 @@ from pipeline.config import RepresentConfig
 TOKEN_RE = re.compile(r"(?u)\b[^\W\d_](?:\w|-(?=\w))+\b")
 # N-grams never cross punctuation: "in-context learning (ICL) improves" must not yield "learning icl".
 PHRASE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”‘’|/\\]|\s[-–—]\s")
+# What keywords leave out of social-media text. Every pattern starts with a literal
+# ("@", "http", ".", "&") so the regex engine skips ahead: cleaning costs a small share
+# of the tokenising it precedes, on corpora that have none of it too.
+HANDLE_RE = re.compile(r"@(\w{1,30})")
+LINK_RE = re.compile(r"https?\S*|www\.\S*")  # whole or cut short ("http…")
+DOMAIN_RE = re.compile(r"\.(?:com|org|net|ly|co|io|gov|edu|me|tv|gl|uk)\b(?:/\S*)?")
+DOMAIN_HEAD = re.compile(r"[\w.-]+$")
+ENTITY_RE = re.compile(r"&(?:amp|lt|gt|quot|#\d+);")
+RETWEET_RE = re.compile(r"(?<!\w)[rRmM][tT]:?\s*$")  # "RT @user", "MT @user", "rt: @user"
+
+
+def _social_spans(doc: str) -> list[tuple[int, int]]:
+    """Where ``doc`` holds a link, an @handle with its retweet marker, or an HTML entity."""
+    spans: list[tuple[int, int]] = []
+    if "@" in doc:
+        for m in HANDLE_RE.finditer(doc):
+            s = m.start()
+            if s and (doc[s - 1].isalnum() or doc[s - 1] in "._@"):
+                continue  # an e-mail address, "recall@10"
+            marker = RETWEET_RE.search(doc, max(0, s - 6), s)
+            spans.append((marker.start() if marker else s, m.end()))
+    if "http" in doc or "www." in doc:
+        spans += [m.span() for m in LINK_RE.finditer(doc)]
+    if "." in doc:
+        for m in DOMAIN_RE.finditer(doc):
+            head = DOMAIN_HEAD.search(doc, max(0, m.start() - 64), m.start())
+            if head:  # "bit.ly/x", "www.cnn.com", "cnn.com"
+                spans.append((head.start(), m.end()))
+    if "&" in doc:
+        spans += [m.span() for m in ENTITY_RE.finditer(doc)]
+    if doc[:3].lower() in ("rt ", "rt:"):
+        spans.append((0, 3))
+    return spans
+
+
+def social_text(doc: str) -> str:
+    """``doc`` without links, @handles, retweet markers and HTML entities: what keywords are
+    made of (the document itself stays as written)."""
+    spans = _social_spans(doc)
+    if not spans:
+        return doc
+    parts, at = [], 0
+    for s, e in sorted(spans):
+        if e <= at:
+            continue
+        parts.append(doc[at : max(s, at)])
+        at = e
+    parts.append(doc[at:])
+    return " ".join(parts)
+
+
+def account_names(texts: list[str]) -> frozenset[str]:
+    """Every name the corpus uses as an @handle: not a keyword even where written without the @."""
+    names: set[str] = set()
+    for t in texts:
+        if "@" in t:
+            names.update(
+                m.group(1).lower()
+                for m in HANDLE_RE.finditer(t)
+                if not m.start() or not (t[m.start() - 1].isalnum() or t[m.start() - 1] in "._@")
+            )
+    return frozenset(names)
+
+
 # Boilerplate of abstracts and web scrapes that c-TF-IDF would otherwise rank as topical.
 EXTRA_STOP_WORDS = frozenset(
     [
@@ -133,14 +199,16 @@ class PhraseAnalyzer:
 
     def __call__(self, doc: str) -> list[str]:
         terms: list[str] = []
-        for phrase in PHRASE_SPLIT.split(doc.lower()):
+        for phrase in PHRASE_SPLIT.split(social_text(doc).lower()):
             terms.extend(self._phrase(phrase))
         return terms
 
 
-def stop_words_for(cfg: RepresentConfig) -> frozenset[str]:
+def stop_words_for(cfg: RepresentConfig, texts: list[str] | None = None) -> frozenset[str]:
+    """The words never made keywords: the stop words, and the account names in ``texts``."""
+    names = account_names(texts) if texts is not None else frozenset()
     if cfg.stop_words == "none":
-        return frozenset()
+        return names
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS
+    return frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | names

@@ -12,6 +12,8 @@ the stage cache (``pipeline.stages.base``). The key chain this gives::
     trends             cluster key + dates + period + [trends]
     keywords_over_time trends key + texts + [represent]
 
+(``label`` has no key: with LLM labels its answers are cached per topic instead.)
+
 so changing a clustering knob reuses the embeddings and the UMAP layout. ``flows`` says
 which flows run a stage: a build (and a refit) runs the ``build`` ones, an update the
 ``update`` ones, where ``assign`` and ``describe`` take the place of clustering and
@@ -27,6 +29,7 @@ from pipeline.stages import (
     embed,
     hierarchy,
     keywords,
+    label,
     over_time,
     reduce,
     represent,
@@ -88,6 +91,8 @@ REGISTRY: tuple[Stage, ...] = (
     ),
     Stage("assign", assign.run, flows=("update",)),
     Stage("describe", describe.run, flows=("update",), shown_as="represent"),
+    # Never stage-cached: LLM answers are cached per topic (pipeline.stages.label).
+    Stage("label", label.run, flows=BOTH),
     Stage("over_time", over_time.run, flows=BOTH, when=_dated),
     Stage(
         "trends",

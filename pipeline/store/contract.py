@@ -30,6 +30,9 @@ MODEL_FILES = (
     "ctfidf_config.json",
 )
 
+# The topic id of documents in no topic (HDBSCAN's outliers; a curated hide joins them).
+OUTLIER = -1
+
 # Trend categories, in the order docs/trends.md explains them.
 CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
 TREND_COLUMNS = (
@@ -109,7 +112,10 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Columns added after schema version 1 was published: documented and written by every
 # build now, but not required, so older runs still open. Readers fall back when missing.
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {DOCUMENTS_FILE: ("added_step",)}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    DOCUMENTS_FILE: ("added_step",),
+    TOPICS_FILE: ("label_source",),  # only in runs labelled by an LLM ([represent] labels)
+}
 
 # The completeness contract: every build publishes these (docs/artifacts.md lists them);
 # dated runs add DATED_ARTIFACTS, updates and refits add LINEAGE_FILE. A test checks

@@ -38,3 +38,14 @@ def test_topics_table_search_and_sparklines(dated_run):
 def test_nearest_topics_skip_unused_ids():
     emb = np.array([[1.0, 0.0], [0.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
     assert [t for t, _ in topic_data.nearest_topics(emb, 0, k=5)] == [2, 3]
+
+
+def test_label_note_names_the_llm_only_for_its_labels():
+    import pandas as pd
+
+    topics = pd.DataFrame({"topic": [0, 1], "label_source": ["llm", "keywords"]})
+    manifest = {"config": {"llm": {"model": "qwen2.5"}}}
+    assert "LLM (qwen2.5)" in topic_data.label_note(topics, 0, manifest)
+    assert topic_data.label_note(topics, 1, manifest) is None
+    assert topic_data.label_note(topics.drop(columns="label_source"), 0, manifest) is None
+    assert topic_data.label_note(topics, 7, manifest) is None

@@ -1,0 +1,350 @@
+"""Trend calls against other detectors, on planted trends in real dated corpora.
+
+    python bench/trends.py                          # arXiv and SOTU, three strengths
+    python bench/trends.py --corpora sotu --strengths moderate
+
+**Corpora.** Real documents with their real volume per year: the arXiv sample
+(2012-2025) and State of the Union paragraphs (1946-2025, at most 20 a year), binned by
+year. Their years are permuted across documents first, so the base corpus holds no trend
+of its own (real trends would count against every detector) while each year keeps its
+real volume and the texts stay real.
+
+**Planted topics.** Three topics are injected, each made of new documents written from the
+sentences of one held-out arXiv category (three sentences of its abstracts drawn at
+random per document, so every document is distinct and the topic keeps a real
+vocabulary): a *rising* one (share b before the onset, then a straight ramp to r x b
+over the last 6 years), a *fading* one (r x b before the onset, ramping down to b) and a
+*bursting* one (share b, then r x b in the last 2 years only). b = 3% of each year's
+volume; the strength is the ratio r: weak 1.5, moderate 2.5, strong 4.
+
+**Detectors**, each on the same topics (a topictrends build through the public ``build``
+API, its ``topics_over_time.parquet`` for the baselines):
+
+* *topictrends*: ``trends.parquet`` categories; new, emerging and rising are rising
+  calls, declining and fading are fading calls.
+* *BERTrend* (Boutaleb et al. 2024), re-implemented from its definition: a topic's
+  popularity grows by its document count in every period it has documents and decays as
+  ``P * exp(-0.01 * d**2)`` after d periods without; over a 3-period window, popularity
+  below the 10th percentile of all topics' popularities is noise, above the 75th a strong
+  signal, between them a weak signal. A topic whose class rose over the window
+  (noise -> weak -> strong) is a rising call, one whose class fell a fading call.
+* *Kleinberg*: the two-state batched burst automaton (Kleinberg 2002; s = 2,
+  gamma = 1), written here: a topic in the burst state in the last period is a rising
+  (burst) call. It has no fading call.
+
+**Scores.** A planted topic is the topic holding most of its documents. Recall: planted
+topics called in their direction (rising and bursting topics: a rising call). Precision:
+right calls over all calls (a call on an unplanted topic, or in the wrong direction, is
+false). Lag: each corpus is also built cut off 2 and 4 years after the onset; the lag is
+the first cut-off (in years after the onset; bursts: after the burst began) at which the
+call is made. Null: the permuted base corpus without plants; its false-positive rate is
+calls / topics. Results: stdout (markdown) and bench/results/trends.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+warnings.filterwarnings("ignore")
+
+from pipeline.config import Config  # noqa: E402
+from pipeline.flows import build  # noqa: E402
+from pipeline.store.artifacts import open_run  # noqa: E402
+from pipeline.store.cache import Store  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "corpora"
+ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
+STRENGTHS = {"weak": 1.5, "moderate": 2.5, "strong": 4.0}
+BASE_SHARE = 0.03
+RAMP = 6  # years from the onset to the end
+BURST = 2  # years a burst lasts (the last ones)
+CUTOFFS = (2, 4, 6)  # builds this many years after the onset (6: the whole corpus)
+PLANTED = {"rising": "Keyword_Spotting", "fading": "Mamba", "bursting": "Federated_Learning"}
+RISING = {"new", "emerging", "rising"}
+FADING = {"declining", "fading"}
+
+
+def base_corpus(name: str, seed: int) -> pd.DataFrame:
+    """Real texts, real volume per year, years permuted across documents."""
+    rng = np.random.default_rng(seed)
+    if name == "arxiv":
+        d = pd.read_parquet(ARXIV)
+        d = d[~d["label"].isin(PLANTED.values()) & (d["n_labels"] == 1)]
+        d = d.assign(year=d["date"].str[:4].astype(int)).query("2012 <= year <= 2025")
+    else:
+        d = pd.read_parquet(SHARED / "sotu_paragraphs.parquet").query("1946 <= year <= 2025")
+        d = d.sample(frac=1, random_state=seed).groupby("year").head(20)
+    d = d[["id", "text", "year"]].reset_index(drop=True)
+    d["year"] = rng.permutation(d["year"].to_numpy())
+    return d
+
+
+def _sentences(label: str) -> list[str]:
+    d = pd.read_parquet(ARXIV)
+    d = d[(d["label"] == label) & (d["n_labels"] == 1)]
+    return [s for t in d["text"] for s in re.split(r"(?<=\.)\s+", t) if len(s) > 40]
+
+
+def shares(kind: str, years: list[int], r: float) -> dict[int, float]:
+    """The planted topic's share of each year's volume."""
+    onset = len(years) - RAMP
+    out = {}
+    for i, y in enumerate(years):
+        step = max(0, i - onset + 1) / RAMP  # 0 before the onset, 1 in the last year
+        if kind == "rising":
+            out[y] = BASE_SHARE * (1 + (r - 1) * step)
+        elif kind == "fading":
+            out[y] = BASE_SHARE * r * (1 - (1 - 1 / r) * step)
+        else:
+            out[y] = BASE_SHARE * (r if i >= len(years) - BURST else 1)
+    return out
+
+
+def planted_corpus(base: pd.DataFrame, r: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    years = sorted(base["year"].unique())
+    volume = base["year"].value_counts()
+    rows = []
+    for kind, label in PLANTED.items():
+        pool = _sentences(label)
+        for y, share in shares(kind, years, r).items():
+            n = int(rng.poisson(share * volume.get(y, 0)))
+            for j in range(n):
+                text = " ".join(rng.choice(pool, 3, replace=False))
+                rows.append({"id": f"plant-{kind}-{y}-{j}", "text": text, "year": y})
+    return pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
+
+
+def run_build(
+    docs: pd.DataFrame, root: Path, name: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One topictrends build: (documents' topics, trends, topic counts per year)."""
+    path = root / f"{name}.csv"
+    docs.assign(date=docs["year"].astype(str))[["id", "text", "date"]].to_csv(path, index=False)
+    cfg = Config().with_overrides(
+        {"embed": {"backend": "hashing"}, "reduce": {"ensemble": 2}, "time": {"period": "year"}}
+    )
+    run = open_run(build(str(path), cfg, Store(root / "cache"), name=name).run_dir)
+    return (
+        run.read_table("documents.parquet")[["doc_id", "topic"]],
+        run.read_table("trends.parquet"),
+        run.read_table("topics_over_time.parquet"),
+    )
+
+
+def bertrend_calls(counts: pd.DataFrame, window: int = 3) -> dict[int, str]:
+    """BERTrend's popularity and signal classes (see the module docstring)."""
+    table = counts[counts["topic"] >= 0].pivot_table(
+        index="period_start", columns="topic", values="count", aggfunc="sum", fill_value=0
+    )
+    pop = np.zeros(table.shape)
+    for k in range(table.shape[1]):
+        last, since = 0.0, 0
+        for t, c in enumerate(table.iloc[:, k].to_numpy()):
+            if c > 0:
+                last, since = last + c, 0
+                pop[t, k] = last
+            else:
+                since += 1
+                pop[t, k] = last * np.exp(-0.01 * since**2)
+
+    def classes(t: int) -> np.ndarray:
+        vals = pop[max(0, t - window + 1) : t + 1].ravel()
+        vals = vals[vals > 0]
+        if not len(vals):
+            return np.zeros(pop.shape[1], dtype=int)
+        lo, hi = np.percentile(vals, [10, 75])
+        return (pop[t] >= lo).astype(int) + (pop[t] > hi).astype(int)
+
+    end = len(pop) - 1
+    now, before = classes(end), classes(max(0, end - window))
+    out = {}
+    for k, topic in enumerate(table.columns):
+        if now[k] > before[k] and now[k] >= 1:
+            out[int(topic)] = "rising"
+        elif now[k] < before[k]:
+            out[int(topic)] = "fading"
+    return out
+
+
+def kleinberg_calls(counts: pd.DataFrame, s: float = 2.0, gamma: float = 1.0) -> dict[int, str]:
+    """Two-state batched burst automaton (Viterbi); a burst in the last period is a call."""
+    table = counts[counts["topic"] >= 0].pivot_table(
+        index="period_start", columns="topic", values="count", aggfunc="sum", fill_value=0
+    )
+    totals = counts.groupby("period_start")["period_total"].first().reindex(table.index).to_numpy()
+    n = len(totals)
+    out = {}
+    for topic in table.columns:
+        r = table[topic].to_numpy().astype(float)
+        p0 = r.sum() / totals.sum()
+        if p0 <= 0:
+            continue
+        ps = np.array([p0, min(s * p0, 0.9999)])
+        cost = -(r[:, None] * np.log(ps) + (totals - r)[:, None] * np.log(1 - ps))
+        up = gamma * np.log(n)
+        best = np.array([cost[0, 0], cost[0, 1] + up])
+        for t in range(1, n):
+            best = np.array(
+                [min(best[0], best[1]) + cost[t, 0], min(best[0] + up, best[1]) + cost[t, 1]]
+            )
+        if best[1] < best[0]:
+            out[int(topic)] = "rising"
+    return out
+
+
+def topictrends_calls(trends: pd.DataFrame) -> dict[int, str]:
+    cat = dict(zip(trends["topic"].astype(int), trends["category"], strict=True))
+    return {
+        t: "rising" if c in RISING else "fading" for t, c in cat.items() if c in RISING | FADING
+    }
+
+
+DETECTORS = {
+    "topictrends": topictrends_calls,
+    "BERTrend": bertrend_calls,
+    "Kleinberg": kleinberg_calls,
+}
+
+
+def calls_of(trends: pd.DataFrame, counts: pd.DataFrame) -> dict[str, dict[int, str]]:
+    return {
+        "topictrends": topictrends_calls(trends),
+        "BERTrend": bertrend_calls(counts),
+        "Kleinberg": kleinberg_calls(counts),
+    }
+
+
+def planted_topics(docs: pd.DataFrame) -> dict[str, int]:
+    out = {}
+    for kind in PLANTED:
+        mine = docs[docs["doc_id"].str.startswith(f"plant-{kind}-") & (docs["topic"] >= 0)]
+        if len(mine):
+            out[kind] = int(mine["topic"].mode().iloc[0])
+    return out
+
+
+def score(calls: dict[int, str], planted: dict[str, int]) -> dict[str, int]:
+    """True and false calls, and planted topics found, at one build."""
+    want = {t: ("fading" if k == "fading" else "rising") for k, t in planted.items()}
+    tp = sum(1 for t, c in calls.items() if want.get(t) == c)
+    found = {k for k, t in planted.items() if calls.get(t) == want[t]}
+    return {"tp": tp, "fp": len(calls) - tp, "found": sorted(found)}
+
+
+def evaluate(corpus: str, strength: str, seed: int, root: Path) -> dict:
+    base = base_corpus(corpus, seed)
+    full = planted_corpus(base, STRENGTHS[strength], seed)
+    years = sorted(full["year"].unique())
+    onset = years[len(years) - RAMP]
+    out: dict = {"corpus": corpus, "strength": strength, "documents": len(full), "by_cutoff": {}}
+    for k in CUTOFFS:
+        cut = full[full["year"] < onset + k] if k < RAMP else full
+        docs, trends, counts = run_build(cut, root, f"{corpus}-{strength}-{k}")
+        planted = planted_topics(docs)
+        out["by_cutoff"][k] = {
+            "planted": planted,
+            "topics": int(trends["topic"].nunique()),
+            **{d: score(c, planted) for d, c in calls_of(trends, counts).items()},
+        }
+    return out
+
+
+def null_rate(corpus: str, seed: int, root: Path) -> dict[str, float]:
+    _, trends, counts = run_build(base_corpus(corpus, seed), root, f"{corpus}-null")
+    n = max(1, trends["topic"].nunique())
+    return {d: len(c) / n for d, c in calls_of(trends, counts).items()} | {"topics": n}
+
+
+def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
+    rows = []
+    for strength in dict.fromkeys(r["strength"] for r in results):
+        for det in DETECTORS:
+            tp = fp = planted = 0
+            lags = []
+            for r in (x for x in results if x["strength"] == strength):
+                cut = {int(k): v for k, v in r["by_cutoff"].items()}  # str keys after JSON
+                final = cut[RAMP][det]
+                tp, fp = tp + final["tp"], fp + final["fp"]
+                planted += len(PLANTED)
+                for kind in final["found"]:
+                    start = RAMP - BURST if kind == "bursting" else 0  # the burst's first year
+                    seen = [k for k in CUTOFFS if k > start and kind in cut[k][det]["found"]]
+                    lags.append(min(seen) - start)
+            p = tp / (tp + fp) if tp + fp else 0.0
+            rec = tp / planted if planted else 0.0
+            f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
+            rows.append(
+                {
+                    "strength": strength,
+                    "detector": det,
+                    "precision": round(p, 3),
+                    "recall": round(rec, 3),
+                    "f1": round(f1, 3),
+                    "lag": round(float(np.mean(lags)), 2) if lags else None,
+                    "null_fp": {c: round(v[det], 3) for c, v in nulls.items()},
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", nargs="+", default=["arxiv", "sotu"])
+    ap.add_argument("--strengths", nargs="+", default=list(STRENGTHS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rescore", type=Path, nargs="+", help="score results files again, together")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "trends.json")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    if args.rescore:
+        results, nulls = [], {}
+        for path in args.rescore:
+            saved = json.loads(path.read_text())
+            results += saved["runs"]
+            nulls |= saved["nulls"]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            nulls = {c: null_rate(c, args.seed, root) for c in args.corpora}
+            results = [
+                evaluate(c, s, args.seed, root) for s in args.strengths for c in args.corpora
+            ]
+    rows = summary(results, nulls)
+    print("| strength | detector | precision | recall | F1 | lag (years) | null FP rate |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        null = ", ".join(f"{c} {v:.1%}" for c, v in r["null_fp"].items())
+        print(
+            f"| {r['strength']} | {r['detector']} | {r['precision']:.2f} | {r['recall']:.2f} "
+            f"| {r['f1']:.2f} | {r['lag'] if r['lag'] is not None else '-'} | {null} |"
+        )
+    out = args.out
+    out.parent.mkdir(exist_ok=True)
+    payload = {
+        "summary": rows,
+        "runs": results,
+        "nulls": nulls,
+        "seconds": time.perf_counter() - t0,
+    }
+    out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\n{time.perf_counter() - t0:.0f} s; details in {out}")
+
+
+if __name__ == "__main__":
+    main()

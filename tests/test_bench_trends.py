@@ -1,0 +1,52 @@
+"""The baselines of bench/trends.py on hand-made count series: each calls what it should."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pandas as pd
+
+from tests.conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("bench_trends", REPO / "bench" / "trends.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def _counts(series: dict[int, list[int]], total: int = 200) -> pd.DataFrame:
+    periods = pd.date_range("2000", periods=len(next(iter(series.values()))), freq="YS")
+    return pd.DataFrame(
+        [
+            {"topic": t, "period_start": p, "count": c, "period_total": total}
+            for t, cs in series.items()
+            for p, c in zip(periods, cs, strict=True)
+        ]
+    )
+
+
+FLAT = [10] * 12
+
+
+def test_kleinberg_calls_a_burst_in_the_last_periods_only() -> None:
+    counts = _counts({0: FLAT, 1: [5] * 10 + [30, 30], 2: [5] * 4 + [30, 30] + [5] * 6})
+    assert bench.kleinberg_calls(counts) == {1: "rising"}
+
+
+def test_bertrend_calls_a_topic_whose_signal_class_rose_or_fell() -> None:
+    series = {t: FLAT for t in range(6)}
+    series[6] = [0] * 9 + [40, 40, 40]  # from nothing to a strong signal
+    series[7] = [60] * 3 + [0] * 9  # a strong signal that stopped (it decays slowly)
+    calls = bench.bertrend_calls(_counts(series))
+    assert calls.get(6) == "rising" and calls.get(7) == "fading"
+    assert not {t for t in range(6) if t in calls}
+
+
+def test_planted_shares_ramp_to_the_strength() -> None:
+    years = list(range(2000, 2014))
+    rising = bench.shares("rising", years, 2.5)
+    fading = bench.shares("fading", years, 2.5)
+    burst = bench.shares("bursting", years, 2.5)
+    b = bench.BASE_SHARE
+    assert rising[2000] == b and abs(rising[2013] - 2.5 * b) < 1e-12
+    assert abs(fading[2000] - 2.5 * b) < 1e-12 and abs(fading[2013] - b) < 1e-12
+    assert [y for y, s in burst.items() if s > b] == [2012, 2013]
