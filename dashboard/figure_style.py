@@ -14,6 +14,9 @@ from plotly.colors import qualitative
 from dashboard.run_data import OUTLIER
 
 PALETTE: tuple[str, ...] = tuple(qualitative.Dark24 + qualitative.Alphabet + qualitative.Light24)
+# The map's topic colours (map_layout.distinct_colors spreads them so neighbours differ):
+# the 24 strong colours, without the pale ones that vanish on the density image.
+MAP_PALETTE: tuple[str, ...] = tuple(qualitative.Dark24)
 OUTLIER_COLOR = "#c4c4c4"
 OTHER_COLOR = "#9e9e9e"
 SELECTED_COLOR = "#e4572e"

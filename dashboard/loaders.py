@@ -18,11 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import editing, lineage_figures, map_figures
+from dashboard import editing, lineage_figures, map_data, map_figures
 from dashboard.facet_data import facet_bins, facet_counts
 from dashboard.filters import Filters, filter_mask, filters_to_params, parse_filters, semantic_rank
 from dashboard.lineage_data import lineage_rows, sizes_at_step
-from dashboard.run_data import RunData, RunEntry
+from dashboard.map_data import Extent, MapPoints
+from dashboard.run_data import OUTLIER, RunData, RunEntry
 from dashboard.time_data import over_time_at
 from pipeline.curation.log import version as log_version
 from pipeline.store.artifacts import open_run
@@ -94,20 +95,48 @@ def over_time(path: str, run_key: str, period: str) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=MAPS, ttl="1h", show_spinner=False)
-def map_figure(path: str, run_key: str, color_by: str, show_outliers: bool, key: str) -> go.Figure:
-    """The document map for one view (colouring, outliers, filters); built once, then reused."""
+def map_view(
+    path: str,
+    run_key: str,
+    color_by: str,
+    show_outliers: bool,
+    key: str,
+    zoom: str | None,
+    budget: int,
+) -> tuple[MapPoints, go.Figure]:
+    """The document map for one view (colouring, outliers, filters, zoom box ``zoom`` as
+    ``Extent.to_param`` text, point budget): the documents in view with their drawn
+    coordinates (for selections) and the figure; built once, then reused."""
     run = run_data(path, run_key)
     kinds = run.facet_kinds()
-    mask = mask_for(run, _filters_from_key(run, key))
-    return map_figures.doc_map(
+    keep = mask_for(run, _filters_from_key(run, key))
+    topic = run.docs["topic"].to_numpy()
+    if not show_outliers:
+        keep = keep & (topic != OUTLIER)
+    points = map_data.map_points(
+        run.docs["x"].to_numpy(), run.docs["y"].to_numpy(), keep, Extent.from_param(zoom)
+    )
+    scheme = "branch" if color_by == map_figures.BRANCH_COLORS else "distinct"
+    fig = map_figures.doc_map(
         run.docs,
         run.topics,
-        color_by=color_by,
+        color_by="topic" if scheme == "branch" else color_by,
         color_kind=kinds.get(color_by),
         show_outliers=show_outliers,
-        mask=mask,
+        mask=keep,
         hover=run.hover,
+        budget=budget,
+        points=points,
+        colors=topic_colors(path, run_key, scheme),
     )
+    return points, fig
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def topic_colors(path: str, run_key: str, scheme: str) -> dict[int, str]:
+    """Topic -> map colour: ``distinct`` (map neighbours apart) or ``branch`` (hierarchy)."""
+    run = run_data(path, run_key)
+    return map_figures.topic_colors(run.topics, run.hierarchy, scheme)
 
 
 def _filters_from_key(run: RunData, key: str) -> Filters:

@@ -1,11 +1,15 @@
-"""The Topic map page's figure: every document in WebGL, and the selection read back.
+"""The Topic map page's figure: documents in WebGL (or a density image and a sample above
+the point budget), labels that do not overlap, and the selection read back.
 
-No Streamlit here.
+No Streamlit here. The numbers come from ``map_data`` (view, sample, density, selection)
+and ``map_layout`` (label placement, colours).
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,18 +19,41 @@ import plotly.graph_objects as go
 from dashboard.facet_data import MISSING
 from dashboard.figure_style import (
     MAP_HEIGHT,
+    MAP_PALETTE,
     OTHER_COLOR,
     OUTLIER_COLOR,
     PALETTE,
     esc,
     topic_color,
 )
+from dashboard.map_data import Extent, MapPoints, density_grid, map_points, stratified_sample
+from dashboard.map_layout import (
+    LABEL_FONT_PX,
+    branch_colors,
+    branches,
+    distinct_colors,
+    place_labels,
+)
 from dashboard.run_data import OUTLIER, OUTLIER_LABEL, hover_texts
 
+BEYOND_SYMBOL = "diamond-open"
+BEYOND_NOTE = "<br><i>far out: drawn at the edge of the view</i>"
+DENSITY_NAME = "density (all documents)"
+BRANCH_COLORS = "topic-branch"  # the "Colour by" choice: topics by hierarchy branch
+N_BRANCHES = 8
 
-def _blank_axes(fig: go.Figure) -> None:
-    fig.update_xaxes(visible=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(visible=False, showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
+
+def _blank_axes(fig: go.Figure, extent: Extent) -> None:
+    """Hidden axes showing ``extent`` at equal scales (plotly widens one range to keep them)."""
+    fig.update_xaxes(visible=False, showgrid=False, zeroline=False, range=[extent.x0, extent.x1])
+    fig.update_yaxes(
+        visible=False,
+        showgrid=False,
+        zeroline=False,
+        range=[extent.y0, extent.y1],
+        scaleanchor="x",
+        scaleratio=1,
+    )
 
 
 def marker_size(n_points: int) -> float:
@@ -34,29 +61,47 @@ def marker_size(n_points: int) -> float:
     return float(np.clip(14.0 / max(n_points, 1) ** 0.15, 2.5, 8.0))
 
 
+@dataclass(frozen=True)
+class _Draw:
+    """What every trace of one view shares: drawn coordinates, hover text, marker size."""
+
+    docs: pd.DataFrame
+    points: MapPoints
+    pos: np.ndarray  # row position -> index into points (-1: not in this view)
+    hover: np.ndarray
+    size: float
+
+
 def _doc_trace(
-    docs: pd.DataFrame,
-    hover: np.ndarray,
+    d: _Draw,
     rows: np.ndarray,
     name: str,
     color: Any,
-    size: float,
     faint: bool = False,
     **marker: Any,
 ) -> go.Scattergl:
-    """Documents ``rows`` as one WebGL trace; ``faint`` for outliers and other background dots."""
+    """Documents ``rows`` as one WebGL trace; ``faint`` for outliers and other background dots.
+
+    Documents beyond the view's range sit on its edge as open diamonds, and their hover says so.
+    """
+    at = d.pos[rows]
+    beyond = d.points.beyond[at]
+    hover = d.hover[rows]
+    if beyond.any():
+        hover = np.where(beyond, hover.astype(object) + BEYOND_NOTE, hover)
     return go.Scattergl(
-        x=docs["x"].to_numpy()[rows],
-        y=docs["y"].to_numpy()[rows],
+        x=d.points.x[at],
+        y=d.points.y[at],
         mode="markers",
         name=name,
         customdata=rows,
-        hovertext=hover[rows],
+        hovertext=hover,
         hovertemplate="%{hovertext}<extra>%{fullData.name}</extra>",
         marker={
             "color": color,
-            "size": size * (0.8 if faint else 1.0),
+            "size": d.size * (0.8 if faint else 1.0),
             "opacity": 0.5 if faint else 0.8,
+            **({"symbol": np.where(beyond, BEYOND_SYMBOL, "circle")} if beyond.any() else {}),
             **marker,
         },
     )
@@ -70,36 +115,56 @@ def doc_map(
     color_kind: str | None = None,
     show_outliers: bool = True,
     mask: np.ndarray | None = None,
-    label_top: int = 40,
+    label_top: int = 60,
     top_values: int = 12,
     hover: np.ndarray | None = None,
+    budget: int | None = None,
+    points: MapPoints | None = None,
+    colors: Mapping[int, str] | None = None,
 ) -> go.Figure:
-    """Every document at (x, y) in WebGL, coloured by topic or a metadata column.
+    """The documents at (x, y) in WebGL, coloured by topic or a metadata column.
 
-    ``customdata`` of each point is its row position in ``docs``, so a box or lasso
-    selection maps straight back to documents. Hover text is the title (shortened) and
-    date only; the topic label is the trace name, sent once per topic, not per point.
+    ``customdata`` of each point is its row position in ``docs``, so a selection maps
+    straight back to documents. Hover text is the title (shortened) and date only; the topic
+    label is the trace name, sent once per topic, not per point.
+
+    ``points`` is the view (``map_data.map_points``: the robust range by default, or a
+    zoomed box); above ``budget`` documents in it, a density image of all of them is drawn
+    under a sample stratified by topic (``map_data.stratified_sample``). ``colors`` maps
+    topic -> colour (``map_layout``), else colours follow topic ids.
     """
     hover = hover_texts(docs) if hover is None else hover
     keep = np.ones(len(docs), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).copy()
     if not show_outliers:
         keep &= docs["topic"].to_numpy() != OUTLIER
-    size = marker_size(int(keep.sum()))
+    if points is None:
+        points = map_points(docs["x"].to_numpy(), docs["y"].to_numpy(), keep)
+    drawn = points.rows
     fig = go.Figure()
+    if budget is not None and len(drawn) > budget:
+        topic = docs["topic"].to_numpy()[points.rows]
+        drawn = points.rows[stratified_sample(topic, budget)]
+        fig.add_trace(density_trace(points))
+    pos = np.full(len(docs), -1, dtype=np.int64)
+    pos[points.rows] = np.arange(len(points.rows))
+    shown = np.zeros(len(docs), dtype=bool)
+    shown[drawn] = True
+    d = _Draw(docs, points, pos, hover, marker_size(len(drawn)))
     if color_by == "topic" or color_kind is None:
-        traces = _topic_traces(docs, topics, hover, keep, size)
+        traces = _topic_traces(d, topics, shown, colors or {})
     elif color_kind == "categorical":
-        traces = _category_traces(docs, color_by, hover, keep, size, top_values)
+        traces = _category_traces(d, color_by, shown, top_values)
     else:
-        traces = _scale_traces(docs, color_by, color_kind, hover, keep, size)
+        traces = _scale_traces(d, color_by, color_kind, shown)
     for trace in traces:
         fig.add_trace(trace)
-    _label_topics(fig, topics, label_top)
-    _blank_axes(fig)
+    _label_topics(fig, topics, points.extent, label_top)
+    _blank_axes(fig, points.extent)
     fig.update_layout(
         height=MAP_HEIGHT,
         margin={"l": 0, "r": 0, "t": 10, "b": 0},
-        uirevision="map",
+        uirevision=points.extent.to_param(),
+        meta={"drawn": int(len(drawn)), "in_view": int(len(points.rows))},
         legend={
             "itemsizing": "constant",
             "x": 0.01,
@@ -113,91 +178,102 @@ def doc_map(
     return fig
 
 
+def topic_colors(topics: pd.DataFrame, hierarchy: pd.DataFrame, scheme: str) -> dict[int, str]:
+    """Topic -> colour: ``distinct`` gives map neighbours clearly different colours, ``branch``
+    one hue per hierarchy branch (``N_BRANCHES``), shaded per topic."""
+    t = topics[topics["topic"].astype(int) != OUTLIER]
+    ids = t["topic"].astype(int).tolist()
+    sizes = dict(zip(ids, t["size"].astype(int), strict=True))
+    if scheme == "branch":
+        return branch_colors(branches(hierarchy, ids, N_BRANCHES), MAP_PALETTE, sizes)
+    colors = distinct_colors(
+        t["x"].to_numpy(float), t["y"].to_numpy(float), t["size"].to_numpy(), MAP_PALETTE
+    )
+    return dict(zip(ids, colors, strict=True))
+
+
+def density_trace(points: MapPoints) -> go.Heatmap:
+    """Every document in view binned into square cells, drawn as a grey image (log scale);
+    empty cells are transparent. Not selectable: selections are computed on the server."""
+    counts, xc, yc = density_grid(points.x, points.y, points.extent)
+    z = np.where(counts > 0, np.log1p(counts), np.nan)
+    return go.Heatmap(
+        x=xc,
+        y=yc,
+        z=z,
+        name=DENSITY_NAME,
+        colorscale=[[0.0, "#cfd4dc"], [1.0, "#1f2633"]],
+        zmin=0.0,
+        showscale=False,
+        hoverinfo="skip",
+        zsmooth=False,
+        opacity=0.8,
+    )
+
+
 def _topic_traces(
-    docs: pd.DataFrame, topics: pd.DataFrame, hover: np.ndarray, keep: np.ndarray, size: float
+    d: _Draw, topics: pd.DataFrame, shown: np.ndarray, colors: Mapping[int, str]
 ) -> list[go.Scattergl]:
     """One trace per topic (outliers faint, first); no legend: hundreds of topics are
     labelled on the map instead."""
-    topic = docs["topic"].to_numpy()
+    topic = d.docs["topic"].to_numpy()
     traces = []
-    out_rows = np.flatnonzero(keep & (topic == OUTLIER))
+    out_rows = np.flatnonzero(shown & (topic == OUTLIER))
     if out_rows.size:
-        traces.append(
-            _doc_trace(docs, hover, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, size, faint=True)
-        )
+        traces.append(_doc_trace(d, out_rows, OUTLIER_LABEL, OUTLIER_COLOR, faint=True))
     labels = dict(zip(topics["topic"].astype(int), topics["label"].astype(str), strict=True))
-    order = np.argsort(topic, kind="stable")
-    bounds = np.searchsorted(topic[order], np.unique(topic[keep]), side="left")
-    for t, lo in zip(np.unique(topic[keep]), bounds, strict=True):
+    rows_all = np.flatnonzero(shown)
+    t_rows = topic[rows_all]
+    order = np.argsort(t_rows, kind="stable")
+    uniq, starts, counts = np.unique(t_rows[order], return_index=True, return_counts=True)
+    for t, lo, n in zip(uniq, starts, counts, strict=True):
         if t == OUTLIER:
             continue
-        rows = np.sort(order[lo : lo + int((topic == t).sum())])
-        rows = rows[keep[rows]]
+        rows = rows_all[order[lo : lo + n]]
         name = esc(f"{t}: {labels.get(int(t), '')}", 60)
-        trace = _doc_trace(docs, hover, rows, name, topic_color(int(t)), size)
+        color = colors.get(int(t)) or topic_color(int(t))
+        trace = _doc_trace(d, rows, name, color)
         trace.showlegend = False
         traces.append(trace)
     return traces
 
 
 def _category_traces(
-    docs: pd.DataFrame,
-    column: str,
-    hover: np.ndarray,
-    keep: np.ndarray,
-    size: float,
-    top_values: int,
+    d: _Draw, column: str, shown: np.ndarray, top_values: int
 ) -> list[go.Scattergl]:
     """One trace per frequent value of a categorical column, the rest as "other values"."""
-    values = docs[column].astype(str).to_numpy()
-    vc = pd.Series(values[keep]).value_counts()
+    values = d.docs[column].astype(str).to_numpy()
+    vc = pd.Series(values[shown]).value_counts()
     top = [v for v in vc.index[:top_values] if v != MISSING]
     traces = [
-        _doc_trace(
-            docs,
-            hover,
-            np.flatnonzero(keep & (values == v)),
-            esc(v, 40),
-            PALETTE[i % len(PALETTE)],
-            size,
-        )
+        _doc_trace(d, np.flatnonzero(shown & (values == v)), esc(v, 40), PALETTE[i % len(PALETTE)])
         for i, v in enumerate(top)
     ]
-    rows = np.flatnonzero(keep & ~np.isin(values, top))
+    rows = np.flatnonzero(shown & ~np.isin(values, top))
     if rows.size:
-        traces.append(_doc_trace(docs, hover, rows, "other values", OTHER_COLOR, size, faint=True))
+        traces.append(_doc_trace(d, rows, "other values", OTHER_COLOR, faint=True))
     return traces
 
 
-def _scale_traces(
-    docs: pd.DataFrame,
-    column: str,
-    kind: str,
-    hover: np.ndarray,
-    keep: np.ndarray,
-    size: float,
-) -> list[go.Scattergl]:
+def _scale_traces(d: _Draw, column: str, kind: str, shown: np.ndarray) -> list[go.Scattergl]:
     """A numeric or date column as a colour scale (dates by year); missing values faint."""
-    col = docs[column]
+    col = d.docs[column]
     if kind == "date":
         num = pd.to_datetime(col).dt.year.to_numpy(dtype=float)
     else:
         num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     traces = []
-    rows = np.flatnonzero(keep & np.isnan(num))
+    rows = np.flatnonzero(shown & np.isnan(num))
     if rows.size:
-        name = "missing " + esc(column)
-        traces.append(_doc_trace(docs, hover, rows, name, OTHER_COLOR, size, faint=True))
-    rows = np.flatnonzero(keep & ~np.isnan(num))
+        traces.append(_doc_trace(d, rows, "missing " + esc(column), OTHER_COLOR, faint=True))
+    rows = np.flatnonzero(shown & ~np.isnan(num))
     title = esc(column) + (" (year)" if kind == "date" else "")
     traces.append(
         _doc_trace(
-            docs,
-            hover,
+            d,
             rows,
             esc(column),
             num[rows],
-            size,
             colorscale="Viridis",
             showscale=True,
             colorbar={"title": {"text": title}},
@@ -206,18 +282,31 @@ def _scale_traces(
     return traces
 
 
-def _label_topics(fig: go.Figure, topics: pd.DataFrame, label_top: int) -> None:
-    """Labels of the largest topics at their positions, on a light backing to stay legible."""
-    for r in topics.sort_values("size", ascending=False).head(label_top).itertuples(index=False):
-        fig.add_annotation(
-            x=float(r.x),
-            y=float(r.y),
-            text=esc(_short_label(r.label), 40),
-            showarrow=False,
-            font={"size": 11, "color": "#1f1f1f"},
-            bgcolor="rgba(255,255,255,0.65)",
-            borderpad=1,
-        )
+def _label_topics(fig: go.Figure, topics: pd.DataFrame, extent: Extent, limit: int) -> None:
+    """Labels at topic centres, largest topics first, none overlapping another at the
+    default view (``map_layout.place_labels``); the rest are in the hover."""
+    t = topics[topics["topic"].astype(int) != OUTLIER]
+    texts = [esc(_short_label(v), 40) for v in t["label"]]
+    x, y = t["x"].to_numpy(dtype=float), t["y"].to_numpy(dtype=float)
+    plain = [html.unescape(v) for v in texts]  # the box is sized by the characters shown
+    placed = place_labels(x, y, plain, t["size"].to_numpy(), extent, limit=limit)
+    # One layout update: add_annotation one by one re-validates every earlier annotation.
+    fig.update_layout(
+        annotations=[
+            {
+                "x": float(x[i]),
+                "y": float(y[i]),
+                "xshift": dx,
+                "yshift": dy,
+                "text": texts[i],
+                "showarrow": False,
+                "font": {"size": LABEL_FONT_PX, "color": "#1f1f1f"},
+                "bgcolor": "rgba(255,255,255,0.65)",
+                "borderpad": 1,
+            }
+            for i, dx, dy in placed
+        ]
+    )
 
 
 def _short_label(label: object) -> str:

@@ -7,7 +7,8 @@ the end of every run ``write_url`` mirrors it back into the address bar. Paramet
 
     page     the page (also the URL path)           run      run name (only listed runs)
     topic    chosen topic id                        node     chosen hierarchy node
-    view     topic map view: docs | intertopic      color    map colouring: topic | <column>
+    view     topic map view: docs | intertopic      color    map colouring: topic | topic-branch | <column>
+    zoom     topic map zoom box: x0,x1,y0,y1
     outliers 0 hides outliers on the map            gran     trends granularity
     tt       topics on the trend lines (ids)        tq       topic table search
     sem      semantic search query                  k        semantic search results

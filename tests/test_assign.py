@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.stages.assign import assign, fold, interpolate_position, place
+from pipeline.stages.assign import assign, fold, interpolate_position, nearest, place
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -25,6 +25,18 @@ def test_new_documents_are_placed_among_their_most_similar_placed_ones() -> None
     xy = np.array([[0, 0], [2, 0], [10, 10]], dtype=np.float32)
     out = place(_unit([1, 0.05]), placed, xy, k=2)
     assert out.tolist() == [[1.0, 0.0]]
+
+
+def test_nearest_is_a_stable_sort_of_each_row_ties_to_the_earlier_column() -> None:
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        n, k = int(rng.integers(2, 40)), int(rng.integers(1, 12))
+        # integer similarities: many ties, some of them at the k-th place
+        sims = rng.integers(0, 4, (7, n)).astype(np.float32)
+        if trial % 3 == 0:
+            sims = rng.random((7, n)).astype(np.float32)
+        want = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        assert (nearest(sims.copy(), k) == want).all(), trial
 
 
 def test_fold_keeps_old_labels_and_assigns_this_steps_documents() -> None:

@@ -30,3 +30,22 @@ def test_keywords_per_period_never_look_ahead() -> None:
     assert len(kws) == 5 and any("federated" in k for k in kws), kws
     assert set(full.columns) == {"topic", "period_start", "count", "keywords", "keyword_weights"}
     assert len(full) > len(jan) and (full.groupby(["topic", "period_start"]).size() == 1).all()
+
+
+def test_keywords_per_period_count_one_period_at_a_time(monkeypatch) -> None:  # noqa: ANN001
+    # Memory is bounded by the largest period's vocabulary: no count matrix of every document.
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    seen: list[int] = []
+    fit = CountVectorizer.fit_transform
+
+    def spy(self, raw_documents, y=None):  # noqa: ANN001, ANN202
+        seen.append(len(raw_documents))
+        return fit(self, raw_documents, y)
+
+    monkeypatch.setattr(CountVectorizer, "fit_transform", spy)
+    texts = ["alpha beta gamma", "alpha beta delta", "gamma delta epsilon", "beta gamma zeta"] * 3
+    dates = pd.Series(pd.to_datetime(["2022-01-10"] * 4 + ["2022-02-10"] * 4 + ["2022-03-10"] * 4))
+    out = keywords_over_time(texts, dates, [0, 0, 1, 1] * 3, "month", RepresentConfig(), top_n=2)
+    assert seen == [4, 4, 4]
+    assert len(out) == 6 and out["period_start"].nunique() == 3

@@ -151,3 +151,41 @@ def test_rest_joins_the_nearest_centroid_of_the_fit_vectors() -> None:
     # document 5 is like no topic and stays an outlier.
     assert labels[4] == labels[0] == labels[1] != labels[2]
     assert labels[5] == -1 and probs[5] == 0
+
+
+def test_fit_vectors_of_the_sample_are_what_the_fit_read_and_the_rest_share_its_space() -> None:
+    from pipeline.stages.reduce import document_vectors
+
+    texts = planted_corpus(n_per_topic=240)["abstract"].tolist() * 2  # the second half repeats
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    emb[len(texts) // 2 :] = emb[: len(texts) // 2]
+    picked = np.arange(len(texts) // 2)  # the first half is the sample
+    cfg = Config()
+    vec = sample.fit_vectors(emb, texts, cfg, picked)
+    read = document_vectors(emb[picked], [texts[i] for i in picked], cfg.reduce)
+    read = read / np.linalg.norm(read, axis=1, keepdims=True)
+    assert vec.shape == (len(texts), read.shape[1])
+    np.testing.assert_allclose(vec[picked], read, atol=1e-5)
+    # a document outside the sample with a sampled one's text and embedding lands on it
+    np.testing.assert_allclose(vec[len(picked) :], vec[picked], atol=1e-3)
+
+
+def test_approximate_placement_finds_the_exact_neighbours_of_clustered_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 40 tight clusters of 60 documents; the exact and the cell search must agree.
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 16))
+    emb = np.repeat(centres, 60, axis=0) + 0.05 * rng.normal(size=(2_400, 16))
+    emb = emb.astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    picked = np.sort(rng.choice(len(emb), size=800, replace=False))
+    xy_s = rng.normal(size=(len(picked), 2)).astype(np.float32)
+    exact = sample.place_rest(emb, picked, xy_s, 5)
+    monkeypatch.setattr(sample, "EXACT_PLACE_MAX", 0)
+    monkeypatch.setattr(sample, "CELLS_PER_DOC", 20)  # 40 cells, so 16 probed of 40
+    approx = sample.place_rest(emb, picked, xy_s, 5, seed=1)
+    assert np.array_equal(approx[picked], exact[picked])
+    close = np.isclose(approx, exact, atol=1e-5).all(axis=1)
+    assert close.mean() > 0.98, close.mean()

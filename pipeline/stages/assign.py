@@ -104,18 +104,39 @@ def detect(embeddings: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarra
     return labels, probs
 
 
+def nearest(sims: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` largest values, largest first, ties to the earlier
+    column: exactly ``np.argsort(-sims, axis=1, kind="stable")[:, :k]``. Overwrites ``sims``.
+
+    For the few neighbours a position needs, ``k`` passes of ``argmax`` (which returns the
+    first of equal maxima, as a stable sort would) each masking what it found: linear in
+    the row length, where the full sort of every row took most of the reduce stage when
+    50,000 documents were placed among 50,000 sampled ones (and ``argpartition``, also
+    linear, measured 3-4x slower than this on such blocks).
+    """
+    n = sims.shape[1]
+    if k > 32 or k >= n:
+        return np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(sims))
+    out = np.empty((len(sims), k), dtype=np.int64)
+    for j in range(k):
+        out[:, j] = best = sims.argmax(axis=1)
+        sims[rows, best] = -np.inf
+    return out
+
+
 def place(new_embeddings: np.ndarray, embeddings: np.ndarray, xy: np.ndarray, k: int) -> np.ndarray:
     """2-d positions for new documents: the mean of their ``k`` most similar placed ones."""
     if len(new_embeddings) == 0:
         return np.zeros((0, 2), dtype=np.float32)
     k = max(1, min(k, len(embeddings)))
+    placed = np.asarray(embeddings, dtype=np.float32)
     out = np.zeros((len(new_embeddings), 2), dtype=np.float32)
     for start in range(0, len(new_embeddings), 1024):
         block = new_embeddings[start : start + 1024].astype(np.float32)
-        sims = block @ embeddings.astype(np.float32).T
-        # argsort with a stable kind and negated similarity: ties go to the earlier document.
-        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-        out[start : start + len(block)] = xy[nearest].mean(axis=1)
+        sims = block @ placed.T
+        # the most similar first, ties to the earlier document
+        out[start : start + len(block)] = xy[nearest(sims, k)].mean(axis=1)
     return out
 
 

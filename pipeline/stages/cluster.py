@@ -50,8 +50,14 @@ def centroids(embeddings: np.ndarray, labels: np.ndarray, n_topics: int) -> np.n
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:
     ids, counts = np.unique(labels[labels >= 0], return_counts=True)
     order = ids[np.lexsort((ids, -counts))]
-    mapping = {int(old): new for new, old in enumerate(order)}
-    return np.array([mapping.get(int(x), -1) for x in labels], dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.full(len(labels), -1, dtype=np.int64)
+    if len(order):  # a lookup table, not a dict per document: 1M labels in milliseconds
+        lut = np.full(int(order.max()) + 1, -1, dtype=np.int64)
+        lut[order] = np.arange(len(order))
+        kept = labels >= 0
+        out[kept] = lut[labels[kept]]
+    return out
 
 
 def merge_to_max(embeddings: np.ndarray, labels: np.ndarray, max_topics: int) -> np.ndarray:
@@ -179,7 +185,7 @@ def run(ctx: Context) -> dict[str, Any]:
         auto = min_cluster_size(len(embeddings), len(picked))
         cfg = cfg.model_copy(update={"min_cluster_size": auto})
     result = cluster(ctx.get("spaces"), embeddings[picked], cfg)
-    vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg)
+    vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg, picked)
     labels, probs, threshold = assign_rest(vectors, picked, result.labels, result.probs, ctx.cfg)
     info = {
         "n_reassigned": result.n_reassigned,

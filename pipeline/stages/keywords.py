@@ -48,24 +48,20 @@ def keywords_over_time(
     cols = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    vec = CountVectorizer(
-        analyzer=PhraseAnalyzer(stop_words_for(represent, texts), represent.ngram_max), min_df=1
-    )
-    try:
-        x_all = vec.fit_transform([texts[i] for i in keep]).tocsr()
-    except ValueError:  # empty vocabulary
-        return _keyword_frame(cols)
-    vocab = np.asarray(vec.get_feature_names_out())
+    analyzer = PhraseAnalyzer(stop_words_for(represent, texts), represent.ngram_max)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
     for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
         rows = rows.to_numpy()
-        x = x_all[rows]
-        used = np.asarray(x.sum(axis=0)).ravel() > 0
-        if not used.any():
+        # One period's vocabulary at a time: the same terms, counts and (sorted) order as
+        # slicing one corpus-wide count matrix, but memory bounded by the largest period
+        # instead of every 1-3-gram of the corpus (gigabytes at a million documents).
+        vec = CountVectorizer(analyzer=analyzer, min_df=1)
+        try:
+            x = vec.fit_transform([texts[i] for i in keep[rows]]).tocsr()
+        except ValueError:  # empty vocabulary in this period
             continue
-        x = x[:, used]
-        words = vocab[used]
+        words = np.asarray(vec.get_feature_names_out())
         classes, inv = np.unique(lab[rows], return_inverse=True)
         onehot = sparse.csr_matrix(
             (np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows))

@@ -24,13 +24,14 @@ import pandas as pd
 
 from pipeline.config import Config, ScaleConfig
 from pipeline.periods import period_start
-from pipeline.stages.assign import assign, member_threshold, place
+from pipeline.stages.assign import assign, member_threshold, nearest, place
 from pipeline.stages.base import Context, digest
 from pipeline.stages.cluster import renumber_by_size, topic_centroids
 
 AUTO_MIN = 50_000  # the automatic sample size is never below this...
 AUTO_SHARE = 10  # ...and a tenth of the corpus above 500,000 documents
 AUTO_MAX = 200_000  # ...at most this: UMAP on 200k documents takes minutes, not hours
+TRANSFORM_CHUNK = 20_000  # documents given a word profile (or placed) at a time: bounds memory
 
 
 def fit_sample_size(cfg: ScaleConfig, n_docs: int) -> int:
@@ -108,16 +109,92 @@ def key_part(ctx: Context) -> str | None:
 
 
 def place_rest(
-    embeddings: np.ndarray, sample: np.ndarray, xy_sample: np.ndarray, k: int
+    embeddings: np.ndarray, sample: np.ndarray, xy_sample: np.ndarray, k: int, seed: int = 0
 ) -> np.ndarray:
     """Map positions of every document: the sample's from UMAP, the rest from their ``k``
-    most similar sampled documents (``assign.place``)."""
+    most similar sampled documents: exactly (``assign.place``) up to ``EXACT_PLACE_MAX``
+    pairs of documents, above it among the sampled documents of nearby cells
+    (``place_approx``)."""
     n = len(embeddings)
     rest = np.setdiff1d(np.arange(n), sample)
     xy = np.zeros((n, 2), dtype=np.float32)
     xy[sample] = xy_sample
-    xy[rest] = place(embeddings[rest], embeddings[sample], xy_sample, k)
+    if len(rest) * len(sample) > EXACT_PLACE_MAX:
+        xy[rest] = place_approx(embeddings, rest, sample, xy_sample, k, seed)
+        return xy
+    placed = np.asarray(embeddings[sample], dtype=np.float32)
+    for start in range(0, len(rest), TRANSFORM_CHUNK):  # no copy of every other embedding
+        part = rest[start : start + TRANSFORM_CHUNK]
+        xy[part] = place(embeddings[part], placed, xy_sample, k)
     return xy
+
+
+EXACT_PLACE_MAX = 5_000_000_000  # (documents placed) x (sampled documents) placed exactly
+CELLS_PER_DOC = 100  # about this many sampled documents per cell of the approximate search
+PROBE = 16  # cells searched per document: its nearest cell's nearest cells
+
+
+def _cells(
+    x: np.ndarray, n_cells: int, seed: int, rounds: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded spherical k-means of unit rows: (unit centres, each row's cell)."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    centres = x[np.sort(rng.choice(len(x), size=n_cells, replace=False))].copy()
+    cell = np.zeros(len(x), dtype=np.int64)
+    for _ in range(rounds):
+        for start in range(0, len(x), 8192):
+            cell[start : start + 8192] = (x[start : start + 8192] @ centres.T).argmax(axis=1)
+        onehot = sparse.csr_matrix(
+            (np.ones(len(x), dtype=np.float32), (cell, np.arange(len(x)))), shape=(n_cells, len(x))
+        )
+        sums = np.asarray(onehot @ x)  # per-cell sums in one sparse product (np.add.at is slow)
+        empty = np.bincount(cell, minlength=n_cells) == 0
+        sums[empty] = centres[empty]  # a cell that lost every row keeps its centre
+        centres = _unit(sums)
+    return centres, cell
+
+
+def place_approx(
+    embeddings: np.ndarray,
+    rest: np.ndarray,
+    sample: np.ndarray,
+    xy_sample: np.ndarray,
+    k: int,
+    seed: int,
+) -> np.ndarray:
+    """Positions of ``rest`` from their ``k`` most similar sampled documents, searched among
+    the sampled documents of a few cells (``PROBE``) around each document's nearest cell.
+
+    The exact search costs (documents placed) x (sampled documents) similarities: at a
+    million documents and a 100,000-sample, 9e10, most of a build. Cells of about
+    ``CELLS_PER_DOC`` sampled documents (a seeded spherical k-means) and ``PROBE`` cells per
+    document cut that about 60-fold; one matrix product per cell keeps it in BLAS.
+    """
+    placed = _unit(np.asarray(embeddings[sample], dtype=np.float32))
+    n_cells = max(1, min(len(sample) // CELLS_PER_DOC, 4096))
+    centres, cell = _cells(placed, n_cells, seed)
+    probe = np.argsort(-(centres @ centres.T), axis=1, kind="stable")[:, : min(PROBE, n_cells)]
+    members = [np.flatnonzero(cell == c) for c in range(n_cells)]
+    out = np.zeros((len(rest), 2), dtype=np.float32)
+    home = np.empty(len(rest), dtype=np.int64)
+    for start in range(0, len(rest), TRANSFORM_CHUNK):
+        block = _unit(
+            np.asarray(embeddings[rest[start : start + TRANSFORM_CHUNK]], dtype=np.float32)
+        )
+        home[start : start + len(block)] = (block @ centres.T).argmax(axis=1)
+    for c in range(n_cells):
+        mine = np.flatnonzero(home == c)
+        if not len(mine):
+            continue
+        cand = np.sort(np.concatenate([members[p] for p in probe[c]]))
+        q = _unit(np.asarray(embeddings[rest[mine]], dtype=np.float32))
+        for start in range(0, len(mine), 1024):
+            sims = q[start : start + 1024] @ placed[cand].T
+            near = cand[nearest(sims, min(k, len(cand)))]
+            out[mine[start : start + 1024]] = xy_sample[near].mean(axis=1)
+    return out
 
 
 def min_cluster_size(n_docs: int, n_sample: int) -> int:
@@ -134,20 +211,53 @@ def min_cluster_size(n_docs: int, n_sample: int) -> int:
     return int(max(5, round(auto_min_cluster_size(n_docs) * n_sample / n_docs)))
 
 
-def fit_vectors(embeddings: np.ndarray, texts: list[str], cfg: Config) -> np.ndarray:
-    """Unit vectors of what the fit reads (``reduce.document_vectors``: the embedding and,
-    from 1,000 documents up, the word profile), for every document.
+def fit_vectors(
+    embeddings: np.ndarray, texts: list[str], cfg: Config, sample: np.ndarray
+) -> np.ndarray:
+    """Unit vectors of what the fit read (``reduce.document_vectors``: the embedding and,
+    from 1,000 sampled documents up, the word profile), for every document.
+
+    The word profile's vocabulary and SVD are fitted on the sample, exactly as the reduce
+    stage fitted them, and every other document is projected into that space in chunks of
+    ``TRANSFORM_CHUNK``: the sampled documents' vectors are the ones UMAP read, and memory
+    stays bounded by the sample's vocabulary instead of a TF-IDF of the whole corpus (at a
+    million documents, gigabytes of 1-2-gram vocabulary).
 
     Measured on the arXiv sample (BENCHMARKS.md, hashing backend): assigning by the nearest
     centroid of the embedding alone lost 0.08 NMI against the full fit, by these vectors
     0.03, since the clusters were found in a space the word profile shapes as much.
     """
-    from pipeline.stages.reduce import document_vectors
+    from pipeline.stages.reduce import lexical_model, lexical_transform, lexical_weight_for
 
-    vec = document_vectors(np.asarray(embeddings), texts, cfg.reduce).astype(np.float32)
-    norms = np.linalg.norm(vec, axis=1, keepdims=True)
+    emb = np.asarray(embeddings)
+    weight = lexical_weight_for(cfg.reduce, len(sample))
+    model = None
+    if weight > 0:
+        model = lexical_model([texts[i] for i in sample], cfg.reduce.lexical_dims, cfg.reduce.seed)
+    dims = emb.shape[1] + (model[2].shape[1] if model is not None else 0)
+    out = np.empty((len(emb), dims), dtype=np.float32)  # filled in chunks: one copy in memory
+    sampled = np.zeros(len(emb), dtype=bool)
+    sampled[sample] = True
+    where = np.full(len(emb), -1, dtype=np.int64)
+    where[sample] = np.arange(len(sample))
+    for start in range(0, len(emb), TRANSFORM_CHUNK):
+        rows = np.arange(start, min(start + TRANSFORM_CHUNK, len(emb)))
+        part = _unit(np.asarray(emb[rows], dtype=np.float32))
+        if model is not None:
+            lex = np.empty((len(rows), model[2].shape[1]), dtype=np.float32)
+            inside = sampled[rows]
+            lex[inside] = model[2][where[rows[inside]]]
+            if (~inside).any():
+                lex[~inside] = lexical_transform(model, [texts[i] for i in rows[~inside]])
+            part = np.hstack([part, weight * lex])
+        out[rows] = _unit(part)
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1
-    return vec / norms
+    return x / norms
 
 
 def assign_rest(
@@ -176,9 +286,11 @@ def assign_rest(
             vec_s, labels_sample, cfg.scale.assign_quantile, cfg.cluster.outlier_threshold
         )
     rest = np.setdiff1d(np.arange(n), sample)
-    lab, pr = assign(vectors[rest], topic_centroids(vec_s, labels_sample, ids), ids, threshold)
+    cents = topic_centroids(vec_s, labels_sample, ids)
     labels = np.full(n, -1, dtype=np.int64)
     probs = np.zeros(n, dtype=np.float32)
     labels[sample], probs[sample] = labels_sample, probs_sample
-    labels[rest], probs[rest] = lab, pr
+    for start in range(0, len(rest), TRANSFORM_CHUNK):  # no copy of every other vector
+        part = rest[start : start + TRANSFORM_CHUNK]
+        labels[part], probs[part] = assign(vectors[part], cents, ids, threshold)
     return renumber_by_size(labels), probs, threshold

@@ -84,8 +84,14 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serve(cache_root: Path, log: Path | None = None, timeout: float = 90.0) -> Iterator[str]:
-    """Run ``topictrends serve`` on a free port; yield its base URL once healthy."""
+def serve(
+    cache_root: Path,
+    log: Path | None = None,
+    timeout: float = 90.0,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``topictrends serve`` on a free port (``env`` added to its environment); yield
+    its base URL once healthy."""
     port = free_port()
     cmd = [
         *_topictrends(),
@@ -101,6 +107,7 @@ def serve(cache_root: Path, log: Path | None = None, timeout: float = 90.0) -> I
         **os.environ,
         "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **(env or {}),
     }
     out = log.open("w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(

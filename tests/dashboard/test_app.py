@@ -5,6 +5,7 @@ Each test opens the app the way a copied link does: query parameters first, then
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -213,6 +214,66 @@ def test_map_colour_by_metadata_and_hide_outliers(app):
     assert "Semantic_Segmentation" in names and "Outliers" not in names
     assert at.selectbox(key="w.color").value == "label"
     assert at.checkbox(key="w.outliers").value is False
+
+
+def _array(value) -> np.ndarray:
+    """A figure array as the spec holds it: a list, or plotly's typed array (base64)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def test_map_above_the_point_budget_selects_documents_that_were_not_drawn(
+    app, dated_run, monkeypatch
+):
+    monkeypatch.setenv("TOPICTRENDS_MAP_POINTS", "60")
+    at = ok(app("arxiv", "map"))
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["type"] for t in spec["data"]].count("heatmap") == 1
+    drawn = {
+        int(r) for t in spec["data"] if t["type"] == "scattergl" for r in _array(t["customdata"])
+    }
+    assert len(drawn) <= 60 + 10
+    x, y = dated_run.docs["x"].to_numpy(), dated_run.docs["y"].to_numpy()
+    x0, x1 = float(np.quantile(x, 0.2)), float(np.quantile(x, 0.8))
+    y0, y1 = float(np.quantile(y, 0.2)), float(np.quantile(y, 0.8))
+    box = {"xref": "x", "yref": "y", "x": [x0, x1], "y": [y0, y1]}
+    at.session_state["doc_map"] = {
+        "selection": {"points": [], "point_indices": [], "box": [box], "lasso": []}
+    }
+    at.run()
+    ok(at)
+    inside = set(np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).tolist())
+    assert at.subheader[0].value == f"{len(inside)} selected documents"
+    listed = set(at.dataframe[0].value["title"])
+    assert listed == set(dated_run.docs["title"].iloc[sorted(inside)])
+    assert inside - drawn  # documents that were not drawn are listed too
+    zoom = next(b for b in at.button if b.label == "Zoom to selection")
+    zoom.click().run()
+    ok(at)
+    zx0, zx1, zy0, zy1 = (float(v) for v in at.query_params["zoom"].split(","))
+    assert zx0 < x0 < x1 < zx1 and zy0 < y0 < y1 < zy1
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["range"] == pytest.approx([zx0, zx1], rel=1e-5)
+    in_view = spec["layout"]["meta"]["in_view"]
+    assert in_view == int(((x >= zx0) & (x <= zx1) & (y >= zy0) & (y <= zy1)).sum())
+    heat = [t for t in spec["data"] if t["type"] == "heatmap"]
+    assert bool(heat) == (in_view > 60)  # full detail once the view is within the budget
+    assert any("zoomed view" in c.value for c in at.caption)
+
+
+def test_map_zoom_from_a_link_and_a_broken_zoom_is_dropped(app):
+    at = ok(app("arxiv", "map", zoom="0,1,0,1"))
+    assert "zoom" in at.query_params
+    at = ok(app("arxiv", "map", zoom="not,a,view,!"))
+    assert "zoom" not in at.query_params
+
+
+def test_map_colour_by_hierarchy_branch(app):
+    at = ok(app("arxiv", "map", color="topic-branch"))
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    colors = {t["marker"]["color"] for t in spec["data"] if t["name"] != "Outliers"}
+    assert len(colors) > 1 and at.selectbox(key="w.color").value == "topic-branch"
 
 
 def test_intertopic_click_picks_a_topic(app):

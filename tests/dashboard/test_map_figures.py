@@ -104,3 +104,78 @@ def test_selected_rows_reads_customdata_from_a_plain_dict():
         map_figures.selected_rows(None) == [] and map_figures.selected_rows({"selection": {}}) == []
     )
     assert topic_figures.picked_topic({"selection": {"points": [{"customdata": 7}]}}) == 7
+
+
+def _big(n: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(7)
+    topic = np.repeat([0, 1, 2], [n - 1000, 700, 300])
+    docs = pd.DataFrame(
+        {
+            "title": [f"Paper {i}" for i in range(n)],
+            "date": pd.to_datetime(["2024-01-01"] * n),
+            "topic": topic,
+            "x": (0.4 * rng.normal(size=n) + topic * 3).astype(np.float32),
+            "y": (0.4 * rng.normal(size=n)).astype(np.float32),
+        }
+    )
+    docs.loc[5, "x"] = 400.0  # a stray far away
+    topics = pd.DataFrame(
+        {"topic": [0, 1, 2], "label": ["a · b", "c · d", "e · f"], "size": [n - 1000, 700, 300]}
+    )
+    topics["x"], topics["y"] = [0.0, 3.0, 6.0], [0.0, 0.0, 0.0]
+    return docs, topics
+
+
+def test_above_the_budget_a_density_image_and_a_sample_with_every_topic():
+    docs, topics = _big()
+    fig = map_figures.doc_map(docs, topics, budget=300)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 1 and heat[0].name == map_figures.DENSITY_NAME
+    assert np.nansum(np.expm1(np.asarray(heat[0].z, dtype=float))) == pytest.approx(len(docs))
+    traces = _doc_traces(fig)
+    drawn = np.concatenate([np.asarray(t.customdata) for t in traces])
+    assert len(drawn) <= 300 and set(docs["topic"][drawn]) == {0, 1, 2}
+    assert fig.layout.meta == {"drawn": len(drawn), "in_view": len(docs)}
+    # At or under the budget: every point, no density image.
+    fig = map_figures.doc_map(docs, topics, budget=len(docs))
+    assert not [t for t in fig.data if t.type == "heatmap"]
+    assert sum(len(t.customdata) for t in _doc_traces(fig)) == len(docs)
+
+
+def test_the_default_view_is_the_robust_range_with_strays_marked_at_its_edge():
+    docs, topics = _big()
+    fig = map_figures.doc_map(docs, topics)
+    x0, x1 = fig.layout.xaxis.range
+    assert x1 < 20  # the stray at x=400 does not stretch the axis
+    (t0,) = [t for t in _doc_traces(fig) if 5 in list(t.customdata)]
+    i = list(t0.customdata).index(5)
+    assert t0.x[i] == pytest.approx(x1) and t0.marker.symbol[i] == map_figures.BEYOND_SYMBOL
+    assert t0.hovertext[i].endswith(map_figures.BEYOND_NOTE)
+    strays = [
+        r
+        for t in _doc_traces(fig)
+        if t.marker.symbol is not None
+        for r, sym in zip(t.customdata, t.marker.symbol, strict=True)
+        if sym == map_figures.BEYOND_SYMBOL
+    ]
+    assert len(strays) <= 3  # a stray, perhaps a gapped Gaussian tail; not a small topic
+    assert not set(strays) & set(np.flatnonzero(docs["topic"] == 2))  # the edge topic stays in
+
+
+def test_topic_colours_follow_the_scheme(small_topics):
+    hierarchy = pd.DataFrame(
+        {
+            "node": [2],
+            "parent": [-1],
+            "left": [0],
+            "right": [1],
+            "distance": [1.0],
+            "label": ["root"],
+            "topics": [[0, 1]],
+        }
+    )
+    distinct = map_figures.topic_colors(small_topics, hierarchy, "distinct")
+    assert set(distinct) == {0, 1} and distinct[0] != distinct[1]
+    assert set(distinct.values()) <= set(figure_style.MAP_PALETTE)
+    branch = map_figures.topic_colors(small_topics, hierarchy, "branch")
+    assert set(branch) == {0, 1}
