@@ -76,7 +76,7 @@ def build(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale], \\[curation], \\[alerts], \\[llm] tables (docs/config.md). Flags override it.",
+            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale], \\[curation], \\[alerts], \\[llm], \\[engine] tables (docs/config.md). Flags override it.",
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,
@@ -153,6 +153,7 @@ def build(
     setup_logging(err, verbose)
     from pipeline.config import load_config
     from pipeline.flows import build as run_build
+    from pipeline.stages.executor import make_executor
 
     cfg = load_config(config).with_overrides(
         {
@@ -181,6 +182,7 @@ def build(
                 force=force,
                 reporter=reporter,
                 refit=refit,
+                executor=make_executor(cfg.engine),
             )
         except BaseException:
             drop_progress(reporter.progress)
@@ -236,7 +238,7 @@ def update(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML file whose \\[update] table replaces the run's (docs/config.md); every other table is the run's own.",
+            help="TOML file whose \\[update] table replaces the run's and whose \\[engine] table says where the new documents are embedded (docs/config.md); every other table is the run's own.",
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,
@@ -253,17 +255,21 @@ def update(
     quiet_libraries()
     setup_logging(err, verbose)
     from pipeline.flows import update as run_update
+    from pipeline.stages.executor import InProcessExecutor, make_executor
 
-    update_cfg = None
+    update_cfg, executor = None, InProcessExecutor()
     if config is not None:
         from pipeline.config import load_config
 
-        update_cfg = load_config(config).update
+        loaded = load_config(config)
+        update_cfg, executor = loaded.update, make_executor(loaded.engine)
     store = _store(cache_dir)
     reporter = RichReporter(err)
     with reporter.progress:
         try:
-            result = run_update(run, input, store, update_cfg=update_cfg, reporter=reporter)
+            result = run_update(
+                run, input, store, update_cfg=update_cfg, reporter=reporter, executor=executor
+            )
         except BaseException:
             drop_progress(reporter.progress)
             raise

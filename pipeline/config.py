@@ -20,6 +20,7 @@ from pipeline.errors import UserError, os_error_line
 from pipeline.settings.alerts import AlertsConfig
 from pipeline.settings.base import Section, stable_hash
 from pipeline.settings.curation import CurationConfig
+from pipeline.settings.engine import EngineConfig
 from pipeline.settings.llm import LLMConfig
 
 __all__ = ["Config", "Section", "load_config", "stable_hash"]
@@ -93,6 +94,10 @@ class EmbedConfig(_Section):
         ge=8,
         le=384,
         description="Vector size of the 'static' backend (PCA of the distilled token vectors).",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where the transformer runs: 'auto' uses CUDA when torch sees a GPU (on this machine, and on each Ray worker that has one), else the CPU; 'cuda' requires a GPU. Not part of the cache key: CUDA and CPU vectors agree to float rounding (docs/scale.md). The static and hashing backends always run on the CPU.",
     )
 
 
@@ -377,6 +382,7 @@ class Config(BaseModel):
     curation: CurationConfig = CurationConfig()
     alerts: AlertsConfig = AlertsConfig()
     llm: LLMConfig = LLMConfig()
+    engine: EngineConfig = EngineConfig()
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """Return a copy with ``{section: {field: value}}`` applied (None values are ignored)."""

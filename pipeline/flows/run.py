@@ -74,8 +74,13 @@ def settings(cfg: Config, sampled: bool) -> dict[str, Any]:
     """The config as the manifest records it: ``[scale]`` only when the build was fitted on
     a sample, so a build below the sample size records (and is keyed by) what it was
     before the section existed. Likewise ``[llm]`` and ``[represent] labels`` only when
-    labels come from an LLM, so keyword-labelled builds keep their keys."""
+    labels come from an LLM, so keyword-labelled builds keep their keys. Where the work ran
+    (``[engine]``, ``[embed] device``) is left out: it never changes what a build computes,
+    so the same corpus and config give the same run key and manifest on this machine, a
+    GPU or a Ray cluster."""
     out = cfg.model_dump(mode="json")
+    out.pop("engine", None)
+    out["embed"].pop("device", None)
     if not sampled:
         out.pop("scale", None)
     if cfg.represent.labels == "keywords":

@@ -55,13 +55,15 @@ def assign(
 
     Returns (labels int64, probs float32): ``probs`` is the cosine clipped to [0, 1], the
     same ``topic_prob`` a build gives outliers it reassigns; 0 for documents left out.
+    The cosines are summed in float64, so a document gets the same float32 value however
+    its batch was cut (here or on a Ray worker: float32 sums differed in the last bit).
     """
     n = len(embeddings)
     labels = np.full(n, -1, dtype=np.int64)
     probs = np.zeros(n, dtype=np.float32)
     if n == 0 or len(ids) == 0:
         return labels, probs
-    sims = embeddings.astype(np.float32) @ centroids.T
+    sims = embeddings.astype(np.float64) @ centroids.T.astype(np.float64)
     best = sims.argmax(axis=1)
     best_sim = sims[np.arange(n), best]
     ok = best_sim >= threshold
@@ -138,6 +140,31 @@ def place(new_embeddings: np.ndarray, embeddings: np.ndarray, xy: np.ndarray, k:
         # the most similar first, ties to the earlier document
         out[start : start + len(block)] = xy[nearest(sims, k)].mean(axis=1)
     return out
+
+
+@dataclass(frozen=True)
+class AssignBatch:
+    """``assign`` against fixed centroids for one block of vectors: what an executor runs
+    per batch (picklable; a Ray actor keeps the centroids for all its batches)."""
+
+    centroids: np.ndarray
+    ids: np.ndarray
+    threshold: float
+
+    def __call__(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return assign(np.asarray(vectors), self.centroids, self.ids, self.threshold)
+
+
+@dataclass(frozen=True)
+class PlaceBatch:
+    """``place`` beside fixed placed documents for one block of embeddings (per batch)."""
+
+    embeddings: np.ndarray
+    xy: np.ndarray
+    k: int
+
+    def __call__(self, new_embeddings: np.ndarray) -> tuple[np.ndarray]:
+        return (place(np.asarray(new_embeddings), self.embeddings, self.xy, self.k),)
 
 
 def coherent(embeddings: np.ndarray, threshold: float) -> np.ndarray:
@@ -387,7 +414,10 @@ def run(ctx: Context) -> dict[str, Any]:
         prev.next_id,
     )
     prev_xy = prev.docs[["x", "y"]].to_numpy(np.float32)
-    placed = place(embeddings[n_prev:], embeddings[:n_prev], prev_xy, cfg.update.map_neighbors)
+    from pipeline.stages.executor import gather
+
+    fn = PlaceBatch(np.asarray(embeddings[:n_prev]), prev_xy, cfg.update.map_neighbors)
+    (placed,) = gather(ctx.executor, fn, np.asarray(embeddings[n_prev:]), 8192)
     xy = np.concatenate([prev_xy, placed]).astype(np.float32)
     ctx.record.update(
         assigned=folded.assigned,

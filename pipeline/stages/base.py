@@ -161,6 +161,28 @@ def run_stage(stage: Stage, ctx: Context) -> bool:
     return cached
 
 
+@dataclass
+class ShardBatch:
+    """One batch of ``cached_rows``: compute the rows, save them as one shard, return them.
+
+    A picklable object, not a closure, so a Ray actor can run it where it is (the shard
+    is then written by the worker: every worker must reach the cache root).
+    """
+
+    compute: Callable[[list[Any]], np.ndarray | pd.DataFrame]
+    store: Store
+    kind: str
+    key: str
+
+    def __call__(
+        self, batch: Sequence[tuple[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray | pd.DataFrame]:
+        keys = [k for k, _ in batch]
+        rows = self.compute([item for _, item in batch])
+        self.store.save_shard(self.kind, self.key, keys, rows)
+        return np.asarray(keys, dtype=object), rows
+
+
 def cached_rows(
     ctx: Context,
     kind: str,
@@ -176,9 +198,10 @@ def cached_rows(
     Rows already cached under ``key`` are read (memory-mapped); the rest go to the
     executor in batches of ``batch_size``, and each batch saves its own shard as soon as
     it is done, so work survives an interruption. ``kind`` names the shard family
-    (``embeddings``). ``compute`` returns vectors (kept as memory-mapped ``.npy`` shards,
-    a row comes back as an array) or a frame (``.parquet`` shards, a row comes back as a
-    ``pd.Series``).
+    (``embeddings``). ``compute`` (picklable for a remote executor) returns vectors (kept
+    as memory-mapped ``.npy`` shards, a row comes back as an array) or a frame
+    (``.parquet`` shards, a row comes back as a ``pd.Series``); it ticks ``progress``
+    itself when it runs here, and a remote executor's batches are counted as they return.
     """
     found = ctx.store.load_shards(kind, key, row_keys)
     if progress:
@@ -188,12 +211,10 @@ def cached_rows(
         if k not in found and k not in todo:
             todo[k] = item
 
-    def work(chunk: Sequence[str]) -> tuple[Sequence[str], np.ndarray | pd.DataFrame]:
-        rows = compute([todo[k] for k in chunk])
-        ctx.store.save_shard(kind, key, list(chunk), rows)
-        return chunk, rows
-
-    for chunk, rows in ctx.executor.map_batches(work, list(todo), batch_size):
+    work = ShardBatch(compute, ctx.store, kind, key)
+    for chunk, rows in ctx.executor.map_batches(work, list(todo.items()), batch_size):
         values = [r for _, r in rows.iterrows()] if isinstance(rows, pd.DataFrame) else rows
-        found.update(zip(chunk, values, strict=True))
+        found.update(zip(chunk.tolist(), values, strict=True))
+        if progress and ctx.executor.remote:
+            progress(len(chunk))
     return found

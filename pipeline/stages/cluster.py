@@ -186,7 +186,9 @@ def run(ctx: Context) -> dict[str, Any]:
         cfg = cfg.model_copy(update={"min_cluster_size": auto})
     result = cluster(ctx.get("spaces"), embeddings[picked], cfg)
     vectors = fit_vectors(embeddings, ctx.inputs["texts"], ctx.cfg, picked)
-    labels, probs, threshold = assign_rest(vectors, picked, result.labels, result.probs, ctx.cfg)
+    labels, probs, threshold = assign_rest(
+        vectors, picked, result.labels, result.probs, ctx.cfg, ctx.executor
+    )
     info = {
         "n_reassigned": result.n_reassigned,
         "fit_sample": len(picked),

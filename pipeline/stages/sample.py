@@ -17,6 +17,7 @@ and the manifest, so the same corpus and settings give the same topics on any ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,14 +25,16 @@ import pandas as pd
 
 from pipeline.config import Config, ScaleConfig
 from pipeline.periods import period_start
-from pipeline.stages.assign import assign, member_threshold, nearest, place
+from pipeline.stages.assign import AssignBatch, PlaceBatch, member_threshold, nearest
 from pipeline.stages.base import Context, digest
 from pipeline.stages.cluster import renumber_by_size, topic_centroids
+from pipeline.stages.executor import Executor, InProcessExecutor, gather
 
 AUTO_MIN = 50_000  # the automatic sample size is never below this...
 AUTO_SHARE = 10  # ...and a tenth of the corpus above 500,000 documents
 AUTO_MAX = 200_000  # ...at most this: UMAP on 200k documents takes minutes, not hours
 TRANSFORM_CHUNK = 20_000  # documents given a word profile (or placed) at a time: bounds memory
+ASSIGN_BATCH = 8192  # documents per batch on a cluster when assigning and placing the rest
 
 
 def fit_sample_size(cfg: ScaleConfig, n_docs: int) -> int:
@@ -98,6 +101,12 @@ def choose(cfg: Config, inputs: dict[str, Any]) -> np.ndarray | None:
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
+# Bumped when the sampled path's results change (2: the word profile is fitted on the sample
+# and projected, placement is approximate above EXACT_PLACE_MAX), so the stage caches of
+# sampled builds made by an older version are not reused. Unsampled keys never include it.
+SAMPLED_FIT_VERSION = 2
+
+
 def key_part(ctx: Context) -> str | None:
     """What the sample adds to the reduce key: its size, the documents in it and the
     ``[scale]`` settings; None (nothing added, the key as before) when there is no sample."""
@@ -105,16 +114,21 @@ def key_part(ctx: Context) -> str | None:
     if sample is None:
         return None
     picked = digest([str(i) for i in sample.tolist()])
-    return f"fit_sample={len(sample)}:{picked}:{ctx.cfg.scale.key()}"
+    return f"fit_sample={len(sample)}:{picked}:{ctx.cfg.scale.key()}:v{SAMPLED_FIT_VERSION}"
 
 
 def place_rest(
-    embeddings: np.ndarray, sample: np.ndarray, xy_sample: np.ndarray, k: int, seed: int = 0
+    embeddings: np.ndarray,
+    sample: np.ndarray,
+    xy_sample: np.ndarray,
+    k: int,
+    seed: int = 0,
+    executor: Executor | None = None,
 ) -> np.ndarray:
     """Map positions of every document: the sample's from UMAP, the rest from their ``k``
-    most similar sampled documents: exactly (``assign.place``) up to ``EXACT_PLACE_MAX``
-    pairs of documents, above it among the sampled documents of nearby cells
-    (``place_approx``)."""
+    most similar sampled documents: exactly (``assign.place``, in batches on ``executor``)
+    up to ``EXACT_PLACE_MAX`` pairs of documents, above it among the sampled documents of
+    nearby cells (``place_approx``, on this machine)."""
     n = len(embeddings)
     rest = np.setdiff1d(np.arange(n), sample)
     xy = np.zeros((n, 2), dtype=np.float32)
@@ -122,10 +136,8 @@ def place_rest(
     if len(rest) * len(sample) > EXACT_PLACE_MAX:
         xy[rest] = place_approx(embeddings, rest, sample, xy_sample, k, seed)
         return xy
-    placed = np.asarray(embeddings[sample], dtype=np.float32)
-    for start in range(0, len(rest), TRANSFORM_CHUNK):  # no copy of every other embedding
-        part = rest[start : start + TRANSFORM_CHUNK]
-        xy[part] = place(embeddings[part], placed, xy_sample, k)
+    fn = PlaceBatch(np.asarray(embeddings[sample], dtype=np.float32), np.asarray(xy_sample), k)
+    (xy[rest],) = over_rest(executor, fn, embeddings, rest)
     return xy
 
 
@@ -266,6 +278,7 @@ def assign_rest(
     labels_sample: np.ndarray,
     probs_sample: np.ndarray,
     cfg: Config,
+    executor: Executor | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Topics of every document from the sample's clustering; returns labels (numbered by
     size over all documents), probs and the similarity threshold used.
@@ -275,6 +288,7 @@ def assign_rest(
     outlier rule asks: ``[cluster] outlier_threshold`` when outliers are reassigned (what
     the full fit does with its own outliers), else the similarity the sample's members
     have to their centroids (``assign.member_threshold`` at ``[scale] assign_quantile``).
+    The rest are assigned in batches on ``executor`` (a Ray cluster with [engine]).
     """
     n = len(vectors)
     vec_s = vectors[sample]
@@ -286,11 +300,30 @@ def assign_rest(
             vec_s, labels_sample, cfg.scale.assign_quantile, cfg.cluster.outlier_threshold
         )
     rest = np.setdiff1d(np.arange(n), sample)
-    cents = topic_centroids(vec_s, labels_sample, ids)
+    fn = AssignBatch(topic_centroids(vec_s, labels_sample, ids), ids, threshold)
+    lab, pr = over_rest(executor, fn, vectors, rest)
     labels = np.full(n, -1, dtype=np.int64)
     probs = np.zeros(n, dtype=np.float32)
     labels[sample], probs[sample] = labels_sample, probs_sample
-    for start in range(0, len(rest), TRANSFORM_CHUNK):  # no copy of every other vector
-        part = rest[start : start + TRANSFORM_CHUNK]
-        labels[part], probs[part] = assign(vectors[part], cents, ids, threshold)
+    labels[rest], probs[rest] = lab, pr
     return renumber_by_size(labels), probs, threshold
+
+
+def over_rest(
+    executor: Executor | None,
+    fn: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+    source: np.ndarray,
+    rest: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """``fn`` over the rows ``rest`` of ``source``. In process, ``TRANSFORM_CHUNK`` rows at a
+    time, so no copy of every other document's vector is made; on a cluster, one dataset of
+    those rows in ``ASSIGN_BATCH`` batches (Ray Data needs the rows materialised to ship them,
+    and one actor pool for the whole stage instead of one per chunk)."""
+    if executor is not None and not isinstance(executor, InProcessExecutor):
+        return gather(executor, fn, np.asarray(source[rest]), ASSIGN_BATCH)
+    local = InProcessExecutor()
+    parts = [
+        gather(local, fn, np.asarray(source[rest[i : i + TRANSFORM_CHUNK]]), ASSIGN_BATCH)
+        for i in range(0, len(rest), TRANSFORM_CHUNK)
+    ] or [gather(local, fn, np.asarray(source[rest]), ASSIGN_BATCH)]
+    return tuple(np.concatenate(cols) for cols in zip(*parts, strict=True))
