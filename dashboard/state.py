@@ -13,6 +13,8 @@ the end of every run ``write_url`` mirrors it back into the address bar. Paramet
     tt       topics on the trend lines (ids)        tq       topic table search
     sem      semantic search query                  k        semantic search results
     hview    hierarchy view: tree | icicle          rel      lineage relations shown
+    span     all: trends over the whole span        tv       counts: trend lines show counts
+    ho       hierarchy: heatmap rows by hierarchy
     topics, from, to, q, f.<column>                 the document filters (filters.py)
 
 A link may carry anything: every value is cut to ``MAX_CHARS`` characters (``MAX_VALUES``

@@ -205,7 +205,7 @@ class RepresentConfig(_Section):
 class TimeConfig(_Section):
     period: Literal["auto", "week", "month", "quarter", "year", "decade"] = Field(
         "auto",
-        description="Bin size for topics over time; 'auto' picks from the span and density of the dates.",
+        description="Bin size for topics over time; 'auto' picks the finest period with at least 15 documents per bin over the span (empty bins included) and at most 250 bins, never finer than the dates' precision or their cadence (a monthly corpus dated to the day is binned by month).",
     )
 
 
@@ -252,6 +252,11 @@ class TrendsConfig(_Section):
         0.693,
         gt=0.0,
         description="Growth (natural log of the share ratio) at or beyond which a significant trend is 'emerging' or 'fading'; 0.693 = the share doubled or halved.",
+    )
+    min_growth: float = Field(
+        0.182,
+        ge=0.0,
+        description="Effect-size floor: a significant change is called 'rising' or 'declining' only when |growth| (natural log of the share ratio) reaches it; 0.182 = the share grew or shrank by a fifth. On a large corpus a tiny change is significant but not a trend.",
     )
     smoothing: float = Field(
         0.5,

@@ -3,9 +3,11 @@
 One module for every reader: the pipeline bins ``topics_over_time.parquet``, the trends
 and the keywords over time by these rules, and the dashboard rebins, labels and offers
 granularities by the same ones. The automatic choice: the finest of
-week/month/quarter/year/decade that gives at most ``AUTO_PERIOD_MAX_BINS`` bins with at
-least ``MIN_DOCS_PER_PERIOD`` documents per bin on average, and never finer than the
-dates' own precision (``PRECISION_FLOOR``).
+week/month/quarter/year/decade that gives at most ``AUTO_PERIOD_MAX_BINS`` bins over the
+span with at least ``MIN_DOCS_PER_PERIOD`` documents per bin on average (the span's bins,
+empty ones included), never finer than the dates' own precision (``PRECISION_FLOOR``) and
+never finer than their cadence (``cadence_days``): papers all dated the 15th of their month
+are not binned by week, which would leave three weeks in four empty.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ AUTO_PERIOD_MAX_BINS = 250
 # The dashboard does not offer a granularity that would draw more bins than this.
 OFFERED_PERIOD_MAX_BINS = 600
 MIN_DOCS_PER_PERIOD = 15
+# A period shorter than this fraction of the dates' cadence is too fine for them: months
+# (28-31 days) pass for a monthly cadence (median gap 30-31 days), weeks do not.
+CADENCE_TOLERANCE = 0.8
+# Nominal length of each period in days (bins over a span, cadence comparison).
+PERIOD_DAYS = {"week": 7.0, "month": 30.44, "quarter": 91.3, "year": 365.25, "decade": 3652.5}
 # A date known only to the month cannot be binned by week, and so on.
 PRECISION_FLOOR = {"day": "week", "month": "month", "year": "year"}
 # What one date of each precision covers.
@@ -87,16 +94,36 @@ def precision_floor(precisions: pd.Series) -> str:
 
 
 def choose_period(dates: pd.Series, precisions: pd.Series) -> str:
+    """The automatic period: see the module docstring (precision, cadence, bins over the span).
+
+    Documents per bin are counted over the *span* (empty bins included): dividing by the
+    occupied bins alone made a monthly corpus look dense by week.
+    """
     d = pd.to_datetime(dates.dropna())
     if d.empty:
         return "year"
     candidates = PERIODS[PERIODS.index(precision_floor(precisions)) :]
+    cadence = cadence_days(d)
     for period in candidates:
-        n_bins = period_start(d, period).nunique()
+        if PERIOD_DAYS[period] < CADENCE_TOLERANCE * cadence:
+            continue
         span_bins = _span_bins(d, period)
-        if span_bins <= AUTO_PERIOD_MAX_BINS and len(d) / max(n_bins, 1) >= MIN_DOCS_PER_PERIOD:
+        if span_bins <= AUTO_PERIOD_MAX_BINS and len(d) / span_bins >= MIN_DOCS_PER_PERIOD:
             return period
     return candidates[-1]
+
+
+def cadence_days(dates: pd.Series) -> float:
+    """The dates' cadence: the median gap in days between consecutive distinct dates.
+
+    1 for a daily feed, about 30 for papers all dated the 15th of their month, 365 for
+    yearly speeches; 0 with fewer than two distinct dates. The median, so a few long gaps
+    (a sparse early stretch) do not make a daily corpus look yearly.
+    """
+    days = pd.to_datetime(dates.dropna()).dt.normalize().drop_duplicates().sort_values()
+    if len(days) < 2:
+        return 0.0
+    return float(days.diff().dt.days.iloc[1:].median())
 
 
 def resolve_period(
@@ -111,5 +138,4 @@ def resolve_period(
 def _span_bins(d: pd.Series, period: str) -> int:
     lo, hi = d.min(), d.max()
     days = (hi - lo).days + 1
-    per = {"week": 7, "month": 30.44, "quarter": 91.3, "year": 365.25, "decade": 3652.5}[period]
-    return int(days / per) + 1
+    return int(days / PERIOD_DAYS[period]) + 1

@@ -7,6 +7,7 @@ import pandas as pd
 from pipeline.periods import (
     AUTO_PERIOD_MAX_BINS,
     OFFERED_PERIOD_MAX_BINS,
+    cadence_days,
     choose_period,
     period_end,
     period_grid,
@@ -65,3 +66,29 @@ def test_bins_grid_ends_and_labels_agree() -> None:
         "2024 Q4",
     ]
     assert period_label(pd.Timestamp("2020-01-01"), "decade") == "2020s"
+
+
+def _monthly_cadence(months: int = 36, per_month: int = 25) -> pd.Series:
+    """Issue 19's planted corpus: every paper dated the 15th of its month, 25 a month."""
+    fifteenths = pd.date_range("2021-01-15", periods=months, freq="MS") + pd.Timedelta(days=14)
+    return pd.Series(fifteenths.repeat(per_month))
+
+
+def test_a_monthly_cadence_with_day_precision_is_binned_by_month() -> None:
+    dates = _monthly_cadence()
+    day = pd.Series(["day"] * len(dates))
+    assert cadence_days(dates) in (30.0, 31.0)
+    assert choose_period(dates, day) == "month"
+    # Ten times denser: still month, not week (three weeks in four would be empty).
+    dense = _monthly_cadence(per_month=250)
+    assert choose_period(dense, pd.Series(["day"] * len(dense))) == "month"
+
+
+def test_documents_per_bin_count_the_empty_bins_of_the_span() -> None:
+    # Ten bursts of 5 weekly issues (20 documents each), 20 empty weeks between bursts: the
+    # cadence is weekly, and 20 documents per *occupied* week, but about 4 per week of the span.
+    weeks = [b * 25 + w for b in range(10) for w in range(5)]
+    start = pd.Timestamp("2020-01-06")
+    dates = pd.Series([start + pd.Timedelta(weeks=w) for w in weeks for _ in range(20)])
+    assert cadence_days(dates) == 7.0
+    assert choose_period(dates, pd.Series(["day"] * len(dates))) == "month"

@@ -256,3 +256,42 @@ def test_a_gap_before_a_small_late_period_leaves_no_empty_window() -> None:
     assert (result.table["category"] == "stable").all()
     assert "holds no documents" in result.info["note"]
     assert result.info["recent_window"] is None
+
+
+def test_a_misdated_document_does_not_move_first_seen() -> None:
+    """One paper of the late label dated two years before the label's papers (issue 18's
+    "gpt models" in 1994): first_seen and 'new' ignore it; the growth still counts it."""
+    docs = planted_corpus(seed=0)
+    late = docs.index[docs["role"] == "late"]
+    clean, clean_result = _trends_by_label(docs)
+    docs.loc[late[0], "date"] = "2021-04-14"
+    table, result = _trends_by_label(docs)
+    row = table.set_index("label").loc[docs.loc[late[0], "label"]]
+    before = clean.set_index("label").loc[row.name]
+    assert row["previous_count"] == 1
+    assert row["first_seen"] == before["first_seen"] >= result.windows.recent[0]
+    assert row["category"] == "new"
+    assert result.info["first_seen_skipped"] == {str(row["topic"]): 1}
+    # Every other label keeps its first period.
+    others = table["label"] != row.name
+    assert (table.loc[others, "first_seen"] == clean.loc[others, "first_seen"]).all()
+
+
+def test_a_significant_but_tiny_change_is_not_a_trend() -> None:
+    """100,000 documents a month: a share moving from 10% to 10.6% (growth 0.058) is highly
+    significant, but below the effect-size floor (min_growth) it is not called a trend."""
+    n = 100_000
+    dates = pd.Series(pd.to_datetime(["2020-01-01"] * n + ["2020-02-01"] * n))
+    sizes = [(10_000, 10_000), (80_000, 80_000 - 1_200), (10_000, 10_600), (0, 600)]
+    before = np.concatenate([np.full(a, t) for t, (a, _) in enumerate(sizes)])
+    after = np.concatenate([np.full(b, t) for t, (_, b) in enumerate(sizes)])
+    labels = np.concatenate([before, after])
+    precisions = pd.Series(["month"] * (2 * n))
+    floor = TrendsConfig(recent_periods=1)
+    no_floor = TrendsConfig(recent_periods=1, min_growth=0.0)
+    with_floor = compute_trends(dates, labels, "month", floor, precisions=precisions).table
+    without = compute_trends(dates, labels, "month", no_floor, precisions=precisions).table
+    assert with_floor.loc[2, "q_value"] < 1e-3 and 0.05 < with_floor.loc[2, "growth"] < 0.07
+    assert without.loc[2, "category"] == "rising" and without.loc[1, "category"] == "declining"
+    assert with_floor.loc[2, "category"] == "stable" and with_floor.loc[1, "category"] == "stable"
+    assert with_floor.loc[3, "category"] == "new"  # a real change is still called

@@ -1,9 +1,13 @@
-"""Trends: topic shares over time at a chosen granularity; partial periods marked."""
+"""Trends: topic shares (or counts) over time at a chosen granularity.
+
+Opens on the dense window; sparse periods are faded and not joined; share lines carry a 95%
+Wilson band; partial periods are marked (rules: dashboard.trend_data, docs/dashboard.md).
+"""
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, state, time_figures, ui
+from dashboard import loaders, state, time_figures, trend_data, ui
 from dashboard.overview_data import biggest_movers, movers
 from dashboard.run_data import OUTLIER
 from dashboard.time_data import allowed_periods, share_matrix, top_topics_by_size
@@ -36,7 +40,7 @@ else:
     periods = allowed_periods(run.docs)
     default = run.manifest.get("period") if run.manifest.get("period") in periods else periods[0]
     gran = state.choice("gran", periods, default)
-    c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     with c1:
         gran = state.bound(
             st.selectbox,
@@ -48,15 +52,48 @@ else:
             help="Never finer than the dates' precision.",
         )
     ot = loaders.over_time(*ctx.path_key, gran)
-    matrix = share_matrix(ot.table, gran)
+    full = share_matrix(ot.table, gran)
+    totals = trend_data.period_totals(ot.table, full.columns)
+    start = trend_data.dense_start(totals)
+    sparse = trend_data.sparse_periods(totals)
     with c2:
-        n_periods = matrix.shape[1]
-        note = f"{n_periods} periods of one {gran}; shares are of all documents in the period, outliers included."
-        if ot.partial:
-            note += " Shaded (starred) periods are partial: " + "; ".join(
-                f"{period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
-            )
-        st.caption(ui.md_escape(note))
+        whole = start is None or state.bound(
+            st.toggle,
+            "span",
+            value=state.choice("span", ["all"]) == "all",
+            to_param=lambda v: "all" if v else None,
+            label="Whole span",
+            help="The page opens on the dense window: from the first of "
+            f"{trend_data.DENSE_RUN} periods in a row holding at least "
+            f"{trend_data.DENSE_FRACTION:.0%} of the median period's documents "
+            f"(and at least {trend_data.SPARSE_PERIOD_DOCS}).",
+        )
+    shown_from = None if whole else start
+    matrix = trend_data.clip_from(full, shown_from)
+    counts = trend_data.clip_from(share_matrix(ot.table, gran, value="count"), shown_from)
+    n_periods = matrix.shape[1]
+    note = f"{n_periods} periods of one {gran}; shares are of all documents in the period, outliers included."
+    if start is not None and not whole:
+        early = int(totals[totals.index < start].sum())
+        note += f" Showing from {period_label(start, gran)}, where the data turns dense; the {early} documents before it are under 'Whole span'."
+    shown_sparse = {p for p in sparse if p in set(matrix.columns)}
+    if shown_sparse:
+        note += f" {len(shown_sparse)} sparse periods (fewer than {trend_data.SPARSE_PERIOD_DOCS} documents) are faded markers, not joined and without a band, and grey in the heatmap."
+    if ot.partial:
+        note += " Shaded (starred) periods are partial: " + "; ".join(
+            f"{period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
+        )
+    st.caption(ui.md_escape(note))
+    show = state.bound(
+        st.segmented_control,
+        "tv",
+        value=state.choice("tv", ["counts"]) or "shares",
+        to_param=lambda v: "counts" if v == "counts" else None,
+        label="Show",
+        options=["shares", "counts"],
+        help="Shares of all documents in the period (with a 95% interval), or document counts.",
+    )
+    show = "counts" if show == "counts" else "shares"
 
     m = movers(run.topics, run.trends, run.over_time, n=8)
     info = run.manifest.get("trends") or {}
@@ -112,9 +149,13 @@ else:
         format_func=lambda t: ui.topic_name(run, t),
         help="Default: the biggest movers.",
     )
-    st.plotly_chart(
-        time_figures.share_lines(matrix, run.labels, chosen, gran, ot.partial), key="trend_lines"
-    )
+    if show == "counts":
+        lines = time_figures.count_lines(counts, run.labels, chosen, gran, ot.partial, totals)
+    else:
+        lines = time_figures.share_lines(
+            matrix, run.labels, chosen, gran, ot.partial, counts, totals, shown_sparse
+        )
+    st.plotly_chart(lines, key="trend_lines")
 
     st.subheader("All topics, stacked")
     top = top_topics_by_size(run.topics, 12)
@@ -123,9 +164,30 @@ else:
     )
 
     st.subheader("Topic × period")
+    order = state.bound(
+        st.segmented_control,
+        "ho",
+        value=state.choice("ho", ["hierarchy"]) or "trend",
+        to_param=lambda v: "hierarchy" if v == "hierarchy" else None,
+        label="Rows ordered by",
+        options=["trend", "hierarchy"],
+        help="trend: from the most rising topic to the most fading (growth, else slope); hierarchy: related topics next to each other.",
+    )
     heat_topics = top_topics_by_size(run.topics, 40)
+    if order == "hierarchy":
+        heat_topics = trend_data.hierarchy_order(run.hierarchy, heat_topics)
+    else:
+        heat_topics = trend_data.trend_order(run.trends, heat_topics)
     st.plotly_chart(
-        time_figures.share_heatmap(matrix, run.labels, heat_topics, gran, ot.partial),
+        time_figures.share_heatmap(
+            counts if show == "counts" else matrix,
+            run.labels,
+            heat_topics,
+            gran,
+            ot.partial,
+            sparse=shown_sparse,
+            value="count" if show == "counts" else "share",
+        ),
         key="trend_heat",
     )
     if len(run.topics) > len(heat_topics):

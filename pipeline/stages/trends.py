@@ -36,6 +36,13 @@ import pandas as pd
 from pipeline.config import TrendsConfig
 from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
 from pipeline.stages.base import Context
+from pipeline.stages.trend_stats import (
+    benjamini_hochberg,
+    dispersion,
+    real_start,
+    share_ratio_test,
+    wls_slope,
+)
 from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
 
 # An empty stretch at the edge of the first/last period counts as "the corpus starts/ends
@@ -179,126 +186,6 @@ def choose_windows(
     return Windows(complete, complete[m - r :], complete[m - r - p : m - r], note=note)
 
 
-# ---------------------------------------------------------------------- statistics
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv, kind="stable")
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.clip(ranked, 0, 1)
-    q[ok] = out
-    return q
-
-
-def share_ratio_test(
-    xr: np.ndarray,
-    xp: np.ndarray,
-    nr: float,
-    np_: float,
-    k: int,
-    smoothing: float,
-    phi: float,
-    alpha: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Growth (log share ratio), its likelihood-ratio interval and the LR p-value of no change.
-
-    Counts are smoothed first: each topic gets a pseudo-count proportional to the window's
-    size (``smoothing`` on average over the two windows) and each window's total gets one
-    per category (``k``), so growth = log((xr + ar)/(nr + ar*k)) - log((xp + ap)/(np + ap*k)).
-    Given the topic's smoothed count in both windows together, its recent count is
-    binomial with probability pi(rho) = rho*Nr / (rho*Nr + Np), where rho is the share ratio
-    and N the smoothed totals (documents fall in the topic independently, at a small rate).
-    Growth is the maximum-likelihood log rho of that model; the p-value is the likelihood-
-    ratio test of rho = 1 and the interval the rhos it does not reject at ``alpha``, with the
-    deviance divided by the dispersion ``phi`` (quasi-likelihood) when it exceeds 1. Both
-    come from one test, so the interval excludes 0 exactly when p < alpha; and a topic absent
-    from one window still gets a sensible p-value (a Wald test on the log scale has almost
-    no power there).
-    """
-    from scipy.stats import chi2
-
-    nbar = (nr + np_) / 2
-    ar, ap = smoothing * nr / nbar, smoothing * np_ / nbar
-    big_r, big_p = nr + ar * k, np_ + ap * k
-    sr, sp = np.asarray(xr, dtype=float) + ar, np.asarray(xp, dtype=float) + ap
-    offset = np.log(big_p / big_r)  # growth = logit(pi) + offset
-
-    def loglik(z: np.ndarray) -> np.ndarray:  # binomial log-likelihood at logit z
-        return -sr * np.logaddexp(0.0, -z) - sp * np.logaddexp(0.0, z)
-
-    zhat = np.log(sr) - np.log(sp)
-    lmax = loglik(zhat)
-    deviance = 2.0 * (lmax - loglik(np.full_like(zhat, -offset)))
-    scale = max(1.0, phi)
-    p = chi2.sf(np.maximum(deviance, 0.0) / scale, df=1)
-    crit = scale * chi2.ppf(1 - alpha, df=1) / 2.0
-
-    def bound(direction: float) -> np.ndarray:
-        inside, outside = zhat.copy(), zhat + direction * 60.0
-        for _ in range(80):
-            mid = (inside + outside) / 2
-            out = lmax - loglik(mid) > crit
-            outside = np.where(out, mid, outside)
-            inside = np.where(out, inside, mid)
-        return (inside + outside) / 2
-
-    growth = zhat + offset
-    return growth, bound(-1.0) + offset, bound(1.0) + offset, p
-
-
-MIN_DISPERSION_PAIRS = 3  # period pairs needed to estimate the dispersion, else 1 is assumed
-
-
-def dispersion(blocks: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """Extra-binomial variation of the per-period counts, pooled over topics (1 = binomial).
-
-    Each pair of adjacent periods (with documents) *within* a window gives a 1-degree-of-
-    freedom Pearson chi-square of a topic's count in one period against the other; their
-    mean is ~1 when documents fall in topics independently, larger when topics come in
-    bursts. Adjacent differences cancel slow trends, so a rising topic does not look noisy,
-    and no pair straddles the two windows, so the change being tested never inflates its own
-    variance. ``blocks`` holds (topics x periods counts, documents per period) per window;
-    with fewer than ``MIN_DISPERSION_PAIRS`` pairs it returns 1.
-    """
-    chis = []
-    pairs = 0
-    for counts, totals in blocks:
-        keep = totals > 0
-        counts, totals = counts[:, keep].astype(float), totals[keep].astype(float)
-        if counts.shape[1] < 2:
-            continue
-        pairs += counts.shape[1] - 1
-        x1, x2, n1, n2 = counts[:, :-1], counts[:, 1:], totals[:-1], totals[1:]
-        pbar = (x1 + x2) / (n1 + n2)
-        var = pbar * (1 - pbar) * (1 / n1 + 1 / n2)
-        ok = var > 0
-        chis.append(((x1 / n1 - x2 / n2) ** 2 / np.where(ok, var, 1.0))[ok])
-    if pairs < MIN_DISPERSION_PAIRS or not chis or not sum(len(c) for c in chis):
-        return 1.0
-    return float(np.concatenate(chis).mean())
-
-
-def wls_slope(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least-squares slope of each row of ``y`` on ``t`` (NaN with < 2 points)."""
-    if len(t) < 2 or w.sum() <= 0:
-        return np.full(y.shape[0], np.nan)
-    w = w / w.sum()
-    tbar = float((w * t).sum())
-    dt = t - tbar
-    sxx = float((w * dt * dt).sum())
-    if sxx <= 0:
-        return np.full(y.shape[0], np.nan)
-    return (y * (w * dt)).sum(axis=1) / sxx
-
-
 @dataclass
 class TrendsResult:
     table: pd.DataFrame
@@ -342,7 +229,7 @@ def compute_trends(
     partial = partial_periods(d[dated].reset_index(drop=True), prec, period)
     win = choose_windows(grid, totals, set(partial), cfg)
 
-    first_idx = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), -1)
+    first_idx, skipped = real_start(counts, totals)
     first_seen = pd.Series(
         [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
     )
@@ -382,6 +269,9 @@ def compute_trends(
         "alpha": cfg.alpha,
         "multiple_testing": "Benjamini-Hochberg across topics",
         "note": win.note,
+        "first_seen_skipped": {
+            str(t): int(n) for t, n in zip(topic_ids, skipped, strict=True) if n
+        },
         "categories": {c: int((table["category"] == c).sum()) for c in CATEGORIES},
     }
     return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
@@ -456,10 +346,11 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
     2. ``stable``: fewer than ``min_support`` documents in the two windows together.
     3. ``emerging``: q < strong_alpha, growth >= strong_growth, and a previous share no
        larger than the median topic's previous share (it was small).
-    4. ``rising``: q < alpha and growth > 0.
+    4. ``rising``: q < alpha and growth > 0 and growth >= min_growth.
     5. ``fading``: q < strong_alpha and growth <= -strong_growth.
-    6. ``declining``: q < alpha and growth < 0.
-    7. ``stable`` otherwise.
+    6. ``declining``: q < alpha and growth < 0 and growth <= -min_growth.
+    7. ``stable`` otherwise: a significant change smaller than ``min_growth`` (the
+       effect-size floor) is not a trend.
     """
     n = len(table)
     cat = np.array(["stable"] * n, dtype=object)
@@ -480,9 +371,9 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
         (is_new, "new"),
         (~enough, "stable"),
         (sure & (g >= cfg.strong_growth) & small, "emerging"),
-        (sig & (g > 0), "rising"),
+        (sig & (g > 0) & (g >= cfg.min_growth), "rising"),
         (sure & (g <= -cfg.strong_growth), "fading"),
-        (sig & (g < 0), "declining"),
+        (sig & (g < 0) & (g <= -cfg.min_growth), "declining"),
     ]
     done = np.zeros(n, dtype=bool)
     for mask, name in rules:

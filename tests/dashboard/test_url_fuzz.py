@@ -29,6 +29,9 @@ NAMES = (
     "outliers",
     "gran",
     "tt",
+    "span",
+    "tv",
+    "ho",
     "tq",
     "sem",
     "k",
@@ -110,6 +113,7 @@ def notice(at: AppTest) -> str:
     [
         ({"page": "topics", "topic": "99999"}, "topic", {}),
         ({"page": "trends", "tt": "1,²,777"}, "tt", {"tt": "1"}),
+        ({"page": "trends", "tv": "pie", "span": "all"}, "tv", {}),
         ({"page": "documents", "k": "-5"}, "k", {}),
         ({"page": "map", "view": "3d", "color": "nope"}, "color, view", {}),
         ({"page": "overview", "q": "graph " * 100}, "q", {"q": ("graph " * 100)[:200].strip()}),
