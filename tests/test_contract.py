@@ -32,9 +32,9 @@ def test_artifact_schema_round_trip(tmp_path: Path, planted_csv: Path, fast_conf
     ):
         assert key in m
     # [scale] is recorded only when the build was fitted on a sample, [llm] only when labels
-    # come from an LLM (docs/artifacts.md).
+    # come from an LLM, [engine] never: where the work ran does not change it (docs/artifacts.md).
     assert m["config"] == settings(fast_config, sampled=False)
-    assert set(m["config"]) == set(fast_config.model_dump()) - {"scale", "llm"}
+    assert set(m["config"]) == set(fast_config.model_dump()) - {"scale", "llm", "engine"}
     assert Config.model_validate(m["config"]) == fast_config
     for fname, cols in REQUIRED_COLUMNS.items():
         if fname == "topics_over_time.parquet" or run.has(fname):

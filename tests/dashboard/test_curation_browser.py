@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import dashboard_browser as bt
 import hosted
@@ -64,6 +65,16 @@ def session(browser, base: str, email: str):  # noqa: ANN201
     return page
 
 
+def last_entry(mount, action: str, tries: int = 60):  # noqa: ANN201
+    """The log's last entry once it is ``action``: the click's rerun may still be writing."""
+    for _ in range(tries):
+        entry = read_log(mount, "arxiv")[-1]
+        if entry.action == action:
+            return entry
+        time.sleep(0.5)
+    return read_log(mount, "arxiv")[-1]
+
+
 def open_topic(page, base: str, topic: int) -> None:
     page.goto(f"{base}/topics?run=arxiv&topic={topic}")
     bt.wait_idle(page)
@@ -97,9 +108,11 @@ def test_editors_at_once_undo_viewer_and_update(site, browser):
     assert heading(a) == "2: Speech & audio"  # each editor sees the other's edit
 
     a.get_by_text("Curate topic 2").click()
-    a.get_by_role("button", name="Undo last edit").click()
+    undo_button = a.get_by_role("button", name="Undo last edit")
+    undo_button.wait_for(state="visible")
+    undo_button.click()
     bt.wait_idle(a)
-    undo = read_log(mount, "arxiv")[-1]
+    undo = last_entry(mount, "undo")
     assert undo.action == "undo" and undo.who == EDITORS[0]
     kept = [e for e in entries if e.id != undo.target][0]
 

@@ -54,12 +54,14 @@ def _prerequisites() -> None:
     hosted.require_browser()
 
 
-def test_session_pages_cover_every_page_at_least_twice():
+def test_session_pages_cover_every_page_evenly():
+    """19 concurrent sessions of one page each, round the list: every page is visited, and
+    no page twice more than another (with 11 pages: 8 pages twice, 3 once)."""
     visits = [p for s in range(2, SESSIONS + 1) for p in load_sessions.session_pages(s, 1)]
     assert len(visits) == SESSIONS - 1
-    assert {p: visits.count(p) for p in PAGES} == {
-        p: 3 if i == 0 else 2 for i, p in enumerate(PAGES)
-    }
+    counts = [visits.count(p) for p in PAGES]
+    assert min(counts) >= (SESSIONS - 1) // len(PAGES) >= 1
+    assert max(counts) - min(counts) <= 1
     assert load_sessions.session_pages(5, None) == PAGES
 
 
@@ -85,7 +87,7 @@ def test_twenty_concurrent_sessions(tmp_path, run):
     assert report.pages_rendered == len(PAGES) + sessions - 1
     if sessions == SESSIONS:
         assert set(report.page_times) == set(PAGES)
-        assert all(len(t) >= 2 for t in report.page_times.values())
+        assert all(len(t) >= (SESSIONS - 1) // len(PAGES) for t in report.page_times.values())
     log = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in log, log[-3000:]
 
