@@ -200,9 +200,12 @@ def picked_topic(
     return None if value is None or pd.isna(value) else int(value)
 
 
-def view_switch(param: str, views: dict[str, str], default: str) -> str:
+def view_switch(
+    param: str, views: dict[str, str], default: str, label: str | None = None, **kwargs: Any
+) -> str:
     """The switch between a page's views, kept in the link as ``param`` (left out of it for
-    the ``default`` view, so a plain link opens that one)."""
+    the ``default`` view, so a plain link opens that one). Without ``label`` it is the page's
+    unlabelled "View" switch; with one, a labelled control (``kwargs``: e.g. ``help``)."""
     view = state.choice(param, list(views), default)
     return (
         state.bound(
@@ -210,10 +213,11 @@ def view_switch(param: str, views: dict[str, str], default: str) -> str:
             param,
             value=view,
             to_param=lambda v: None if v in (None, default) else v,
-            label="View",
+            label=label or "View",
             options=list(views),
             format_func=views.get,
-            label_visibility="collapsed",
+            label_visibility="visible" if label else "collapsed",
+            **kwargs,
         )
         or default
     )

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli_options import CacheDirOpt, err, out
 from pipeline.errors import UserError, one_line, os_error_line, usage_line
 from pipeline.progress import RichReporter, drop_progress, quiet_libraries, setup_logging
 from pipeline.store.names import check_run_name
@@ -31,18 +31,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)  # results: stdout
-err = Console(stderr=True)  # progress and logs: stderr
 log = logging.getLogger("topictrends")
-
-CacheDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        help="Cache root. Default: $TOPICTRENDS_CACHE, else ./cache.",
-        show_default=False,
-    ),
-]
 
 
 def _store(cache_dir: Path | None):  # noqa: ANN202

@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli_options import CacheDirOpt, err, out
 from pipeline.errors import UserError
 from pipeline.store.names import check_run_name
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 CURATE_USAGE = (
     "ACTION is one of: rename TOPIC LABEL, merge TOPIC INTO, hide TOPIC, unhide TOPIC, "
@@ -26,14 +23,6 @@ CURATE_USAGE = (
 )
 ARITY = {"rename": 2, "merge": 2, "hide": 1, "unhide": 1, "note": 2, "undo": 0, "log": 0}
 
-CacheDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        help="Cache root. Default: $TOPICTRENDS_CACHE, else ./cache.",
-        show_default=False,
-    ),
-]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(

@@ -156,6 +156,19 @@ def planted_corpus(n_per_topic: int = 40, seed: int = 0, dated: bool = True) -> 
     return df.sample(frac=1, random_state=seed).reset_index(drop=True)
 
 
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``topictrends ARGV`` in process: exit status, stdout, stderr."""
+    from pipeline.cli import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
 @pytest.fixture
 def fast_config() -> Config:
     """Model-free embeddings and a 2-run ensemble: exercises every code path in seconds."""

@@ -7,24 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.config import Config
 from pipeline.curation.log import read_log
 from pipeline.curation.view import curated_run
 from pipeline.flows import build
 from pipeline.store.artifacts import open_run
 from pipeline.store.cache import Store
+from tests.conftest import cli
 from tests.update_corpus import LATE, STEADY, hashing_config, monthly_corpus, write_csv
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    got = capsys.readouterr()
-    return code, got.out, got.err
 
 
 def curated_labels(cache: Path) -> dict[int, str]:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.curation.edit import Place, edit
 from pipeline.curation.log import read_log
 from pipeline.curation.view import curated_run
@@ -24,6 +23,7 @@ from pipeline.errors import UserError
 from pipeline.flows import update
 from pipeline.store.artifacts import open_run
 from pipeline.store.cache import Store
+from tests.conftest import cli
 from tests.update_corpus import LATE, monthly_corpus, write_csv
 
 EVIL = "<script>alert(1)</script> [x](javascript:alert(1)) **b** & 'q'"
@@ -96,16 +96,6 @@ def test_png_charts_are_valid_and_sized() -> None:
     assert px(0, 9) == BACKGROUND  # a zero share draws nothing
     assert px(20, 1) == BACKGROUND and px(20, 2) == BAR  # the largest share: full height
     assert px(30, 0) == BACKGROUND and px(30, 9) == RECENT  # the recent period, accented
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    got = capsys.readouterr()
-    return code, got.out, got.err
 
 
 def test_watchlist_first_and_fail_on_match(cache: Path, tmp_path: Path, capsys) -> None:

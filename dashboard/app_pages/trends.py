@@ -84,16 +84,13 @@ else:
             f"{period_label(k, gran)}: {v}" for k, v in sorted(ot.partial.items())
         )
     st.caption(ui.md_escape(note))
-    show = state.bound(
-        st.segmented_control,
+    show = ui.view_switch(
         "tv",
-        value=state.choice("tv", ["counts"]) or "shares",
-        to_param=lambda v: "counts" if v == "counts" else None,
+        {"shares": "shares", "counts": "counts"},
+        "shares",
         label="Show",
-        options=["shares", "counts"],
         help="Shares of all documents in the period (with a 95% interval), or document counts.",
     )
-    show = "counts" if show == "counts" else "shares"
 
     m = movers(run.topics, run.trends, run.over_time, n=8)
     info = run.manifest.get("trends") or {}
@@ -164,13 +161,11 @@ else:
     )
 
     st.subheader("Topic × period")
-    order = state.bound(
-        st.segmented_control,
+    order = ui.view_switch(
         "ho",
-        value=state.choice("ho", ["hierarchy"]) or "trend",
-        to_param=lambda v: "hierarchy" if v == "hierarchy" else None,
+        {"trend": "trend", "hierarchy": "hierarchy"},
+        "trend",
         label="Rows ordered by",
-        options=["trend", "hierarchy"],
         help="trend: from the most rising topic to the most fading (growth, else slope); hierarchy: related topics next to each other.",
     )
     heat_topics = top_topics_by_size(run.topics, 40)
