@@ -139,3 +139,10 @@ def required_artifacts(manifest: dict) -> list[str]:
     if (manifest.get("update") or {}).get("kind") in ("update", "refit"):
         required.append(LINEAGE_FILE)
     return required
+
+
+def is_preview(manifest: dict) -> bool:
+    """A preview build (``topictrends build --preview``): static embeddings, with a refined
+    build to follow as the run's next build. ``manifest.update.preview`` is true only then;
+    absent (every other build, and builds from before it) reads as false."""
+    return (manifest.get("update") or {}).get("preview") is True
