@@ -25,6 +25,7 @@ DIM = 64
 SETTINGS = {
     "embed": {"backend": "hashing", "dim": DIM, "static_dims": DIM},
     "reduce": {"ensemble": 2},
+    "cluster": {"min_cluster_size": 12},
 }
 
 
@@ -89,6 +90,7 @@ def test_a_stopped_refine_leaves_the_preview_published(
     so, and the same command again reuses the preview and refines it."""
     (tmp_path / "preview.toml").write_text(
         '[embed]\nbackend = "hashing"\ndim = 64\nstatic_dims = 64\n[reduce]\nensemble = 2\n'
+        "[cluster]\nmin_cluster_size = 12\n"
     )
     root = tmp_path / "cache"
     argv = ("build", str(corpus), "--preview", "--cache-dir", str(root))
