@@ -67,12 +67,16 @@ def measure(corpus: Path, static_model: Path | None, embeddings: Path | None = N
     t0 = time.perf_counter()
     marks: dict[str, float] = {}
 
+    built: list[Path] = []
+
     def ready(first) -> None:  # noqa: ANN001
         marks["preview"] = time.perf_counter() - t0
+        built.append(first.run_dir.resolve())  # the run's link moves on to the refined build
 
     done = build_with_preview(str(corpus), Config(), store, "arxiv", on_preview=ready)
     total = time.perf_counter() - t0
-    preview_dir, refined_dir = done.preview.run_dir.resolve(), done.result.run_dir.resolve()
+    preview_dir, refined_dir = built[0], done.result.run_dir.resolve()
+    assert preview_dir != refined_dir
     cols = ["doc_id", "topic"]
     a = pd.read_parquet(preview_dir / "documents.parquet", columns=cols).set_index("doc_id")
     b = pd.read_parquet(refined_dir / "documents.parquet", columns=cols).set_index("doc_id")
