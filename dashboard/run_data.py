@@ -4,7 +4,8 @@
 the schema version and every checksum), and keeps it; one instance is shared by every
 session looking at that run (``loaders.run_data`` caches it), so nothing in here may be
 mutated by a caller. The per-document values derived from the documents alone (date
-strings, map hover text) live here too, next to the frame they read.
+strings) live here too, next to the frame they read; the map's hover text is built for the
+drawn points only (``map_figures.hover_texts``).
 
 What grows with the corpus stays out of the server's heap: ``docs`` holds every column of
 ``documents.parquet`` but the text (the bulk of a run: about 0.6 GB at a million
@@ -48,8 +49,6 @@ from pipeline.store.contract import (
     TOPICS_FILE,
     TRENDS_FILE,
 )
-
-HOVER_TITLE_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -229,11 +228,6 @@ class RunData:
         return self.query.keyword_rows(query)
 
     @property
-    def hover(self) -> np.ndarray:
-        """Map hover text per document (see ``hover_texts``)."""
-        return self._once("hover", lambda: hover_texts(self.docs))
-
-    @property
     def over_time(self) -> pd.DataFrame | None:
         if not self.dated:
             return None
@@ -347,23 +341,3 @@ def date_strings(dates: pd.Series, precision: pd.Series) -> pd.Series:
     out = out.where(prec.to_numpy() != "month", d.dt.strftime("%Y-%m"))
     out = out.where(prec.to_numpy() != "year", d.dt.strftime("%Y"))
     return out.fillna("").astype(str)
-
-
-def hover_texts(docs: pd.DataFrame) -> np.ndarray:
-    """Per-document hover text for the map: escaped, shortened title and the date.
-
-    Vectorised, and memoised per run by ``RunData.hover``: at 60,000 documents this is the
-    bulk of building the map, and the text never changes.
-    """
-    titles = docs["title"].fillna("").astype(str)
-    long = titles.str.len() > HOVER_TITLE_CHARS
-    short = titles.str.slice(0, HOVER_TITLE_CHARS - 1).str.rstrip() + "…"
-    titles = short.where(long, titles)
-    titles = (
-        titles.str.replace("&", "&amp;", regex=False)
-        .str.replace("<", "&lt;", regex=False)
-        .str.replace(">", "&gt;", regex=False)
-    )
-    dates = pd.to_datetime(docs["date"]).dt.strftime("%Y-%m-%d")
-    with_date = titles + "<br>" + dates.fillna("")
-    return with_date.where(dates.notna(), titles).to_numpy(dtype=object)
