@@ -378,7 +378,8 @@ def csv_download(
         user = str(st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
         held = (sig, export.issue(run.query, rows, fname, user=user, extra=extra))
         st.session_state[f"_export.{name}"] = held
-    st.link_button(label, f"{export.ROUTE}/{held[1]}", icon=":material/download:")
+    link = export.path(st.get_option("server.baseUrlPath"), held[1])
+    st.link_button(label, link, icon=":material/download:")
 
 
 def csv_bytes(
