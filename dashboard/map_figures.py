@@ -336,7 +336,7 @@ def _scale_traces(d: _Draw, column: str, kind: str, shown: np.ndarray) -> list[g
             d,
             rows,
             esc(column),
-            num[rows],
+            num[rows].astype(np.float32),  # a colour needs no more: 4 bytes a point, not 8
             colorscale="Viridis",
             showscale=True,
             colorbar={"title": {"text": title}},

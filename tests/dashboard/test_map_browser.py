@@ -11,6 +11,7 @@ Skipped when /usr/bin/chromium or Playwright is missing; under CI=true that is a
 
 from __future__ import annotations
 
+import html
 import re
 
 import dashboard_browser as bt
@@ -21,6 +22,7 @@ import pytest
 from update_fixture import republish
 
 from dashboard.map_figures import BEYOND_CODE, BEYOND_SYMBOL
+from dashboard.run_data import date_strings
 from pipeline.store.cache import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -159,12 +161,13 @@ def test_the_hover_shows_the_title_date_and_topic(server, page, dashboard_runs):
     shown = " ".join(label.locator("text").all_text_contents())
     docs = pd.read_parquet(
         dashboard_runs.root / "runs" / dashboard_runs.dated / "documents.parquet",
-        columns=["title", "date"],
-    )
-    doc = docs.iloc[point["row"]]
-    assert " ".join(str(doc["title"]).split()[:3]) in shown, shown
-    assert str(doc["date"])[:4] in shown and re.search(r"\b\d{4}(-\d\d){0,2}\b", shown)
-    assert point["name"].split(":")[0] + ":" in shown  # the topic, "12: label · label"
+        columns=["title", "date", "date_precision"],
+    ).iloc[[point["row"]]]
+    assert " ".join(str(docs["title"].iloc[0]).split()[:3]) in shown, shown
+    date = date_strings(docs["date"], docs["date_precision"]).iloc[0]
+    assert date and date in shown, shown
+    # The topic: the trace's name, "12: label · label", which plotly cuts to 15 characters.
+    assert html.unescape(point["name"])[:12] in shown, shown
     page.mouse.move(1, 1)
 
 
