@@ -30,8 +30,10 @@ from pathlib import Path
 import numpy as np
 import plotly.io as pio
 
-from dashboard import map_data, map_figures
-from dashboard.run_data import RunData, list_runs
+# This folder holds bench/dashboard.py, which would hide the dashboard package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+from dashboard import map_data, map_figures  # noqa: E402
+from dashboard.run_data import RunData, list_runs  # noqa: E402
 
 
 def parts(spec: str) -> dict[str, int]:

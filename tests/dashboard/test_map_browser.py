@@ -42,7 +42,8 @@ PLOT_JS = """() => {
   return {
     range: gd._fullLayout.xaxis.range,
     x: pts.flatMap(t => Array.from(t.x)),
-    symbols: pts.flatMap(t => Array.isArray(t.marker.symbol) ? t.marker.symbol : Array.from(t.x, () => t.marker.symbol)),
+    symbols: pts.flatMap(t => Array.isArray(t.marker.symbol) || ArrayBuffer.isView(t.marker.symbol)
+      ? Array.from(t.marker.symbol) : Array.from(t.x, () => t.marker.symbol)),
     selected: pts.reduce((n, t) => n + (t.selectedpoints ? t.selectedpoints.length : 0), 0),
     heatmap: gd._fullData.filter(t => t.type === 'heatmap').length,
   };
