@@ -8,13 +8,16 @@ strings, map hover text) live here too, next to the frame they read.
 
 What grows with the corpus stays out of the server's heap: ``docs`` holds every column of
 ``documents.parquet`` but the text (the bulk of a run: about 0.6 GB at a million
-abstracts); the text is read through ``query`` (DuckDB over the Parquet file) for the
-tables, a document's preview, the keyword search and the CSV export; the embeddings are a
-read-only memory map (``embeddings``) searched through ``index``.
+abstracts), written once to an Arrow file in the scratch directory and read through a
+memory map (``mapped``), like the map's hover texts (``hover``); the text is read through
+``query`` (DuckDB over the Parquet file) for the tables, a document's preview, the keyword
+search and the CSV export; the embeddings are a read-only memory map (``embeddings``)
+searched through ``index``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from dashboard import mapped
 from dashboard.doc_query import OUTLIER_LABEL, DocQuery
 from dashboard.facet_data import as_strings, facet_kind
 from dashboard.safety import safe_url
@@ -69,19 +73,30 @@ class RunData:
     """A verified run; each artifact is read on first use and kept (thread-safe, read-only)."""
 
     def __init__(
-        self, handle: RunHandle, curation: Path | None = None, key: str | None = None
+        self,
+        handle: RunHandle,
+        curation: Path | None = None,
+        key: str | None = None,
+        scratch: Path | None = None,
     ) -> None:
         self.handle = handle
         self.path = handle.path
         self.manifest = handle.manifest
         self.curation = curation  # the curation directory (docs/curation.md), if any
         self._key = key  # the loaders' key: the run_key plus the curation log's version
+        self._scratch = scratch  # the scratch directory, else mapped.scratch_dir()
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, path: Path, curation: Path | None = None, key: str | None = None) -> RunData:
-        return cls(open_run(path), curation, key)
+    def open(
+        cls,
+        path: Path,
+        curation: Path | None = None,
+        key: str | None = None,
+        scratch: Path | None = None,
+    ) -> RunData:
+        return cls(open_run(path), curation, key, scratch)
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -169,15 +184,49 @@ class RunData:
 
     @property
     def docs(self) -> pd.DataFrame:
+        """Every column of ``documents.parquet`` but the text, as curated (topics, labels),
+        with safe links and date strings: read through a memory map (``mapped``)."""
         return self._once("docs", self._load_docs)
 
     def _load_docs(self) -> pd.DataFrame:
+        path = self.handle.verify(DOCUMENTS_FILE)
+        built = self._read_topics(path)
+        self._memo["build_doc_topics"] = built
+        curated = self.overlay.doc_topics(built)
+        meta = self.manifest.get("corpus", {}).get("metadata_columns") or []
+        key = mapped.key_of(
+            "documents",
+            str(self.manifest["artifacts"][DOCUMENTS_FILE].get("sha256", "")),
+            json.dumps(sorted(self.labels.items())),
+            json.dumps(meta),
+            curated.tobytes() if self.overlay.state.membership_changed else b"",
+        )
+        self._memo["docs_key"] = key
+        return mapped.frame(self.scratch, key, lambda: self._prepare_docs(curated))
+
+    def _read_topics(self, path: Path) -> np.ndarray:
+        """The build's topic of each document (only that column is decoded)."""
+        try:
+            names = pq.read_schema(path, memory_map=True).names
+            missing = [c for c in REQUIRED_COLUMNS[DOCUMENTS_FILE] if c not in names]
+            if missing:
+                raise self.handle._fail(f"{path}: missing columns {missing}")
+            topic = pq.read_table(path, columns=["topic"], memory_map=True).column("topic")
+            return np.asarray(topic.to_numpy(), dtype=np.int64)
+        except CacheError:
+            raise
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise self.handle._fail(
+                f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})"
+            ) from None
+
+    def _prepare_docs(self, topics: np.ndarray) -> pd.DataFrame:
+        """The frame ``docs`` maps, built from the Parquet file (once per scratch file)."""
         docs = self.read_documents(text=False)
         labels = self.labels
-        self._memo["build_doc_topics"] = docs["topic"].to_numpy(dtype=np.int64)
-        docs["topic"] = self.overlay.doc_topics(docs["topic"])
+        docs["topic"] = topics
         docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
-        docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=object)
+        docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=str)
         docs["title"] = docs["title"].fillna("").astype(str)
         docs["date_str"] = date_strings(docs["date"], docs["date_precision"])
         meta = self.manifest.get("corpus", {}).get("metadata_columns") or []
@@ -208,12 +257,21 @@ class RunData:
         return docs
 
     @property
+    def scratch(self) -> Path:
+        """Where the memory-mapped files of this run go (``mapped.scratch_dir``)."""
+        return self._scratch or mapped.scratch_dir()
+
+    @property
     def query(self) -> DocQuery:
         """SQL over ``documents.parquet`` (``doc_query``): pages, texts, keyword search, export."""
         return self._once(
             "query",
             lambda: DocQuery(
-                self.handle.verify(DOCUMENTS_FILE), self.name, self.labels, self._curated_topics()
+                self.handle.verify(DOCUMENTS_FILE),
+                self.name,
+                self.labels,
+                self._curated_topics(),
+                scratch=self.scratch,
             ),
         )
 
@@ -229,9 +287,16 @@ class RunData:
         return self.query.keyword_rows(query)
 
     @property
-    def hover(self) -> np.ndarray:
-        """Map hover text per document (see ``hover_texts``)."""
-        return self._once("hover", lambda: hover_texts(self.docs))
+    def hover(self) -> Texts:
+        """Map hover text per document (see ``hover_texts``), memory-mapped like ``docs``."""
+
+        def load() -> Texts:
+            key = mapped.key_of("hover", self._memo["docs_key"])
+            texts = mapped.frame(self.scratch, key, lambda: hover_frame(self.docs))
+            return Texts(texts["hover"])
+
+        _ = self.docs
+        return self._once("hover", load)
 
     @property
     def over_time(self) -> pd.DataFrame | None:
@@ -347,6 +412,31 @@ def date_strings(dates: pd.Series, precision: pd.Series) -> pd.Series:
     out = out.where(prec.to_numpy() != "month", d.dt.strftime("%Y-%m"))
     out = out.where(prec.to_numpy() != "year", d.dt.strftime("%Y"))
     return out.fillna("").astype(str)
+
+
+class Texts:
+    """A read-only column of strings that indexes like a numpy array (``texts[rows]`` is an
+    object array of those rows), kept in Arrow (memory-mapped): no Python string per
+    document is held, only those of the rows asked for."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        idx = np.asarray(rows)
+        if idx.ndim == 0:
+            return self._values.iloc[int(idx)]
+        if idx.dtype == np.bool_:
+            idx = np.flatnonzero(idx)
+        return self._values.iloc[idx].to_numpy(dtype=object)
+
+
+def hover_frame(docs: pd.DataFrame) -> pd.DataFrame:
+    """``hover_texts`` as a one-column frame of ``str`` (what ``mapped`` stores)."""
+    return pd.DataFrame({"hover": pd.Series(hover_texts(docs), dtype=str)})
 
 
 def hover_texts(docs: pd.DataFrame) -> np.ndarray:
