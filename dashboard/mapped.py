@@ -89,6 +89,8 @@ def frame(directory: Path, key: str, build: Callable[[], pd.DataFrame]) -> pd.Da
             return found
         built = build()
         _write(path, to_arrow(built))
+        built = None  # the frame built is freed before the map is read, and its Arrow
+        pa.default_memory_pool().release_unused()  # memory handed back to the system
         _prune(directory, keep=path)
         return to_frame(_read(path))
     except (OSError, pa.ArrowException) as exc:
