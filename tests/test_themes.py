@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import TrendsConfig
-from pipeline.stages.themes import DOWN, UP, Tree, headlines, tree_of
+from pipeline.stages.themes import DOWN, UP, Tree, headlines, tree_of, with_scores
 from pipeline.stages.trend_stats import detectable_support
 from pipeline.stages.trends import compute_trends
 from pipeline.store.contract import THEME_COLUMNS, TOO_FEW, TREND_COLUMNS
@@ -147,3 +147,17 @@ def test_headline_is_the_largest_theme_whose_parts_agree() -> None:
     assert heads(["rising", "declining", "stable", "stable", "rising", "stable"]) == [0, 1]
     # A node called while its parts were not tested stands alone; a stable node calls nothing.
     assert heads([TOO_FEW, TOO_FEW, TOO_FEW, "fading", "stable", "stable"]) == [3]
+
+
+def test_node_scores_join_the_hierarchy_and_replace_old_ones(scored) -> None:
+    _, hierarchy, _, themes = scored
+    out = with_scores(hierarchy, themes)
+    assert list(out.columns[: len(hierarchy.columns)]) == list(hierarchy.columns)
+    root = out["parent"] == -1
+    assert out.loc[root, "category"].isna().all() and not out.loc[root, "headline"].any()
+    assert out.loc[~root, "category"].notna().all() and len(out) == len(hierarchy)
+    # An update keeps the previous hierarchy: its old scores are replaced, not duplicated.
+    again = with_scores(out.assign(category="stale"), themes)
+    assert list(again.columns) == list(out.columns)
+    pd.testing.assert_frame_equal(again, out)
+    assert with_scores(hierarchy, None) is hierarchy  # an undated run: no scores
