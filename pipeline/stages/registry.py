@@ -36,6 +36,7 @@ from pipeline.stages import (
     reduce,
     represent,
     sample,
+    themes,
     trends,
 )
 from pipeline.stages.base import Context, Stage
@@ -47,7 +48,7 @@ def _dated(ctx: Context) -> bool:
     return bool(ctx.inputs["dated"])
 
 
-# The trends stage: its key ends with the hierarchy it scores (``trends.key_part``).
+# The trends stage: its key ends with the hierarchy it scores (``themes.key_part``).
 TRENDS = Stage(
     "trends",
     trends.run,
@@ -57,7 +58,7 @@ TRENDS = Stage(
     artifacts=("trends", "themes", "info"),
     flows=BOTH,
     when=_dated,
-    extra=trends.key_part,
+    extra=themes.key_part,
 )
 
 

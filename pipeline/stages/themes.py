@@ -12,11 +12,13 @@ and asks this module which unit carries each call (``headline``). The rule is in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.store.contract import TOO_FEW
+from pipeline.stages.base import Context, digest
+from pipeline.store.contract import CATEGORIES, TOO_FEW
 
 UP = frozenset({"new", "emerging", "rising"})
 DOWN = frozenset({"declining", "fading"})
@@ -135,3 +137,34 @@ def with_scores(hierarchy: pd.DataFrame | None, themes: pd.DataFrame | None) -> 
     out["headline"] = out["headline"].fillna(False).astype(bool)
     out["category"] = out["category"].astype("string")
     return out
+
+
+def theme_info(themes: pd.DataFrame, floor: float) -> dict[str, Any]:
+    """What the manifest says about the power floor and the hierarchy nodes' calls."""
+    heads = themes[themes["headline"]]
+    return {
+        "testable_support": None if not np.isfinite(floor) else round(floor, 1),
+        "themes_tested": len(themes),
+        "theme_headlines": {c: int((heads["category"] == c).sum()) for c in CATEGORIES},
+    }
+
+
+def hierarchy_of(ctx: Context) -> pd.DataFrame | None:
+    """The hierarchy whose nodes are scored: this build's (the hierarchy stage ran before
+    this one), or in an update the previous build's, which an update keeps."""
+    if "hierarchy" in ctx.out:
+        return ctx.out["hierarchy"]["hierarchy"]
+    previous = ctx.inputs.get("previous")
+    return getattr(previous, "hierarchy", None)
+
+
+def key_part(ctx: Context) -> str:
+    """The trends key's last part: the hierarchy's nodes and their topics, which the
+    theme calls and (through the shared q-values) the topics' calls depend on."""
+    h = hierarchy_of(ctx)
+    rows = (
+        []
+        if h is None
+        else [f"{n}:{[int(x) for x in t]}" for n, t in zip(h["node"], h["topics"], strict=True)]
+    )
+    return f"themes-1:{digest(rows)}"

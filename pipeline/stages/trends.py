@@ -36,7 +36,7 @@ import pandas as pd
 from pipeline.config import TrendsConfig
 from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
 from pipeline.stages.base import Context
-from pipeline.stages.themes import headlines, node_counts, tree_of
+from pipeline.stages.themes import headlines, hierarchy_of, node_counts, theme_info, tree_of
 from pipeline.stages.trend_stats import (
     benjamini_hochberg,
     detectable_support,
@@ -267,7 +267,7 @@ def compute_trends(
     themes = table.iloc[n_topics:].rename(columns={"unit": "node"}).reset_index(drop=True)
     themes.insert(1, "topics", [t.tolist() for t in tree.topics])
     info = _info(period, partial, win, totals, grid, phi, cfg, skipped[:n_topics], topics)
-    info.update(_theme_info(themes, floor))
+    info.update(theme_info(themes, floor))
     return TrendsResult(
         table=topics[list(TREND_COLUMNS)],
         partial=partial,
@@ -307,16 +307,6 @@ def _info(
             str(t): int(n) for t, n in zip(topics["topic"], skipped, strict=True) if n
         },
         "categories": {c: int((topics["category"] == c).sum()) for c in CATEGORIES},
-    }
-
-
-def _theme_info(themes: pd.DataFrame, floor: float) -> dict[str, Any]:
-    """What the manifest says about the power floor and the hierarchy nodes' calls."""
-    heads = themes[themes["headline"]]
-    return {
-        "testable_support": None if not np.isfinite(floor) else round(floor, 1),
-        "themes_tested": len(themes),
-        "theme_headlines": {c: int((heads["category"] == c).sum()) for c in CATEGORIES},
     }
 
 
@@ -469,26 +459,3 @@ def run(ctx: Context) -> dict[str, Any]:
         hierarchy=hierarchy_of(ctx),
     )
     return {"trends": result.table, "themes": result.themes, "info": result.info}
-
-
-def hierarchy_of(ctx: Context) -> pd.DataFrame | None:
-    """The hierarchy whose nodes are scored: this build's (the hierarchy stage ran before
-    this one), or in an update the previous build's, which an update keeps."""
-    if "hierarchy" in ctx.out:
-        return ctx.out["hierarchy"]["hierarchy"]
-    previous = ctx.inputs.get("previous")
-    return getattr(previous, "hierarchy", None)
-
-
-def key_part(ctx: Context) -> str:
-    """The trends key's last part: the hierarchy's nodes and their topics, which the
-    theme calls and (through the shared q-values) the topics' calls depend on."""
-    from pipeline.stages.base import digest
-
-    h = hierarchy_of(ctx)
-    rows = (
-        []
-        if h is None
-        else [f"{n}:{[int(x) for x in t]}" for n, t in zip(h["node"], h["topics"], strict=True)]
-    )
-    return f"themes-1:{digest(rows)}"
