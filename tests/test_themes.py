@@ -91,9 +91,10 @@ def test_without_the_hierarchy_the_fragments_go_uncalled(scored) -> None:
 
 
 def test_too_few_documents_follows_the_power_of_the_test() -> None:
-    # Recent window 20% of the documents: a doubling needs ~39 documents to be seen.
+    # Recent window 20% of the documents: a doubling needs ~39 documents to be seen, a
+    # halving ~68 (fewer documents fall in the smaller window to show it).
     need = detectable_support(200, 800, 1.0, 0.05, np.log(2))
-    assert 35 < need < 45
+    assert 35 < need < 45 and 60 < detectable_support(200, 800, 1.0, 0.05, -np.log(2)) < 75
     assert detectable_support(200, 800, 2.0, 0.05, np.log(2)) == pytest.approx(2 * need)
     assert detectable_support(0, 800, 1.0, 0.05, np.log(2)) == float("inf")
 

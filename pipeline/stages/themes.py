@@ -139,11 +139,12 @@ def with_scores(hierarchy: pd.DataFrame | None, themes: pd.DataFrame | None) -> 
     return out
 
 
-def theme_info(themes: pd.DataFrame, floor: float) -> dict[str, Any]:
-    """What the manifest says about the power floor and the hierarchy nodes' calls."""
+def theme_info(themes: pd.DataFrame, floor: float, floor_down: float) -> dict[str, Any]:
+    """What the manifest says about the power floors and the hierarchy nodes' calls."""
     heads = themes[themes["headline"]]
     return {
         "testable_support": None if not np.isfinite(floor) else round(floor, 1),
+        "testable_support_decline": None if not np.isfinite(floor_down) else round(floor_down, 1),
         "themes_tested": len(themes),
         "theme_headlines": {c: int((heads["category"] == c).sum()) for c in CATEGORIES},
     }

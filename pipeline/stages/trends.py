@@ -257,7 +257,7 @@ def compute_trends(
             ),
         }
     )
-    phi, floor = 1.0, float("inf")
+    phi, floor = 1.0, (float("inf"), float("inf"))
     if win.ok:
         phi = _score_windows(table, grid, win, units, totals, k, cfg, n_topics)
         floor = _testable(grid, win, totals, phi, cfg)
@@ -267,7 +267,7 @@ def compute_trends(
     themes = table.iloc[n_topics:].rename(columns={"unit": "node"}).reset_index(drop=True)
     themes.insert(1, "topics", [t.tolist() for t in tree.topics])
     info = _info(period, partial, win, totals, grid, phi, cfg, skipped[:n_topics], topics)
-    info.update(theme_info(themes, floor))
+    info.update(theme_info(themes, *floor))
     return TrendsResult(
         table=topics[list(TREND_COLUMNS)],
         partial=partial,
@@ -312,13 +312,17 @@ def _info(
 
 def _testable(
     grid: pd.DatetimeIndex, win: Windows, totals: np.ndarray, phi: float, cfg: TrendsConfig
-) -> float:
-    """The support below which a unit is ``too few documents``: the larger of
-    ``min_support`` and the documents the test needs to see the share double or halve."""
+) -> tuple[float, float]:
+    """The support below which a unit is ``too few documents`` (the larger of
+    ``min_support`` and the documents the test needs to see the share double or halve,
+    whichever needs fewer), and the support a unit needs to be called ``declining`` or
+    ``fading`` (to see it halve: with a recent window smaller than the previous one, a
+    fall takes more documents to show than a rise)."""
     nr = float(totals[grid.isin(win.recent)].sum())
     np_ = float(totals[grid.isin(win.previous)].sum())
-    power = detectable_support(nr, np_, phi, cfg.alpha, cfg.strong_growth)
-    return max(float(cfg.min_support), power)
+    up = detectable_support(nr, np_, phi, cfg.alpha, cfg.strong_growth)
+    down = detectable_support(nr, np_, phi, cfg.alpha, -cfg.strong_growth)
+    return max(float(cfg.min_support), min(up, down)), max(float(cfg.min_support), down)
 
 
 def _no_trends(period: str) -> TrendsResult:
@@ -394,15 +398,17 @@ def categorise(
     table: pd.DataFrame,
     win: Windows,
     cfg: TrendsConfig,
-    testable: float | None = None,
+    testable: tuple[float, float] | None = None,
     n_topics: int | None = None,
 ) -> pd.Series:
     """One word per unit (topic or hierarchy node); the first rule that holds wins.
 
     1. ``new``: first document inside the recent window, and ``min_support`` recent documents.
     2. ``too few documents``: fewer documents in the two windows together than
-       ``testable`` (default ``min_support``): the larger of ``min_support`` and what the
-       test needs to see the share double or halve (``_testable``). Such a unit is neither
+       ``testable[0]`` (default ``min_support``): the larger of ``min_support`` and what
+       the test needs to see the share double or halve (``_testable``); and a unit that
+       would be ``fading`` or ``declining`` with fewer than ``testable[1]``, what it needs
+       to see the share halve. Such a unit is neither
        evidence of a trend nor of none, so it is not called ``stable`` either, nor anything
        else: a steady 21-paper fragment is never ``declining`` by chance. The theme it
        belongs to (a hierarchy node) has the documents to carry a call.
@@ -427,7 +433,8 @@ def categorise(
     sure = q < cfg.strong_alpha
     prev = table["previous_share"].to_numpy()
     small = prev <= np.median(prev[: n_topics or n])
-    enough = support >= (cfg.min_support if testable is None else testable)
+    floor, floor_down = testable or (cfg.min_support, cfg.min_support)
+    enough = support >= floor
     fs = table["first_seen"]
     is_new = (fs >= win.recent[0]).to_numpy() & (rc >= cfg.min_support)
     rules = [
@@ -435,6 +442,7 @@ def categorise(
         (~enough, TOO_FEW),
         (sure & (g >= cfg.strong_growth) & small, "emerging"),
         (sig & (g > 0) & (g >= cfg.min_growth), "rising"),
+        (sig & (g < 0) & (g <= -cfg.min_growth) & (support < floor_down), TOO_FEW),
         (sure & (g <= -cfg.strong_growth), "fading"),
         (sig & (g < 0) & (g <= -cfg.min_growth), "declining"),
     ]
