@@ -100,33 +100,3 @@ def _hierarchy(fragments: list[list[int]], n_topics: int) -> pd.DataFrame:
     df["distance"], df["label"] = df["node"].astype(float), "node"
     return df[["node", "parent", "left", "right", "distance", "label", "topics"]]
 
-
-# The same design on real abstracts, for a build through the pipeline (test_themes_e2e.py):
-# 15 arXiv categories of the bundled sample, 60 single-label abstracts each, in the roles
-# of ROLES; the pipeline finds (and splits) the topics itself.
-ARXIV_THEMES = (
-    *("Federated_Learning", "Knowledge_Distillation", "Keyword_Spotting"),  # rising
-    *("Imitation_Learning", "Domain_Adaptation", "Object_Tracking"),  # fading
-    "Mamba",  # late
-    *("Speech_Recognition", "Large_Language_Model", "Time_Series_Anomaly_Detection"),
-    *("Zero-Shot_Learning", "AI_Healthcare", "Agentic_AI", "Activation_Function"),
-    "Medical_Image_Segmentation",
-)
-
-
-def arxiv_fragmented(seed: int = 0) -> pd.DataFrame:
-    """id, title, text, date (the 15th of a month), label and role of 900 abstracts."""
-    from tests.trends_planted import labelled_documents
-
-    rng = np.random.default_rng(seed)
-    docs = labelled_documents()
-    parts = []
-    for label, role in zip(ARXIV_THEMES, ROLES, strict=True):
-        mine = docs[docs["label"] == label].head(PER_THEME).copy()
-        months = rng.permutation(_months(role, rng))
-        mine["date"] = [
-            (pd.Timestamp("2021-01-15") + pd.DateOffset(months=int(m))).strftime("%Y-%m-%d")
-            for m in months
-        ]
-        parts.append(mine.assign(role=role))
-    return pd.concat(parts, ignore_index=True)
