@@ -99,4 +99,3 @@ def _hierarchy(fragments: list[list[int]], n_topics: int) -> pd.DataFrame:
     df["parent"] = df["node"].map(lambda n: parent.get(n, -1))
     df["distance"], df["label"] = df["node"].astype(float), "node"
     return df[["node", "parent", "left", "right", "distance", "label", "topics"]]
-
