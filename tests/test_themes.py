@@ -162,3 +162,21 @@ def test_node_scores_join_the_hierarchy_and_replace_old_ones(scored) -> None:
     assert list(again.columns) == list(out.columns)
     pd.testing.assert_frame_equal(again, out)
     assert with_scores(hierarchy, None) is hierarchy  # an undated run: no scores
+
+
+def test_a_fall_needs_the_documents_to_show_a_halving() -> None:
+    # Recent window 7 of 36 months (19% of the documents): a doubling shows from ~40
+    # documents, a halving from ~70. Topic 1 has 50 papers, none recent: clearly significant,
+    # enough to have seen a rise, too few to call a fall.
+    months = pd.date_range("2021-01-01", periods=36, freq="MS")
+    dates = np.repeat(months, 25)
+    labels = np.zeros(len(dates), dtype=np.int64)
+    early = np.flatnonzero(dates < months[29])
+    labels[early[:: len(early) // 50][:50]] = 1
+    result = compute_trends(
+        pd.Series(dates), labels, "month", TrendsConfig(), pd.Series(["month"] * len(dates))
+    )
+    info, row = result.info, result.table.set_index("topic").loc[1]
+    assert info["testable_support"] < 50 < info["testable_support_decline"]
+    assert row["recent_count"] == 0 and row["q_value"] < 0.001
+    assert row["category"] == TOO_FEW
