@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import nav, ui
 from dashboard.run_data import RunData
+from pipeline import SCHEMA_VERSION
 from pipeline.stages.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
@@ -500,7 +501,7 @@ def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     ("run", "message"),
     [
-        ("old-schema", "schema version 0, but this topictrends reads version 1"),
+        ("old-schema", f"schema version 0, but this topictrends reads version {SCHEMA_VERSION}"),
         ("no-documents", "documents.parquet: missing"),
     ],
 )
