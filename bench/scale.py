@@ -365,7 +365,9 @@ def run_worker(spec: dict[str, Any], log: Path) -> dict[str, Any]:
     result = json.loads(lines[-1][len(MARK) :])
     result["process_s"] = round(time.perf_counter() - t0, 2)
     result["cpu_s"] = round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1)
-    result["peak_mib"] = round(max(peak, after.ru_maxrss * 1024) / 2**20)
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far, perhaps an earlier case's
+    kernel_peak = after.ru_maxrss * 1024 if after.ru_maxrss > before.ru_maxrss else 0
+    result["peak_mib"] = round(max(peak, kernel_peak) / 2**20)
     result["docs_per_s"] = round(result["docs"] / result["wall_s"], 1)
     return result
 
@@ -389,8 +391,11 @@ def case_spec(case: str, seed: Path) -> tuple[dict[str, Any], Path]:
     return {**spec, "cache": str(cache)}, cache
 
 
-def measure(case: str, seed: Path, redo: bool, keep: bool = False) -> dict[str, Any] | None:
-    """Run ``case`` unless stored; ``keep`` leaves its cache for the update case."""
+def measure(
+    case: str, seed: Path, redo: bool, keep: bool = False, keep_cache: bool = False
+) -> dict[str, Any] | None:
+    """Run ``case`` unless stored; ``keep`` leaves its cache for the update case, and
+    ``keep_cache`` leaves the update's too, with the run back at its cold build."""
     out = RESULTS / f"{case}.json"
     stored = json.loads(out.read_text()) if out.exists() else None
     spec, cache = case_spec(case, seed)
@@ -405,8 +410,16 @@ def measure(case: str, seed: Path, redo: bool, keep: bool = False) -> dict[str, 
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     env = machine()
     print(f"{case}: running (load average {env['load_avg']})", file=sys.stderr)
+    link = cache / "runs" / "scale"
+    cold = os.readlink(link) if spec["kind"] == "update" and link.is_symlink() else None
     result = run_worker(spec, WORK / "scale.log")
-    if not keep:
+    if cold is not None and keep_cache:  # back to the cold build: the update can run again
+        updated = link.resolve()
+        tmp = link.with_name(".scale-restore")
+        os.symlink(cold, tmp)
+        os.replace(tmp, link)
+        shutil.rmtree(updated, ignore_errors=True)
+    if not keep and not keep_cache:
         shutil.rmtree(cache, ignore_errors=True)  # a 1M-document cache is gigabytes
     record = {"case": case, "started": started, "machine": env, **result}
     record["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -468,6 +481,12 @@ def main() -> None:
     ap.add_argument("--cases", nargs="*", default=["sizes", "plain", "sotu"])
     ap.add_argument("--redo", nargs="*", default=[], help="cases to measure again (or 'all')")
     ap.add_argument("--table", action="store_true", help="print the stored results only")
+    ap.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep the largest size's cache after the update case (which is undone), so the "
+        "update can be measured again with --redo update-<n>",
+    )
     args = ap.parse_args()
     if args.worker:
         sys.path.insert(0, str(REPO))
@@ -500,7 +519,8 @@ def main() -> None:
         redo = "all" in args.redo or case in args.redo or case.split("-")[-1] in args.redo
         if case.startswith("update-"):
             redo = redo or kept in args.redo
-        if (r := measure(case, seed, redo, keep=case == kept)) is not None:
+        keep_cache = args.keep_cache and case.startswith("update-")
+        if (r := measure(case, seed, redo, keep=case == kept, keep_cache=keep_cache)) is not None:
             records.append(r)
     print(table(records))
 
