@@ -5,6 +5,7 @@
     python bench/scale.py --cases plain sotu     # the baseline and SOTU only
     python bench/scale.py --table                # the markdown table of what is stored
     python bench/scale.py --redo 100000 sotu     # measure cases again (or --redo all)
+    python bench/scale.py --sizes 1000000 --cases sizes update   # 1M cold, then update +1%
 
 The corpus (``synthetic_corpus``) is public-domain text with a planted time structure: the
 State of the Union paragraphs (../shared/corpora/sotu_paragraphs.parquet; the benchmark may
@@ -24,6 +25,12 @@ system of the worker process, every thread), peak RSS of the worker's process tr
 per stage the wall seconds, CPU seconds and peak RSS while that stage ran (a reporter
 hooked into the build). The reduce stage's own progress messages (word profiles,
 nearest neighbours, UMAP fits, placement) are kept with their times, for profiling.
+
+The ``update`` case adds 1% new documents (``update_corpus``: another seed's documents, all
+dated in the month after the corpus ends, as a monthly refresh would bring) to the largest
+size's run with ``topictrends update`` and reports it beside that size's cold build. It
+needs that run, so the largest size's cache is kept when ``update`` is among the cases
+(``synthetic-<n>`` is then run again if its cache is gone).
 
 Each size's result is written to ``bench/results/scale/<case>.json`` as soon as it ends,
 and a case already there is skipped, so the benchmark resumes where it stopped and is cheap
@@ -146,6 +153,24 @@ def synthetic_corpus(n: int, seed: int = 0) -> Any:  # noqa: ANN401 - pandas
     )
 
 
+def update_corpus(n: int) -> Path:
+    """1% of ``n`` new documents (seed 1, ids ``upd-``), dated in the month after the corpus."""
+    path = WORK / "corpora" / f"update-{n}.parquet"
+    if not path.exists():
+        import numpy as np
+
+        new = synthetic_corpus(max(1, n // 100), seed=1)
+        new["id"] = [f"upd-{i:07d}" for i in range(len(new))]
+        month = np.datetime64("2022-01-01", "M") + MONTHS
+        days = np.random.default_rng(1).integers(0, 28, size=len(new))
+        new["date"] = [str(month.astype("datetime64[D]") + int(d)) for d in days]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        new.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    return path
+
+
 def corpus_path(n: int) -> Path:
     """The corpus of ``n`` documents, written once under the work directory."""
     path = WORK / "corpora" / f"synthetic-{n}.parquet"
@@ -242,6 +267,35 @@ def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
+    """``topictrends update`` of the kept run with the 1% of new documents."""
+    from pipeline.flows import update
+    from pipeline.store.cache import Store
+
+    meter = StageMeter()
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.2):
+            meter.sample()
+
+    threading.Thread(target=poll, daemon=True).start()
+    t0 = time.perf_counter()
+    result = update("scale", spec["input"], Store(Path(spec["cache"])), reporter=meter)
+    wall = time.perf_counter() - t0
+    stop.set()
+    m = result.manifest
+    return {
+        "wall_s": round(wall, 2),
+        "docs": int(m["counts"]["documents"]),
+        "new_docs": int((m.get("update") or {}).get("new_documents", 0) or 0),
+        "topics": int(m["counts"]["topics"]),
+        "stages": meter.stages,
+        "messages": meter.messages,
+        "run_dir": str(result.run_dir.resolve()),
+    }
+
+
 def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
     """The plain BERTopic script on the same static embeddings (bench/speed.py's baseline)."""
     from bench.speed import worker_plain as plain
@@ -250,7 +304,9 @@ def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_main(spec: dict[str, Any]) -> None:
-    result = {"build": worker_build, "plain": worker_plain}[spec["kind"]](spec)
+    result = {"build": worker_build, "plain": worker_plain, "update": worker_update}[spec["kind"]](
+        spec
+    )
     sys.stdout.write("\n" + MARK + json.dumps(result) + "\n")
     sys.stdout.flush()
 
@@ -309,7 +365,9 @@ def run_worker(spec: dict[str, Any], log: Path) -> dict[str, Any]:
     result = json.loads(lines[-1][len(MARK) :])
     result["process_s"] = round(time.perf_counter() - t0, 2)
     result["cpu_s"] = round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1)
-    result["peak_mib"] = round(max(peak, after.ru_maxrss * 1024) / 2**20)
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far, perhaps an earlier case's
+    kernel_peak = after.ru_maxrss * 1024 if after.ru_maxrss > before.ru_maxrss else 0
+    result["peak_mib"] = round(max(peak, kernel_peak) / 2**20)
     result["docs_per_s"] = round(result["docs"] / result["wall_s"], 1)
     return result
 
@@ -323,26 +381,46 @@ def case_spec(case: str, seed: Path) -> tuple[dict[str, Any], Path]:
         models = next((seed / ".store" / "models").glob("static-*"))
         n = int(case.split("-")[1])
         spec = {"kind": "plain", "input": str(corpus_path(n)), "static_dir": str(models)}
+    elif case.startswith("update-"):
+        n = int(case.split("-")[1])
+        cache = WORK / "caches" / f"synthetic-{n}"
+        spec = {"kind": "update", "input": str(update_corpus(n))}
     else:
         n = int(case.split("-")[1])
         spec = {"kind": "build", "input": str(corpus_path(n)), "overrides": STATIC}
     return {**spec, "cache": str(cache)}, cache
 
 
-def measure(case: str, seed: Path, redo: bool) -> dict[str, Any] | None:
+def measure(
+    case: str, seed: Path, redo: bool, keep: bool = False, keep_cache: bool = False
+) -> dict[str, Any] | None:
+    """Run ``case`` unless stored; ``keep`` leaves its cache for the update case, and
+    ``keep_cache`` leaves the update's too, with the run back at its cold build."""
     out = RESULTS / f"{case}.json"
     stored = json.loads(out.read_text()) if out.exists() else None
+    spec, cache = case_spec(case, seed)
+    if keep and not (cache / ".store").exists():
+        redo = True  # the update case needs this run's cache
     if stored is not None and "error" not in stored and not redo:  # a failed case runs again
         print(f"{case}: stored, skipped ({out.relative_to(REPO)})", file=sys.stderr)
         return stored
-    spec, cache = case_spec(case, seed)
-    shutil.rmtree(cache, ignore_errors=True)
-    shutil.copytree(seed / ".store" / "models", cache / ".store" / "models")
+    if spec["kind"] != "update":
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(seed / ".store" / "models", cache / ".store" / "models")
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     env = machine()
     print(f"{case}: running (load average {env['load_avg']})", file=sys.stderr)
+    link = cache / "runs" / "scale"
+    cold = os.readlink(link) if spec["kind"] == "update" and link.is_symlink() else None
     result = run_worker(spec, WORK / "scale.log")
-    shutil.rmtree(cache, ignore_errors=True)  # a 1M-document cache is gigabytes
+    if cold is not None and keep_cache:  # back to the cold build: the update can run again
+        updated = link.resolve()
+        tmp = link.with_name(".scale-restore")
+        os.symlink(cold, tmp)
+        os.replace(tmp, link)
+        shutil.rmtree(updated, ignore_errors=True)
+    if not keep and not keep_cache:
+        shutil.rmtree(cache, ignore_errors=True)  # a 1M-document cache is gigabytes
     record = {"case": case, "started": started, "machine": env, **result}
     record["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -403,6 +481,12 @@ def main() -> None:
     ap.add_argument("--cases", nargs="*", default=["sizes", "plain", "sotu"])
     ap.add_argument("--redo", nargs="*", default=[], help="cases to measure again (or 'all')")
     ap.add_argument("--table", action="store_true", help="print the stored results only")
+    ap.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep the largest size's cache after the update case (which is undone), so the "
+        "update can be measured again with --redo update-<n>",
+    )
     args = ap.parse_args()
     if args.worker:
         sys.path.insert(0, str(REPO))
@@ -416,6 +500,8 @@ def main() -> None:
         cases.append(f"plain-{PLAIN_SIZE}")
     if "sotu" in args.cases:
         cases.append("sotu")
+    if "update" in args.cases:
+        cases.append(f"update-{max(args.sizes)}")
     if args.table:
         records = [
             json.loads(p.read_text()) for c in cases if (p := RESULTS / f"{c}.json").exists()
@@ -425,9 +511,16 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     seed = static_model_seed()
     records = []
+    kept = f"synthetic-{max(args.sizes)}" if "update" in args.cases else None
+    if kept in cases:  # the update case follows its cold build directly
+        cases.remove(kept)
+        cases.insert(cases.index(f"update-{max(args.sizes)}"), kept)
     for case in cases:
         redo = "all" in args.redo or case in args.redo or case.split("-")[-1] in args.redo
-        if (r := measure(case, seed, redo)) is not None:
+        if case.startswith("update-"):
+            redo = redo or kept in args.redo
+        keep_cache = args.keep_cache and case.startswith("update-")
+        if (r := measure(case, seed, redo, keep=case == kept, keep_cache=keep_cache)) is not None:
             records.append(r)
     print(table(records))
 

@@ -49,3 +49,25 @@ def test_keywords_per_period_count_one_period_at_a_time(monkeypatch) -> None:  #
     out = keywords_over_time(texts, dates, [0, 0, 1, 1] * 3, "month", RepresentConfig(), top_n=2)
     assert seen == [4, 4, 4]
     assert len(out) == 6 and out["period_start"].nunique() == 3
+
+
+def test_periods_in_parallel_give_the_same_keywords(monkeypatch) -> None:  # noqa: ANN001
+    """From ``PARALLEL_MIN`` dated documents the periods are tokenised by several
+    processes; the table is the same, row for row, as one process gives."""
+    import pipeline.stages.keywords as kw
+    from tests.trends_planted import ARXIV
+
+    docs = pd.read_parquet(ARXIV).tail(600).reset_index(drop=True)  # several months
+    texts = (docs["title"] + ". " + docs["text"]).tolist()
+    dates = pd.Series(pd.to_datetime(docs["date"]))
+    codes = pd.factorize(docs["label"], sort=True)[0] % 8
+    rep = RepresentConfig()
+    one = keywords_over_time(texts, dates, codes, "month", rep, top_n=5)
+    monkeypatch.setattr(kw, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(kw, "parallel_jobs", lambda n: 2)
+    calls: list[int] = []
+    real = kw._period
+    monkeypatch.setattr(kw, "_period", lambda *a: calls.append(1) or real(*a))
+    many = keywords_over_time(texts, dates, codes, "month", rep, top_n=5)
+    pd.testing.assert_frame_equal(many, one)
+    assert calls == []  # the periods ran in the worker processes, not here

@@ -113,6 +113,38 @@ def test_sampled_build_assigns_and_places_every_document(
     assert other.manifest["run_key"] != result.manifest["run_key"]
 
 
+def test_an_update_places_new_documents_beside_a_sample_of_a_large_run(
+    tmp_path: Path, fast_config: Config
+) -> None:
+    """Above the sample size an update compares new documents with a seeded sample of the
+    run's documents, not with all of them (bounded time and memory at a million)."""
+    from pipeline.flows.update import update
+    from pipeline.stages.assign import place, place_reference
+    from pipeline.store.contract import EMBEDDINGS_FILE
+
+    path = _corpus(tmp_path)
+    cfg = _sampled(fast_config)
+    store = Store(tmp_path / "a")
+    first = build(str(path), cfg, store, name="c")
+    before = open_run(first.run_dir).read_table(DOCUMENTS_FILE)
+    new = planted_corpus().head(6).copy()
+    new["id"] = [f"new-{i}" for i in range(len(new))]
+    new["abstract"] = new["abstract"] + " arriving later"
+    new["date"] = LATE
+    new_path = tmp_path / "new.csv"
+    new.to_csv(new_path, index=False)
+    after = open_run(update("c", str(new_path), store).run_dir)
+    docs, emb = after.read_table(DOCUMENTS_FILE), after.read_array(EMBEDDINGS_FILE)
+    n = len(before)
+    ref = place_reference(n, 100, cfg.reduce.seed)
+    assert isinstance(ref, np.ndarray) and len(ref) == 100
+    xy = before[["x", "y"]].to_numpy(np.float32)
+    expected = place(emb[n:], emb[:n][ref], xy[ref], cfg.update.map_neighbors)
+    np.testing.assert_array_equal(docs[["x", "y"]].to_numpy(np.float32)[n:], expected)
+    everyone = place(emb[n:], emb[:n], xy, cfg.update.map_neighbors)
+    assert not np.array_equal(expected, everyone)  # the sample, not every document
+
+
 @pytest.mark.parametrize("size", [None, 203])
 def test_below_the_sample_size_the_build_is_unchanged(
     tmp_path: Path, fast_config: Config, size: int | None

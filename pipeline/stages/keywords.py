@@ -6,6 +6,7 @@ the same analyser (phrases, stop words) as the topics' own keywords (``[represen
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,8 @@ from pipeline.config import RepresentConfig
 from pipeline.periods import period_start
 from pipeline.stages.base import Context
 from pipeline.store.contract import KEYWORD_COLUMNS
+
+PARALLEL_MIN = 50_000  # dated documents from which periods are tokenised in parallel
 
 
 def keywords_over_time(
@@ -37,56 +40,92 @@ def keywords_over_time(
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
     that leaves fewer than ``top_n``).
     """
-    from scipy import sparse
-    from sklearn.feature_extraction.text import CountVectorizer
-
     from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
 
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
     keep = np.where(d.notna().to_numpy())[0]
-    cols = {c: [] for c in KEYWORD_COLUMNS}
+    cols: dict[str, list] = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    analyzer = PhraseAnalyzer(stop_words_for(represent, texts), represent.ngram_max)
+    spec = (stop_words_for(represent, texts), represent.ngram_max)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
-    for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
-        rows = rows.to_numpy()
-        # One period's vocabulary at a time: the same terms, counts and (sorted) order as
-        # slicing one corpus-wide count matrix, but memory bounded by the largest period
-        # instead of every 1-3-gram of the corpus (gigabytes at a million documents).
-        vec = CountVectorizer(analyzer=analyzer, min_df=1)
-        try:
-            x = vec.fit_transform([texts[i] for i in keep[rows]]).tocsr()
-        except ValueError:  # empty vocabulary in this period
-            continue
-        words = np.asarray(vec.get_feature_names_out())
-        classes, inv = np.unique(lab[rows], return_inverse=True)
-        onehot = sparse.csr_matrix(
-            (np.ones(len(rows)), (inv, np.arange(len(rows)))), shape=(len(classes), len(rows))
-        )
-        per_class = (onehot @ x).tocsr()
-        ctfidf = class_tfidf(per_class)
-        docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
-        for ci, topic in enumerate(classes):
-            if topic < 0:
-                continue
-            n_docs = int((inv == ci).sum())
-            row = ctfidf.getrow(ci)
-            idx, w = row.indices, row.data
-            if n_docs >= 3:
-                dfreq = np.asarray(docfreq.getrow(ci).toarray()).ravel()[idx]
-                ok = dfreq >= 2
-                if ok.sum() >= top_n:
-                    idx, w = idx[ok], w[ok]
-            order = np.lexsort((words[idx], -w))[:top_n]
-            cols["topic"].append(int(topic))
-            cols["period_start"].append(pd.Timestamp(ps))
-            cols["count"].append(n_docs)
-            cols["keywords"].append([str(s) for s in words[idx[order]]])
-            cols["keyword_weights"].append([round(float(v), 6) for v in w[order]])
+    tasks = [
+        (pd.Timestamp(ps), [texts[i] for i in keep[rows]], lab[rows.to_numpy()])
+        for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy())
+    ]
+    jobs = parallel_jobs(len(keep))
+    if jobs > 1:  # tokenising is pure Python: a process per core (same result, in order)
+        from joblib import Parallel, delayed
+
+        # The analyser memoises in an lru_cache, which does not pickle: each task makes its own.
+        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, spec, top_n) for t in tasks)
+    else:
+        analyzer = PhraseAnalyzer(*spec)
+        parts = [_period(*t, analyzer, top_n) for t in tasks]
+    for part in parts:
+        for c in KEYWORD_COLUMNS:
+            cols[c] += part[c]
     return _keyword_frame(cols).sort_values(["topic", "period_start"]).reset_index(drop=True)
+
+
+def parallel_jobs(n_docs: int) -> int:
+    """Processes for keywords over time: one per core (at most 4) from ``PARALLEL_MIN``
+    dated documents; below it starting processes costs more than it saves."""
+    if n_docs < PARALLEL_MIN:
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+def _period(
+    ps: pd.Timestamp, texts: list[str], lab: np.ndarray, analyzer: Any, top_n: int
+) -> dict[str, list]:
+    """One period's keywords per topic (the columns of ``KEYWORD_COLUMNS``); ``analyzer``
+    is a ``PhraseAnalyzer`` or the (stop words, n-gram size) to make one."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.stages.phrases import PhraseAnalyzer
+
+    if isinstance(analyzer, tuple):
+        analyzer = PhraseAnalyzer(*analyzer)
+
+    cols: dict[str, list] = {c: [] for c in KEYWORD_COLUMNS}
+    # One period's vocabulary at a time: the same terms, counts and (sorted) order as
+    # slicing one corpus-wide count matrix, but memory bounded by the largest period
+    # instead of every 1-3-gram of the corpus (gigabytes at a million documents).
+    vec = CountVectorizer(analyzer=analyzer, min_df=1)
+    try:
+        x = vec.fit_transform(texts).tocsr()
+    except ValueError:  # empty vocabulary in this period
+        return cols
+    words = np.asarray(vec.get_feature_names_out())
+    classes, inv = np.unique(lab, return_inverse=True)
+    onehot = sparse.csr_matrix(
+        (np.ones(len(lab)), (inv, np.arange(len(lab)))), shape=(len(classes), len(lab))
+    )
+    per_class = (onehot @ x).tocsr()
+    ctfidf = class_tfidf(per_class)
+    docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()
+    for ci, topic in enumerate(classes):
+        if topic < 0:
+            continue
+        n_docs = int((inv == ci).sum())
+        row = ctfidf.getrow(ci)
+        idx, w = row.indices, row.data
+        if n_docs >= 3:
+            dfreq = np.asarray(docfreq.getrow(ci).toarray()).ravel()[idx]
+            ok = dfreq >= 2
+            if ok.sum() >= top_n:
+                idx, w = idx[ok], w[ok]
+        order = np.lexsort((words[idx], -w))[:top_n]
+        cols["topic"].append(int(topic))
+        cols["period_start"].append(ps)
+        cols["count"].append(n_docs)
+        cols["keywords"].append([str(v) for v in words[idx[order]]])
+        cols["keyword_weights"].append([round(float(v), 6) for v in w[order]])
+    return cols
 
 
 def class_tfidf(per_class):  # noqa: ANN001, ANN201 - scipy sparse in and out
