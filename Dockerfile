@@ -15,7 +15,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NUMBA_CACHE_DIR=/home/app/.cache/numba \
     PORT=8501
 
-# An unprivileged user owns nothing but its home and the (mounted) cache.
+# An unprivileged user owns nothing but its home, the (mounted) cache and the dashboard's
+# scratch directory (TOPICTRENDS_SCRATCH: memory-mapped documents, DuckDB's temp files).
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app app
 
@@ -31,7 +32,7 @@ COPY dashboard dashboard
 COPY deploy deploy
 RUN pip install --no-deps . \
  && chmod 0555 deploy/entrypoint.sh \
- && mkdir -p /cache && chown app:app /cache
+ && mkdir -p /cache /scratch && chown app:app /cache /scratch && chmod 0700 /scratch
 
 USER app
 # Compile the numba code UMAP and HDBSCAN use once, at image build time, not per build.

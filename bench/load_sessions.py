@@ -9,7 +9,11 @@ one server through deploy/entrypoint.sh (hosted mode, production settings), and 
 Chromium with one context per session. Session 1 visits every page alone (it reads the run
 and fills the shared caches); then sessions 2..N visit every page all at once while
 session 1 stays open. Server memory (VmRSS) is read after start, after session 1, and with
-all N sessions open; memory per extra session = (RSS with N - RSS with 1) / (N - 1).
+all N sessions open; memory per extra session = (RSS with N - RSS with 1) / (N - 1). Its
+parts (RssAnon: the heap; RssFile: memory-mapped files; RssShmem: tmpfs) are reported
+with one session, with all of them, and at their peak (sampled every 0.25 s throughout).
+``--run NAME`` serves a run already in ``--cache-dir`` (a 1M-document one from
+``bench/big_run.py``); ``--pages overview,documents`` limits what every session visits.
 
 Used by test_load.py, which asserts that every page of every session rendered.
 """
@@ -22,6 +26,7 @@ import json
 import re
 import statistics
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,6 +105,11 @@ class Report:
     page_times: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     pages_rendered: int = 0
+    # MiB by /proc/<pid>/status line (VmRSS, RssAnon, RssFile, RssShmem, VmHWM): with one
+    # session, with all of them, and the most seen by a sampler (every 0.25 s) meanwhile
+    memory_one_mib: dict[str, float] = field(default_factory=dict)
+    memory_all_mib: dict[str, float] = field(default_factory=dict)
+    memory_peak_mib: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [
@@ -109,12 +119,50 @@ class Report:
             f"{self.per_session_mib:.1f} MiB per extra session",
             f"session 1 alone, every page: {self.first_session_s:.1f}s; sessions 2..{self.sessions} "
             f"at once, every page: {self.concurrent_wall_s:.1f}s wall",
+            f"server memory, MiB: {_parts(self.memory_all_mib)} with {self.sessions} sessions; "
+            f"peak {_parts(self.memory_peak_mib)}",
             f"pages rendered: {self.pages_rendered}, errors: {len(self.errors)}",
             f"{'page':<10} {'median':>8} {'max':>8}  (seconds, concurrent sessions)",
         ]
         for name, times in self.page_times.items():
             lines.append(f"{name:<10} {statistics.median(times):>7.1f}s {max(times):>7.1f}s")
         return "\n".join(lines)
+
+
+def _parts(mib: dict[str, float]) -> str:
+    names = {"VmRSS": "resident", "RssAnon": "anon", "RssFile": "file", "RssShmem": "shmem"}
+    return " / ".join(f"{names[k]} {mib[k]:.0f}" for k in names if k in mib) or "-"
+
+
+class Sampler:
+    """The most of each memory figure of ``server`` seen while running (every ``every`` s)."""
+
+    def __init__(self, server: hosted.Server, every: float = 0.25) -> None:
+        self.server, self.every, self.peak = server, every, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                now = self.server.memory_kib()
+            except (OSError, RuntimeError):  # the server is gone
+                return
+            for k, v in now.items():
+                self.peak[k] = max(self.peak.get(k, 0), v)
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _mib(kib: dict[str, int]) -> dict[str, float]:
+    return {k: round(v / 1024, 1) for k, v in kib.items()}
 
 
 async def _wait_idle(page, timeout_ms: int) -> None:  # noqa: ANN001
@@ -173,17 +221,19 @@ async def _session(  # noqa: PLR0913
     return page if context is not None else ctx
 
 
-def session_pages(session: int, pages_per_session: int | None) -> tuple[str, ...]:
-    """The pages session ``session`` (1-based) visits: all of them, or a rotating slice.
+def session_pages(
+    session: int, pages_per_session: int | None, pages: tuple[str, ...] = bt.PAGES
+) -> tuple[str, ...]:
+    """The pages session ``session`` (1-based) visits: all of ``pages``, or a rotating slice.
 
     With ``pages_per_session = k`` session 2 takes pages 1..k, session 3 the next k, and so
     on round the list, so 19 sessions of one page each cover every page at least twice.
     """
     if pages_per_session is None:
-        return bt.PAGES
-    n = len(bt.PAGES)
+        return pages
+    n = len(pages)
     start = (session - 2) * pages_per_session
-    return tuple(bt.PAGES[(start + j) % n] for j in range(pages_per_session))
+    return tuple(pages[(start + j) % n] for j in range(pages_per_session))
 
 
 async def _run(
@@ -194,6 +244,7 @@ async def _run(
     pages_per_session: int | None = None,
     tabs: bool = False,
     run: str = RUN,
+    pages: tuple[str, ...] = bt.PAGES,
 ) -> None:
     from playwright.async_api import async_playwright
 
@@ -204,10 +255,18 @@ async def _run(
         )
         t0 = time.perf_counter()
         first = await _session(
-            browser, base, report, record=False, timeout_ms=timeout_ms, context=shared, run=run
+            browser,
+            base,
+            report,
+            record=False,
+            timeout_ms=timeout_ms,
+            pages=pages,
+            context=shared,
+            run=run,
         )
         report.first_session_s = time.perf_counter() - t0
-        report.rss_one_mib = server.rss_kib() / 1024
+        report.memory_one_mib = _mib(server.memory_kib())
+        report.rss_one_mib = report.memory_one_mib["VmRSS"]
         t0 = time.perf_counter()
         others = await asyncio.gather(
             *[
@@ -217,7 +276,7 @@ async def _run(
                     report,
                     record=True,
                     timeout_ms=timeout_ms,
-                    pages=session_pages(i, pages_per_session),
+                    pages=session_pages(i, pages_per_session, pages),
                     context=shared,
                     run=run,
                 )
@@ -226,7 +285,8 @@ async def _run(
         )
         report.concurrent_wall_s = time.perf_counter() - t0
         await asyncio.sleep(2)  # let the server settle; every session is still connected
-        report.rss_all_mib = server.rss_kib() / 1024
+        report.memory_all_mib = _mib(server.memory_kib())
+        report.rss_all_mib = report.memory_all_mib["VmRSS"]
         for ctx in [first, *others]:
             await ctx.close()
         if shared is not None:
@@ -242,6 +302,7 @@ def measure(
     pages_per_session: int | None = None,
     tabs: bool = False,
     run: str = RUN,
+    pages: tuple[str, ...] = bt.PAGES,
 ) -> Report:
     """Start the hosted server over ``cache`` and drive ``sessions`` browser sessions.
 
@@ -254,7 +315,11 @@ def measure(
     report = Report(sessions=sessions, documents=int(manifest["counts"]["documents"]))
     with hosted.serve(cache, log, TOPICTRENDS_AUTH="off") as server:
         report.rss_start_mib = server.rss_kib() / 1024
-        asyncio.run(_run(server.base, server, report, timeout_ms, pages_per_session, tabs, run))
+        with Sampler(server) as sampler:
+            asyncio.run(
+                _run(server.base, server, report, timeout_ms, pages_per_session, tabs, run, pages)
+            )
+        report.memory_peak_mib = _mib(sampler.peak)
     report.per_session_mib = (report.rss_all_mib - report.rss_one_mib) / max(1, sessions - 1)
     return report
 
@@ -279,9 +344,22 @@ def main() -> None:
         action="store_true",
         help=f"serve {BIG_RUN} (the run tiled to {BIG_DOCS:,} documents)",
     )
+    ap.add_argument(
+        "--run",
+        help="serve this run of --cache-dir as it is (built elsewhere: e.g. bench/big_run.py)",
+    )
+    ap.add_argument(
+        "--pages",
+        help=f"comma-separated pages every session visits (default: all, {','.join(bt.PAGES)})",
+    )
     args = ap.parse_args()
-    run = BIG_RUN if args.big else RUN
-    (build_big_run if args.big else build_run)(args.cache_dir)
+    run = args.run or (BIG_RUN if args.big else RUN)
+    if not args.run:
+        (build_big_run if args.big else build_run)(args.cache_dir)
+    pages = tuple(args.pages.split(",")) if args.pages else bt.PAGES
+    unknown = sorted(set(pages) - set(bt.PAGES))
+    if unknown:
+        ap.error(f"unknown pages {unknown}; pages are {','.join(bt.PAGES)}")
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     report = measure(
         args.cache_dir,
@@ -290,6 +368,7 @@ def main() -> None:
         pages_per_session=args.pages_per_session,
         tabs=args.tabs,
         run=run,
+        pages=pages,
     )
     print(report.summary())
     if args.json:

@@ -204,6 +204,18 @@ def decide(policy: Policy, email: object, email_verified: object = None) -> Deci
     return Decision(False, "this address is not on the dashboard's allow-list")
 
 
+def admit(settings: Settings, user: Mapping[str, Any]) -> Decision:
+    """Whether a visitor may see data under ``settings``: anyone when sign-in is off, else a
+    signed-in user the allow-list admits (``decide``). ``user`` is Streamlit's user info
+    (``is_logged_in``, ``email``, ``email_verified``): ``st.user`` on a page, the login
+    cookie on the export route, so pages and downloads follow one rule."""
+    if not settings.sign_in:
+        return Decision(True, "single sign-on is off")
+    if not user.get("is_logged_in", False):
+        return Decision(False, "not signed in")
+    return decide(settings.policy, user.get("email"), user.get("email_verified"))
+
+
 def may_edit(policy: Policy, email: object, email_verified: object = None) -> Decision:
     """Whether a signed-in user may curate: admitted by the allow-list AND on ``editors``
     (by address or exact domain). Called by the server on every write, not only when the

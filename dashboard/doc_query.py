@@ -10,8 +10,8 @@ DuckDB rather than pyarrow compute, because:
 - the keyword search (every word in the title or text) scans the Parquet file column by
   column, so the server keeps no lower-cased copy of every document's text in memory;
 - a result streams in record batches (the CSV export of every matching row) and a sort
-  larger than ``memory_limit`` spills to a scratch directory, which lives in the system's
-  temp directory, never in the (read-only) cache.
+  larger than ``memory_limit`` spills to a scratch directory, which lives in the
+  dashboard's scratch directory (``mapped.scratch_dir``), never in the (read-only) cache.
 
 Row numbers (``_row``) are positions in ``documents.parquet``, the same positions as
 ``RunData.docs`` and the embeddings, so filters computed elsewhere select rows here. A
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dashboard import safety
+from dashboard import mapped, safety
 
 PAGE_COLUMNS = ("doc_id", "title", "date", "date_precision", "url", "topic", "topic_prob")
 HIDDEN = ("x", "y")  # map coordinates: in the export, not sortable in the tables
@@ -70,14 +70,13 @@ class DocQuery:
         *,
         memory_limit: str = "256MB",
         threads: int = 2,
+        scratch: Path | None = None,
     ) -> None:
         self.name = name
         self._known = {str(parquet.parent): name, str(parquet.parent.resolve()): name}
-        self._scratch = Path(tempfile.mkdtemp(prefix="topictrends-duckdb-"))
-        weakref.finalize(self, shutil.rmtree, self._scratch, True)
         self._lock = threading.Lock()
         config = {
-            "temp_directory": str(self._scratch),
+            "temp_directory": self._temp_directory(scratch or mapped.scratch_dir()),
             "memory_limit": memory_limit,
             "threads": threads,
         }
@@ -108,6 +107,22 @@ class DocQuery:
         self.rows = int(self._run(self._con, "SELECT count(*) FROM docs").fetchone()[0])
 
     # ------------------------------------------------------------------ plumbing
+    def _temp_directory(self, scratch: Path) -> str:
+        """A directory of its own under the dashboard's scratch directory, removed with this
+        object; '' (nothing spills: a sort larger than ``memory_limit`` fails with a
+        ``QueryError``) when the scratch directory cannot be used, said once in the log."""
+        try:
+            temp = Path(tempfile.mkdtemp(prefix="duckdb-", dir=mapped.private_dir(scratch)))
+        except OSError as exc:
+            mapped.LOG.warning(
+                "DuckDB spills nothing to disk (%s); set %s to a writable directory",
+                str(exc).splitlines()[0],
+                mapped.ENV_SCRATCH,
+            )
+            return ""
+        weakref.finalize(self, shutil.rmtree, temp, True)
+        return str(temp)
+
     def _cursor(self, rows: np.ndarray | None = None) -> duckdb.DuckDBPyConnection:
         with self._lock:
             cur = self._con.cursor()
@@ -126,11 +141,12 @@ class DocQuery:
         return safety.redact(text, self._known)
 
     @property
-    def scratch(self) -> Path:
-        """DuckDB's temp directory (spilled sorts), as DuckDB has it: under the system temp
-        dir, not the cache."""
+    def scratch(self) -> Path | None:
+        """DuckDB's temp directory (spilled sorts), as DuckDB has it: under the dashboard's
+        scratch directory (``mapped.scratch_dir``), not the cache; None when there is none."""
         sql = "SELECT current_setting('temp_directory')"
-        return Path(self._run(self._cursor(), sql).fetchone()[0])
+        value = self._run(self._cursor(), sql).fetchone()[0]
+        return Path(value) if value else None
 
     def sortable(self) -> list[str]:
         """Columns a table may be sorted by: every column of the file but text and map

@@ -86,6 +86,14 @@ def redeem(token: str, user: str = "", *, now: float | None = None) -> Ticket | 
     return ticket
 
 
+def path(base_url: str | None, ticket: str) -> str:
+    """The URL path of a ticket's download, under Streamlit's ``server.baseUrlPath``:
+    ``/export/T``, or ``/team/dash/export/T`` with base ``team/dash``. Absolute, so the link
+    is the same from every page (a relative one would lose the base on ``/team/dash``)."""
+    parts = [p for p in (base_url or "").split("/") if p]
+    return "/" + "/".join([*parts, ROUTE, ticket])
+
+
 def alive(token: str | None, *, now: float | None = None) -> bool:
     """Whether ``token`` still works for the next ``TTL / 3`` seconds (else issue another)."""
     now = time.time() if now is None else now

@@ -4,8 +4,9 @@
 who is signed out, or signed in but not on the allow-list (``access.py``), gets a page
 with no run name, no cache path and no document on it.
 
-The configuration is checked on every page load with the same rules the container's
-entrypoint applies before starting (``access.check``). A broken one (a secrets file that
+The configuration is checked on every page load, and on every CSV download
+(``export_route``), with the same rules the container's entrypoint applies before starting
+(``access.check``, then ``access.admit`` for the visitor). A broken one (a secrets file that
 does not parse, an incomplete ``[auth]``, a bad allow-list entry, a hosted dashboard
 without ``[auth]``) refuses service to everyone: the page says the sign-in configuration
 is broken and nothing else, and the server log gets one line saying what is wrong. It
@@ -62,26 +63,35 @@ def report(problem: str) -> None:
     )
 
 
-def passes() -> bool:
-    """True when this session may see data; otherwise draws the sign-in or refusal page."""
+def current_settings() -> access.Settings | None:
+    """The sign-in configuration as it is now (``access.check`` on the secrets and the
+    environment), or None when it is broken: then one line goes to the server log and
+    nobody may see anything. Pages and the export route both ask here."""
     try:
         settings = access.check(secrets())
     except access.ConfigError as exc:
         report(exc.located(sources()))
-        broken_page()
-        return False
+        return None
     with _lock:
         _reported.clear()  # fixed: should it break again, say so again
+    return settings
+
+
+def passes() -> bool:
+    """True when this session may see data; otherwise draws the sign-in or refusal page."""
+    settings = current_settings()
+    if settings is None:
+        broken_page()
+        return False
     if not settings.sign_in:
         return True
     if not st.user.get("is_logged_in", False):  # absent (not signed in) counts as signed out
         sign_in_page()
         return False
-    policy = settings.policy
     email = st.user.get("email")
-    decision = access.decide(policy, email, st.user.get("email_verified"))
+    decision = access.admit(settings, st.user)
     if not decision.allowed:
-        refused_page(email, decision.reason, policy.contact)
+        refused_page(email, decision.reason, settings.policy.contact)
         return False
     with st.sidebar:
         st.caption(ui.md_escape(f"Signed in as {email}"))

@@ -129,7 +129,6 @@ def map_view(
         color_kind=kinds.get(color_by),
         show_outliers=show_outliers,
         mask=keep,
-        hover=run.hover,
         budget=budget,
         points=points,
         colors=topic_colors(path, run_key, scheme),

@@ -34,9 +34,13 @@ from dashboard.map_layout import (
     distinct_colors,
     place_labels,
 )
-from dashboard.run_data import OUTLIER, OUTLIER_LABEL, hover_texts
+from dashboard.run_data import OUTLIER, OUTLIER_LABEL, date_strings
 
 BEYOND_SYMBOL = "diamond-open"
+BEYOND_CODE = 102  # plotly's number for BEYOND_SYMBOL: one byte a point instead of a word
+CIRCLE_CODE = 0
+HOVER_TITLE_CHARS = 48  # one line of hover; the selection's table has the whole title
+DENSITY_STEPS = 16  # density levels per factor of e in the count: uint8 up to 8.6e6 a cell
 BEYOND_NOTE = "<br><i>far out: drawn at the edge of the view</i>"
 DENSITY_NAME = "density (all documents)"
 BRANCH_COLORS = "topic-branch"  # the "Colour by" choice: topics by hierarchy branch
@@ -61,6 +65,35 @@ def marker_size(n_points: int) -> float:
     return float(np.clip(14.0 / max(n_points, 1) ** 0.15, 2.5, 8.0))
 
 
+def hover_texts(docs: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hover text of documents ``rows``: (escaped titles cut to ``HOVER_TITLE_CHARS``,
+    dates written to their precision: 2024-03-05, 2024-03 or 2024, '' when undated).
+
+    Built for the drawn points only (at most the point budget), never for the whole run.
+    The two go in separate arrays (``hovertext`` and ``text``), joined by the trace's
+    hovertemplate: a ``<br>`` inside each point's string would cost 14 bytes a point, as
+    plotly's JSON writes ``<`` and ``>`` as ``\\u003c`` and ``\\u003e``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    titles = pd.Series(docs["title"].to_numpy()[rows], dtype=object).fillna("").astype(str)
+    long = titles.str.len() > HOVER_TITLE_CHARS
+    short = titles.str.slice(0, HOVER_TITLE_CHARS - 1).str.rstrip() + "…"
+    titles = (
+        short.where(long, titles)
+        .str.replace("&", "&amp;", regex=False)
+        .str.replace("<", "&lt;", regex=False)
+        .str.replace(">", "&gt;", regex=False)
+    )
+    if "date" not in docs.columns:
+        return titles.to_numpy(dtype=object), np.full(len(rows), "", dtype=object)
+    dates = pd.Series(docs["date"].to_numpy()[rows])
+    if "date_precision" in docs.columns:
+        precision = pd.Series(docs["date_precision"].to_numpy()[rows], dtype=object)
+    else:
+        precision = pd.Series(["day"] * len(rows), dtype=object)
+    return titles.to_numpy(dtype=object), date_strings(dates, precision).to_numpy(dtype=object)
+
+
 @dataclass(frozen=True)
 class _Draw:
     """What every trace of one view shares: drawn coordinates, hover text, marker size."""
@@ -68,7 +101,9 @@ class _Draw:
     docs: pd.DataFrame
     points: MapPoints
     pos: np.ndarray  # row position -> index into points (-1: not in this view)
-    hover: np.ndarray
+    drawn: np.ndarray  # the drawn rows, sorted
+    titles: np.ndarray  # hover titles of ``drawn``, in the same order
+    dates: np.ndarray  # and their dates
     size: float
 
 
@@ -83,25 +118,35 @@ def _doc_trace(
     """Documents ``rows`` as one WebGL trace; ``faint`` for outliers and other background dots.
 
     Documents beyond the view's range sit on its edge as open diamonds, and their hover says so.
+    Every per-point array is numbers (sent as binary) but the title and the date; the
+    trace's name (the topic) goes once, shown in the hover's second box.
     """
     at = d.pos[rows]
     beyond = d.points.beyond[at]
-    hover = d.hover[rows]
+    i = np.searchsorted(d.drawn, rows)
+    dates = d.dates[i]
     if beyond.any():
-        hover = np.where(beyond, hover.astype(object) + BEYOND_NOTE, hover)
+        note = np.where(dates == "", BEYOND_NOTE.removeprefix("<br>"), BEYOND_NOTE)
+        dates = np.where(beyond, dates + note, dates)
+    second = "<br>%{text}" if (dates != "").any() else ""
     return go.Scattergl(
         x=d.points.x[at],
         y=d.points.y[at],
         mode="markers",
         name=name,
         customdata=rows,
-        hovertext=hover,
-        hovertemplate="%{hovertext}<extra>%{fullData.name}</extra>",
+        hovertext=d.titles[i],
+        text=dates if second else None,
+        hovertemplate="%{hovertext}" + second + "<extra>%{fullData.name}</extra>",
         marker={
             "color": color,
             "size": d.size * (0.8 if faint else 1.0),
             "opacity": 0.5 if faint else 0.8,
-            **({"symbol": np.where(beyond, BEYOND_SYMBOL, "circle")} if beyond.any() else {}),
+            **(
+                {"symbol": np.where(beyond, BEYOND_CODE, CIRCLE_CODE).astype(np.uint8)}
+                if beyond.any()
+                else {}
+            ),
             **marker,
         },
     )
@@ -117,7 +162,6 @@ def doc_map(
     mask: np.ndarray | None = None,
     label_top: int = 60,
     top_values: int = 12,
-    hover: np.ndarray | None = None,
     budget: int | None = None,
     points: MapPoints | None = None,
     colors: Mapping[int, str] | None = None,
@@ -125,15 +169,15 @@ def doc_map(
     """The documents at (x, y) in WebGL, coloured by topic or a metadata column.
 
     ``customdata`` of each point is its row position in ``docs``, so a selection maps
-    straight back to documents. Hover text is the title (shortened) and date only; the topic
-    label is the trace name, sent once per topic, not per point.
+    straight back to documents. Hover text is the title (shortened) and date only
+    (``hover_texts``, for the drawn points); the topic label is the trace name, sent once
+    per topic, not per point.
 
     ``points`` is the view (``map_data.map_points``: the robust range by default, or a
     zoomed box); above ``budget`` documents in it, a density image of all of them is drawn
     under a sample stratified by topic (``map_data.stratified_sample``). ``colors`` maps
     topic -> colour (``map_layout``), else colours follow topic ids.
     """
-    hover = hover_texts(docs) if hover is None else hover
     keep = np.ones(len(docs), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).copy()
     if not show_outliers:
         keep &= docs["topic"].to_numpy() != OUTLIER
@@ -149,7 +193,9 @@ def doc_map(
     pos[points.rows] = np.arange(len(points.rows))
     shown = np.zeros(len(docs), dtype=bool)
     shown[drawn] = True
-    d = _Draw(docs, points, pos, hover, marker_size(len(drawn)))
+    drawn = np.sort(drawn)
+    titles, dates = hover_texts(docs, drawn)
+    d = _Draw(docs, points, pos, drawn, titles, dates, marker_size(len(drawn)))
     if color_by == "topic" or color_kind is None:
         traces = _topic_traces(d, topics, shown, colors or {})
     elif color_kind == "categorical":
@@ -192,18 +238,35 @@ def topic_colors(topics: pd.DataFrame, hierarchy: pd.DataFrame, scheme: str) -> 
     return dict(zip(ids, colors, strict=True))
 
 
+def density_levels(counts: np.ndarray) -> np.ndarray:
+    """Cell counts as one byte each on a log scale: 0 for an empty cell, else
+    ``DENSITY_STEPS * ln(1 + count)`` rounded (at least 1). Steps of about 6% in the count
+    are finer than the grey scale shows, and a byte a cell is an eighth of a float."""
+    level = np.rint(DENSITY_STEPS * np.log1p(counts))
+    return np.where(counts > 0, np.clip(level, 1, 255), 0).astype(np.uint8)
+
+
 def density_trace(points: MapPoints) -> go.Heatmap:
-    """Every document in view binned into square cells, drawn as a grey image (log scale);
-    empty cells are transparent. Not selectable: selections are computed on the server."""
+    """Every document in view binned into square cells, drawn as a grey image (log scale,
+    ``density_levels``); empty cells are transparent. Not selectable: selections are
+    computed on the server."""
     counts, xc, yc = density_grid(points.x, points.y, points.extent)
-    z = np.where(counts > 0, np.log1p(counts), np.nan)
+    z = density_levels(counts)
+    top = max(int(z.max()), 2)
     return go.Heatmap(
-        x=xc,
-        y=yc,
+        x=xc.astype(np.float32),
+        y=yc.astype(np.float32),
         z=z,
         name=DENSITY_NAME,
-        colorscale=[[0.0, "#cfd4dc"], [1.0, "#1f2633"]],
-        zmin=0.0,
+        # 0 (empty) is transparent; level 1 and up go from light to dark grey.
+        colorscale=[
+            [0.0, "rgba(207,212,220,0)"],
+            [0.5 / top, "rgba(207,212,220,0)"],
+            [1.0 / top, "#cfd4dc"],
+            [1.0, "#1f2633"],
+        ],
+        zmin=0,
+        zmax=top,
         showscale=False,
         hoverinfo="skip",
         zsmooth=False,
@@ -273,7 +336,7 @@ def _scale_traces(d: _Draw, column: str, kind: str, shown: np.ndarray) -> list[g
             d,
             rows,
             esc(column),
-            num[rows],
+            num[rows].astype(np.float32),  # a colour needs no more: 4 bytes a point, not 8
             colorscale="Viridis",
             showscale=True,
             colorbar={"title": {"text": title}},

@@ -72,14 +72,22 @@ class Movers:
 
 
 def movers(
-    topics: pd.DataFrame, trends: pd.DataFrame | None, over_time: pd.DataFrame | None, n: int = 5
+    topics: pd.DataFrame,
+    trends: pd.DataFrame | None,
+    over_time: pd.DataFrame | None,
+    n: int = 5,
+    exclude: set[int] | None = None,
 ) -> Movers:
-    """Topics rising and fading most: trend scores when the run has them, else share change."""
+    """Topics rising and fading most: trend scores when the run has them, else share change.
+
+    ``exclude``: topics whose call a theme (a hierarchy node) carries, listed under it
+    instead (``dashboard.theme_data``), so no document is called twice.
+    """
     labels = topics.set_index("topic")["label"]
     if trends is not None and len(trends):
         t = trends.copy()
         t["label"] = t["topic"].map(labels)
-        t = t[t["topic"] != OUTLIER]
+        t = t[(t["topic"] != OUTLIER) & ~t["topic"].isin(exclude or set())]
         keep = [
             c
             for c in (

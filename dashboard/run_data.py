@@ -4,17 +4,21 @@
 the schema version and every checksum), and keeps it; one instance is shared by every
 session looking at that run (``loaders.run_data`` caches it), so nothing in here may be
 mutated by a caller. The per-document values derived from the documents alone (date
-strings, map hover text) live here too, next to the frame they read.
+strings) live here too, next to the frame they read; the map's hover text is built for the
+drawn points only (``map_figures.hover_texts``).
 
 What grows with the corpus stays out of the server's heap: ``docs`` holds every column of
 ``documents.parquet`` but the text (the bulk of a run: about 0.6 GB at a million
-abstracts); the text is read through ``query`` (DuckDB over the Parquet file) for the
-tables, a document's preview, the keyword search and the CSV export; the embeddings are a
-read-only memory map (``embeddings``) searched through ``index``.
+abstracts), written once to an Arrow file in the scratch directory and read through a
+memory map (``mapped``); the text is read through
+``query`` (DuckDB over the Parquet file) for the tables, a document's preview, the keyword
+search and the CSV export; the embeddings are a read-only memory map (``embeddings``)
+searched through ``index``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from dashboard import mapped
 from dashboard.doc_query import OUTLIER_LABEL, DocQuery
 from dashboard.facet_data import as_strings, facet_kind
 from dashboard.safety import safe_url
@@ -49,8 +54,6 @@ from pipeline.store.contract import (
     TRENDS_FILE,
 )
 
-HOVER_TITLE_CHARS = 80
-
 
 @dataclass(frozen=True)
 class RunEntry:
@@ -69,19 +72,30 @@ class RunData:
     """A verified run; each artifact is read on first use and kept (thread-safe, read-only)."""
 
     def __init__(
-        self, handle: RunHandle, curation: Path | None = None, key: str | None = None
+        self,
+        handle: RunHandle,
+        curation: Path | None = None,
+        key: str | None = None,
+        scratch: Path | None = None,
     ) -> None:
         self.handle = handle
         self.path = handle.path
         self.manifest = handle.manifest
         self.curation = curation  # the curation directory (docs/curation.md), if any
         self._key = key  # the loaders' key: the run_key plus the curation log's version
+        self._scratch = scratch  # the scratch directory, else mapped.scratch_dir()
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, path: Path, curation: Path | None = None, key: str | None = None) -> RunData:
-        return cls(open_run(path), curation, key)
+    def open(
+        cls,
+        path: Path,
+        curation: Path | None = None,
+        key: str | None = None,
+        scratch: Path | None = None,
+    ) -> RunData:
+        return cls(open_run(path), curation, key, scratch)
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -169,15 +183,49 @@ class RunData:
 
     @property
     def docs(self) -> pd.DataFrame:
+        """Every column of ``documents.parquet`` but the text, as curated (topics, labels),
+        with safe links and date strings: read through a memory map (``mapped``)."""
         return self._once("docs", self._load_docs)
 
     def _load_docs(self) -> pd.DataFrame:
+        path = self.handle.verify(DOCUMENTS_FILE)
+        built = self._read_topics(path)
+        self._memo["build_doc_topics"] = built
+        curated = self.overlay.doc_topics(built)
+        meta = self.manifest.get("corpus", {}).get("metadata_columns") or []
+        key = mapped.key_of(
+            "documents",
+            str(self.manifest["artifacts"][DOCUMENTS_FILE].get("sha256", "")),
+            json.dumps(sorted(self.labels.items())),
+            json.dumps(meta),
+            curated.tobytes() if self.overlay.state.membership_changed else b"",
+        )
+        self._memo["docs_key"] = key
+        return mapped.frame(self.scratch, key, lambda: self._prepare_docs(curated))
+
+    def _read_topics(self, path: Path) -> np.ndarray:
+        """The build's topic of each document (only that column is decoded)."""
+        try:
+            names = pq.read_schema(path, memory_map=True).names
+            missing = [c for c in REQUIRED_COLUMNS[DOCUMENTS_FILE] if c not in names]
+            if missing:
+                raise self.handle._fail(f"{path}: missing columns {missing}")
+            topic = pq.read_table(path, columns=["topic"], memory_map=True).column("topic")
+            return np.asarray(topic.to_numpy(), dtype=np.int64)
+        except CacheError:
+            raise
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise self.handle._fail(
+                f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})"
+            ) from None
+
+    def _prepare_docs(self, topics: np.ndarray) -> pd.DataFrame:
+        """The frame ``docs`` maps, built from the Parquet file (once per scratch file)."""
         docs = self.read_documents(text=False)
         labels = self.labels
-        self._memo["build_doc_topics"] = docs["topic"].to_numpy(dtype=np.int64)
-        docs["topic"] = self.overlay.doc_topics(docs["topic"])
+        docs["topic"] = topics
         docs["topic_label"] = docs["topic"].map(labels).fillna(OUTLIER_LABEL).astype(str)
-        docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=object)
+        docs["url"] = pd.Series([safe_url(v) for v in docs["url"]], index=docs.index, dtype=str)
         docs["title"] = docs["title"].fillna("").astype(str)
         docs["date_str"] = date_strings(docs["date"], docs["date_precision"])
         meta = self.manifest.get("corpus", {}).get("metadata_columns") or []
@@ -208,12 +256,21 @@ class RunData:
         return docs
 
     @property
+    def scratch(self) -> Path:
+        """Where the memory-mapped files of this run go (``mapped.scratch_dir``)."""
+        return self._scratch or mapped.scratch_dir()
+
+    @property
     def query(self) -> DocQuery:
         """SQL over ``documents.parquet`` (``doc_query``): pages, texts, keyword search, export."""
         return self._once(
             "query",
             lambda: DocQuery(
-                self.handle.verify(DOCUMENTS_FILE), self.name, self.labels, self._curated_topics()
+                self.handle.verify(DOCUMENTS_FILE),
+                self.name,
+                self.labels,
+                self._curated_topics(),
+                scratch=self.scratch,
             ),
         )
 
@@ -227,11 +284,6 @@ class RunData:
     def keyword_rows(self, query: str) -> np.ndarray:
         """Rows whose title or text contains every word of ``query`` (any case)."""
         return self.query.keyword_rows(query)
-
-    @property
-    def hover(self) -> np.ndarray:
-        """Map hover text per document (see ``hover_texts``)."""
-        return self._once("hover", lambda: hover_texts(self.docs))
 
     @property
     def over_time(self) -> pd.DataFrame | None:
@@ -347,23 +399,3 @@ def date_strings(dates: pd.Series, precision: pd.Series) -> pd.Series:
     out = out.where(prec.to_numpy() != "month", d.dt.strftime("%Y-%m"))
     out = out.where(prec.to_numpy() != "year", d.dt.strftime("%Y"))
     return out.fillna("").astype(str)
-
-
-def hover_texts(docs: pd.DataFrame) -> np.ndarray:
-    """Per-document hover text for the map: escaped, shortened title and the date.
-
-    Vectorised, and memoised per run by ``RunData.hover``: at 60,000 documents this is the
-    bulk of building the map, and the text never changes.
-    """
-    titles = docs["title"].fillna("").astype(str)
-    long = titles.str.len() > HOVER_TITLE_CHARS
-    short = titles.str.slice(0, HOVER_TITLE_CHARS - 1).str.rstrip() + "…"
-    titles = short.where(long, titles)
-    titles = (
-        titles.str.replace("&", "&amp;", regex=False)
-        .str.replace("<", "&lt;", regex=False)
-        .str.replace(">", "&gt;", regex=False)
-    )
-    dates = pd.to_datetime(docs["date"]).dt.strftime("%Y-%m-%d")
-    with_date = titles + "<br>" + dates.fillna("")
-    return with_date.where(dates.notna(), titles).to_numpy(dtype=object)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import access, gate, loaders, state, ui
+from dashboard import access, gate, loaders, preview_note, state, ui
 from dashboard.facet_data import facet_bounds
 from dashboard.filters import (
     FACET_PREFIX,
@@ -375,6 +375,7 @@ def app() -> None:
     st.session_state[ui.CTX] = ui.AppContext(
         root=root, entry=entry, run=run, filters=filters, pages=pages
     )
+    preview_note.show(root, entry, run.manifest, path)  # a preview build says so, first
     notice = st.empty()  # above the page: filled once the page has read its parameters
     try:
         pg.run()

@@ -153,8 +153,29 @@ def table_view(d: pd.DataFrame, extra: dict[str, np.ndarray] | None = None) -> p
     return out
 
 
-def doc_table(frame: pd.DataFrame, key: str, *, height: int | str = "auto") -> int | None:
-    """Show documents; returns the docs row of the selected line (or None)."""
+# Columns of the document tables (``table_view``) -> the file's column the server sorts by.
+SORT_COLUMNS = {
+    "title": "title",
+    "date": "date",
+    "topic": "topic",
+    "topic label": "topic_label",
+    "probability": "topic_prob",
+    "link": "url",
+}
+
+
+def doc_table(
+    frame: pd.DataFrame,
+    key: str,
+    *,
+    height: int | str = "auto",
+    sort_by: dict[str, str] | None = None,
+) -> int | None:
+    """Show documents; returns the docs row of the selected line (or None).
+
+    With ``sort_by`` (a shown column -> the column the server sorts by), a click on a
+    column's header selects the column instead of sorting the rows in the browser (which
+    would order only the page shown), and ``sort_on_header`` reorders every matching row."""
     column_config = {
         "title": st.column_config.TextColumn("title", width="large"),
         "date": st.column_config.TextColumn("date", width="small"),
@@ -167,8 +188,43 @@ def doc_table(frame: pd.DataFrame, key: str, *, height: int | str = "auto") -> i
         "similarity": st.column_config.NumberColumn("similarity", format="%.3f", width="small"),
         "_row": None,
     }
-    picked = picked_row(frame, key, column_config, height=height)
+    modes = ["single-row", "single-column"] if sort_by else ["single-row"]
+    event = _grid(frame, key, column_config, modes, height=height)
+    header = (event["selection"].get("columns") or [None])[0] if event else None
+    if sort_by and header in sort_by:
+        sort_on_header(sort_by[header])
+    picked = _picked(event, len(frame))
     return None if picked is None else int(frame["_row"].iloc[picked])
+
+
+def sort_on_header(column: str) -> None:
+    """A header clicked in a paged table: every matching row is sorted by ``column`` on the
+    server, from the first page; a second click on the sorted column reverses the order."""
+    again = state.get_str("sort") == column and state.get_str("desc") != "1"
+    state.put("sort", column)
+    state.put("desc", "1" if again else None)
+    state.put("pg", None)
+    st.rerun()
+
+
+def _grid(
+    frame: pd.DataFrame, key: str, column_config: dict[str, Any], modes: list[str], **kwargs: Any
+) -> Any:
+    return st.dataframe(
+        frame,
+        key=key,
+        hide_index=True,
+        column_config=column_config,
+        on_select="rerun",
+        selection_mode=modes,
+        width="stretch",
+        **kwargs,
+    )
+
+
+def _picked(event: Any, rows: int) -> int | None:
+    picked = event["selection"]["rows"] if event else []
+    return picked[0] if picked and 0 <= picked[0] < rows else None
 
 
 def picked_row(
@@ -176,18 +232,7 @@ def picked_row(
 ) -> int | None:
     """A table whose rows can be picked one at a time: the position of the picked row, or
     None. Every "select a row to open it" table of the dashboard is one of these."""
-    event = st.dataframe(
-        frame,
-        key=key,
-        hide_index=True,
-        column_config=column_config,
-        on_select="rerun",
-        selection_mode="single-row",
-        width="stretch",
-        **kwargs,
-    )
-    picked = event["selection"]["rows"] if event else []
-    return picked[0] if picked and 0 <= picked[0] < len(frame) else None
+    return _picked(_grid(frame, key, column_config, ["single-row"], **kwargs), len(frame))
 
 
 def picked_topic(
@@ -301,16 +346,32 @@ def paged_docs(
         )
     else:
         frame = table_view(run.query.page(rows, sort or "_row", bool(desc), offset, PAGE_ROWS))
-    for col in reversed(list(metadata)):
-        name = col if col not in frame.columns else f"{col} (metadata)"
-        frame.insert(2, name, run.docs[col].to_numpy()[frame["_row"].to_numpy()])
+    sort_by = None if scores is not None else dict(SORT_COLUMNS)
+    add_metadata(run, frame, metadata, sort_by)
     st.caption(
         f"Rows {min(offset + 1, total):,}–{min(offset + PAGE_ROWS, total):,} of {total:,}"
-        + ("" if scores is not None else f", sorted by {sort or 'file order'} on the server.")
+        + (
+            ""
+            if scores is not None
+            else f", sorted by {sort or 'file order'} on the server (or click a column's header)."
+        )
     )
-    picked = doc_table(frame, key=f"{key}.{page_no}.{sort}.{desc}", height=height)
+    picked = doc_table(frame, key=f"{key}.{page_no}.{sort}.{desc}", height=height, sort_by=sort_by)
     first = int(frame["_row"].iloc[0]) if len(frame) else None
     return picked, first
+
+
+def add_metadata(
+    run: RunData, frame: pd.DataFrame, metadata: Iterable[str], sort_by: dict[str, str] | None
+) -> None:
+    """Insert the ``metadata`` columns of the page's rows after the title (taken row by row:
+    a whole column of strings is never turned into Python objects), each sortable from
+    its header (``sort_by``)."""
+    for col in reversed(list(metadata)):
+        name = col if col not in frame.columns else f"{col} (metadata)"
+        frame.insert(2, name, run.docs[col].iloc[frame["_row"].to_numpy()].to_numpy())
+        if sort_by is not None:
+            sort_by[name] = col
 
 
 def doc_preview(run: RunData, row: int | None, *, fallback: int | None = None) -> None:
@@ -378,7 +439,8 @@ def csv_download(
         user = str(st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
         held = (sig, export.issue(run.query, rows, fname, user=user, extra=extra))
         st.session_state[f"_export.{name}"] = held
-    st.link_button(label, f"{export.ROUTE}/{held[1]}", icon=":material/download:")
+    link = export.path(st.get_option("server.baseUrlPath"), held[1])
+    st.link_button(label, link, icon=":material/download:")
 
 
 def csv_bytes(

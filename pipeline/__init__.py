@@ -1,4 +1,4 @@
 """topictrends offline pipeline: ingest, embed, reduce, cluster, describe, trend, cache."""
 
 __version__ = "0.1.0"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2

@@ -127,6 +127,13 @@ def build(
             help="Refit from scratch, then keep the previous build's topic ids wherever a topic is the same, and write lineage.parquet (docs/updates.md).",
         ),
     ] = False,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="Before the run's first build: build and publish a preview with the static backend (view it with topictrends serve), then refine it with the configured backend as a refit (docs/scale.md).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
 ) -> None:
     """Build a run: ingest, embed, reduce, cluster, describe topics, topics over time, hierarchy.
@@ -163,16 +170,15 @@ def build(
     reporter = RichReporter(err)
     with reporter.progress:
         try:
-            result = run_build(
-                input,
-                cfg,
-                _store(cache_dir),
-                name=name,
-                force=force,
-                reporter=reporter,
-                refit=refit,
-                executor=make_executor(cfg.engine),
-            )
+            store, executor = _store(cache_dir), make_executor(cfg.engine)
+            if preview and refit:
+                raise UserError("--preview already refits its preview: pass one of them.")
+            if preview:
+                result = _preview_build(input, cfg, store, name, force, reporter, executor)
+            else:
+                result = run_build(
+                    input, cfg, store, name, force, reporter, refit=refit, executor=executor
+                )
         except BaseException:
             drop_progress(reporter.progress)
             raise
@@ -198,6 +204,26 @@ def build(
     out.print(f"time: {timing}")
     _print_update(m)
     print(result.run_dir)
+
+
+def _preview_build(input: str, cfg: Any, store: Any, *args: Any) -> Any:
+    """``build --preview`` (``args``: name, force, reporter, executor): say when the preview
+    can be viewed, or why there is none."""
+    from pipeline.flows.preview import build_with_preview
+
+    def ready(first: Any) -> None:
+        m = first.manifest
+        err.print(
+            f"preview ready: run {m['run']}, {m['counts']['topics']} topics from static "
+            "embeddings; view it with topictrends serve while the refined build runs",
+            markup=False,
+            soft_wrap=True,
+        )
+
+    done = build_with_preview(input, cfg, store, *args, on_preview=ready)
+    if done.skipped:
+        err.print(f"no preview: {done.skipped}; building normally", markup=False, soft_wrap=True)
+    return done.result
 
 
 def _print_update(m: dict[str, Any]) -> None:
@@ -438,8 +464,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:  # --help, or a command's own exit status
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, typer.Abort, EOFError):
-        err.print("interrupted: the previous run is intact", markup=False, highlight=False)
+    except (KeyboardInterrupt, typer.Abort, EOFError) as exc:
+        said = str(exc) if isinstance(exc, KeyboardInterrupt) else ""  # build --preview's refine
+        line = said or "interrupted: the previous run is intact"
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
         sys.exit(130)
     except typer.TyperException as exc:  # typer's click: usage errors
         if not exc.format_message():  # no arguments at all: the help was just printed

@@ -263,7 +263,7 @@ class TrendsConfig(_Section):
     min_support: int = Field(
         10,
         ge=1,
-        description="Documents a topic needs in the two windows together (or, for 'new', in the recent window) before it can be called anything but 'stable'.",
+        description="Documents a topic (or hierarchy node) needs in the two windows together (or, for 'new', in the recent window) before it is called anything but 'too few documents'. The floor used is the larger of this and the documents the test needs to see the share double or halve (manifest trends.testable_support).",
     )
     strong_alpha: float = Field(
         0.005,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Config
+from pipeline.config import Config, EmbedConfig
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpora"
@@ -199,3 +199,37 @@ def trending_real_build(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN2
 
 
 from tests.update_corpus import base_run  # noqa: E402, F401 - the fixture, for every module
+
+
+def fake_distill(calls: list[Path]):  # noqa: ANN202
+    """Stand-in for distill_static: random vectors over the bundled tokenizer, same files."""
+
+    def distill(cfg: EmbedConfig, target: Path) -> Path:
+        import numpy as np
+        from model2vec import StaticModel
+        from tokenizers import Tokenizer
+
+        from pipeline.stages import embed
+        from pipeline.store.cache import atomic_dir
+
+        calls.append(target)
+        tok = Tokenizer.from_file(str(embed.model_path() / "tokenizer.json"))
+        vectors = np.random.default_rng(0).standard_normal((tok.get_vocab_size(), cfg.static_dims))
+        model = StaticModel(vectors=vectors.astype(np.float32), tokenizer=tok, normalize=True)
+        with atomic_dir(target) as tmp:
+            model.save_pretrained(tmp)
+        return target
+
+    return distill
+
+
+@pytest.fixture
+def fake_static(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The static backend with ``fake_distill``'s model: the targets it was distilled to."""
+    from pipeline.stages import embed
+    from pipeline.stages.embed import StaticEmbedder
+
+    calls: list[Path] = []
+    monkeypatch.setattr(embed, "distill_static", fake_distill(calls))
+    monkeypatch.setattr(StaticEmbedder, "_models", {})
+    return calls

@@ -50,3 +50,26 @@ def test_planted_shares_ramp_to_the_strength() -> None:
     assert rising[2000] == b and abs(rising[2013] - 2.5 * b) < 1e-12
     assert abs(fading[2000] - 2.5 * b) < 1e-12 and abs(fading[2013] - b) < 1e-12
     assert [y for y, s in burst.items() if s > b] == [2012, 2013]
+
+
+def test_a_planted_topic_split_in_two_is_found_by_the_node_that_merges_them() -> None:
+    planted = {"rising": {1: 40, 2: 40, -1: 20}, "fading": {3: 90, -1: 10}, "bursting": {}}
+    sizes = {1: 50, 2: 45, 3: 200, 4: 80}
+    # The node over topics 1 and 2 holds 80% of the rising documents: found, and right.
+    node = bench.score({(1, 2): "rising"}, planted, sizes)
+    assert node == {"tp": 1, "fp": 0, "found": ["rising"]}
+    # Topic 1 alone holds 40%: not found, but a right call (most of it is planted rising).
+    assert bench.score({(1,): "rising"}, planted, sizes) == {"tp": 1, "fp": 0, "found": []}
+    # Topic 3 holds 90% of the fading documents but is called rising; topic 4 is unplanted.
+    assert bench.score({(3,): "rising", (4,): "fading"}, planted, sizes)["tp"] == 0
+
+
+def test_planted_topics_have_the_same_number_of_documents_in_every_corpus() -> None:
+    thin = pd.Series({y: 20 for y in range(1946, 2026)})
+    thick = pd.Series({y: 50 * (y - 2010) for y in range(2012, 2026)})
+    for volume in (thin, thick):
+        for kind in bench.PLANTED:
+            counts = bench.planted_counts(kind, volume, 2.5)
+            assert abs(sum(counts.values()) - bench.PLANTED_DOCS) < 1e-9
+    rising = bench.planted_counts("rising", thin, 2.5)
+    assert abs(rising[2025] / rising[1946] - 2.5) < 1e-9  # same volume: the ratio is r

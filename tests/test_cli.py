@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from pipeline import SCHEMA_VERSION
 from pipeline.cli import main
 from tests.conftest import planted_corpus
 from tests.update_corpus import (
@@ -337,7 +338,8 @@ def test_real_ctrl_c_mid_build(template: Path) -> None:
 def test_runs_lists_damaged_runs_as_broken(tmp_path: Path) -> None:
     """A manifest with fields of the wrong type, under a path rich would read as markup."""
     cache = tmp_path / "cache[/x]"
-    for name, manifest in [("q", "{}"), ("r", '{"schema_version": 1, "counts": 5}')]:
+    damaged = f'{{"schema_version": {SCHEMA_VERSION}, "counts": 5}}'  # current, but damaged
+    for name, manifest in [("q", "{}"), ("r", damaged)]:
         (cache / "runs" / name).mkdir(parents=True)
         (cache / "runs" / name / "manifest.json").write_text(manifest)
     code, out, err = invoke(["runs", "--cache-dir", str(cache)], tmp_path)

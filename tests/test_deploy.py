@@ -80,6 +80,9 @@ def test_compose_builder_writes_and_dashboard_mounts_the_cache_read_only():
     assert dash["command"] == ["serve"]
     assert "cache:/cache:ro" in dash["volumes"]
     assert dash.get("read_only") is True
+    # the one writable place (memory-mapped documents, DuckDB's temp files) is a disk volume
+    assert "scratch:/scratch" in dash["volumes"] and "scratch" in doc["volumes"]
+    assert dash["environment"]["TOPICTRENDS_SCRATCH"] == "/scratch"
     assert "cache:/cache" in builder["volumes"]
     assert any(v.endswith(":ro") and v.startswith("./input") for v in builder["volumes"])
     assert "cache" in doc["volumes"]

@@ -31,34 +31,6 @@ from pipeline.store.cache import Store
 from tests.conftest import planted_corpus
 
 
-def _fake_distill(calls: list[Path]):  # noqa: ANN202
-    """Stand-in for distill_static: random vectors over the bundled tokenizer, same files."""
-
-    def distill(cfg: EmbedConfig, target: Path) -> Path:
-        from model2vec import StaticModel
-        from tokenizers import Tokenizer
-
-        from pipeline.store.cache import atomic_dir
-
-        calls.append(target)
-        tok = Tokenizer.from_file(str(embed.model_path() / "tokenizer.json"))
-        vectors = np.random.default_rng(0).standard_normal((tok.get_vocab_size(), cfg.static_dims))
-        model = StaticModel(vectors=vectors.astype(np.float32), tokenizer=tok, normalize=True)
-        with atomic_dir(target) as tmp:
-            model.save_pretrained(tmp)
-        return target
-
-    return distill
-
-
-@pytest.fixture
-def fake_static(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    calls: list[Path] = []
-    monkeypatch.setattr(embed, "distill_static", _fake_distill(calls))
-    monkeypatch.setattr(StaticEmbedder, "_models", {})
-    return calls
-
-
 def _trending_texts() -> list[str]:
     path, name = resolve_input("hf-trending-papers")
     return ingest(path, name, IngestConfig()).texts

@@ -82,3 +82,42 @@ def test_relations_on_a_hand_made_refit() -> None:
     assert hier["node"].tolist() == [8, 9, 10] and hier["parent"].tolist() == [9, 10, -1]
     assert hier["left"].tolist() == [2, 8, 9] and hier["right"].tolist() == [1, 0, 7]
     assert hier["topics"].tolist() == [[1, 2], [0, 1, 2], [0, 1, 2, 7]]
+
+
+def test_centroids_from_two_embedding_spaces_are_never_compared() -> None:
+    """A preview (static backend) refined by the transformer: both at 384 dimensions.
+
+    The centroids are made to point the wrong way (refit topic 0 sits on previous topic 1's
+    centroid and vice versa) while the documents say topic 0 is topic 0. Within one space
+    the centroids decide; across spaces they must not count at all, and the documents both
+    builds share take the cosine's place.
+    """
+    from pipeline.config import UpdateConfig
+    from pipeline.flows.lineage import TopicSet, embedding_space, refit_lineage, topic_similarity
+
+    eye = np.eye(384, dtype=np.float32)
+    static = embedding_space("static", "all-MiniLM-L6-v2", 384)
+    minilm = embedding_space("sentence-transformers", "all-MiniLM-L6-v2", 384)
+
+    def topics(centroids: np.ndarray, space: str) -> TopicSet:
+        return TopicSet(
+            ids=np.array([0, 1]),
+            labels=["p", "q"],
+            sizes=np.array([10, 10]),
+            keywords=[["k1"], ["k2"]],
+            centroids=centroids,
+            space=space,
+        )
+
+    prev = topics(eye[:2], static)
+    docs = pd.Series({f"d{i}": i // 10 for i in range(20)})
+    cfg = UpdateConfig()
+    same_space = refit_lineage(prev, topics(eye[[1, 0]], static), docs, docs, cfg, next_id=2)
+    assert same_space.id_map == {0: 1, 1: 0}, "one space: the centroids decide"
+    across = refit_lineage(prev, topics(eye[[1, 0]], minilm), docs, docs, cfg, next_id=2)
+    assert across.id_map == {0: 0, 1: 1}, "two spaces: the shared documents decide"
+    assert set(across.lineage["relation"]) == {"same"}
+    assert across.lineage["similarity"].tolist() == [1.0, 1.0]
+    # Without documents to go by, the keywords alone: no cosine of two spaces leaks in.
+    sim = topic_similarity(prev, topics(eye[[1, 0]], minilm), cfg)
+    assert np.array_equal(sim, np.eye(2))

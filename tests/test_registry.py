@@ -77,3 +77,35 @@ def test_adding_a_stage_is_one_declaration(
     again = build(str(planted_csv), fast_config, store, force=True)
     assert calls == [1] and again.manifest["stage_keys"]["doc_lengths"] == key
     assert again.timings["doc_lengths"]["cached"] is True
+
+
+def test_the_hierarchy_enters_the_trends_key_and_leaves_the_keywords_key_as_it_was() -> None:
+    """Theme calls changed the trends stage's results, so its key; the keywords per period
+    did not change, so their key is still trends(cluster, dates, period, [trends]) + texts
+    + [represent], as before hierarchy nodes were scored."""
+    from pipeline.config import stable_hash
+    from pipeline.stages.base import DATA_PARTS
+
+    hier = pd.DataFrame(
+        {"node": [2], "parent": [-1], "left": [0], "right": [1], "topics": [[0, 1]]}
+    )
+    inputs = {
+        "hashes": ["a", "b"],
+        "dates": pd.Series(["2020-01-01", "2020-02-01"]),
+        "precisions": pd.Series(["day", "day"]),
+        "period": "month",
+    }
+    ctx = Context(Config(), None, None, None, inputs, keys={"cluster": "c0"})  # type: ignore[arg-type]
+    ctx.out["hierarchy"] = {"hierarchy": hier}
+    by_name = {s.name: s for s in registry.REGISTRY}
+    old_trends = stable_hash(
+        ["c0", DATA_PARTS["dates"](inputs), "month", ctx.config_part("trends")]
+    )
+    trends_key = ctx.stage_key(by_name["trends"])
+    assert trends_key != old_trends
+    ctx.keys["trends"] = trends_key
+    want = stable_hash([old_trends, DATA_PARTS["texts"](inputs), ctx.config_part("represent")])
+    assert ctx.stage_key(by_name["keywords_over_time"]) == want
+    ctx.out["hierarchy"] = {"hierarchy": hier.assign(topics=[[0]])}
+    assert ctx.stage_key(by_name["trends"]) != trends_key  # another tree: other calls
+    assert ctx.stage_key(by_name["keywords_over_time"]) == want

@@ -21,7 +21,7 @@ from pipeline.stages.trends import (
     compute_trends,
     partial_periods,
 )
-from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
+from pipeline.store.contract import CATEGORIES, TOO_FEW, TREND_COLUMNS
 from tests.trends_planted import planted_corpus
 
 NULL_SEEDS = range(30)
@@ -156,7 +156,7 @@ def test_smoothing_gives_zero_growth_for_equal_shares_and_empty_topics() -> None
     ).table
     assert table.loc[0, "growth"] == pytest.approx(0.0, abs=1e-12)
     assert table.loc[2, "growth"] == pytest.approx(0.0, abs=1e-12)
-    assert table.loc[2, "category"] == "stable" and pd.isna(table.loc[2, "first_seen"])
+    assert table.loc[2, "category"] == TOO_FEW and pd.isna(table.loc[2, "first_seen"])
 
 
 def test_a_topic_absent_from_one_window_is_still_testable() -> None:

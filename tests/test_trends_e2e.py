@@ -17,7 +17,7 @@ from pipeline.config import Config
 from pipeline.flows import build
 from pipeline.store.artifacts import open_run
 from pipeline.store.cache import Store
-from pipeline.store.contract import REQUIRED_COLUMNS
+from pipeline.store.contract import CATEGORIES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from tests.trends_planted import planted_corpus
 
 
@@ -86,6 +86,18 @@ def test_planted_trends_survive_the_pipeline(planted_run) -> None:  # noqa: ANN0
     assert fallers.loc[fallers["purity"] > 0.5, "growth"].max() < steady["growth"].min()
     assert not steady["category"].isin(["emerging", "fading", "new"]).any()
 
+    # Headline calls (topics and hierarchy nodes): each riser label's documents are mostly
+    # in one unit called rising, and no unit made mostly of steady labels is called.
+    hier = run.read_table("hierarchy.parquet")
+    units = [([t], c) for t, c, h in trends[["topic", "category", "headline"]].values if h]
+    units += [(list(ts), c) for ts, c, h in hier[["topics", "category", "headline"]].values if h]
+    for name in docs.loc[docs["role"] == "riser", "label"].unique():
+        mine = clustered[clustered["label"] == name]["topic"]
+        held = [mine.isin(ts).mean() for ts, c in units if c in ("new", "emerging", "rising")]
+        assert max(held, default=0) > 0.5, name
+    for ts, _ in units:
+        assert (majority.reindex(ts) == "steady").mean() <= 0.5, ts
+
 
 def test_trend_artifacts_and_manifest(planted_run) -> None:  # noqa: ANN001
     run, _, _, _ = planted_run
@@ -101,6 +113,18 @@ def test_trend_artifacts_and_manifest(planted_run) -> None:  # noqa: ANN001
         and info["previous_window"]["periods"] > info["recent_window"]["periods"]
     )
     assert "trends" in m["stage_keys"] and "keywords_over_time" in m["stage_keys"]
+    assert info["testable_support"] >= m["config"]["trends"]["min_support"]
+
+    # hierarchy.parquet carries each merge node's scores; the root is not tested; no topic
+    # is headlined twice (on its own and under a node, or under two nodes).
+    hier, trends = run.read_table("hierarchy.parquet"), run.read_table("trends.parquet")
+    assert set(OPTIONAL_COLUMNS["hierarchy.parquet"]) <= set(hier.columns)
+    root = hier["parent"] == -1
+    assert hier.loc[root, "category"].isna().all() and not hier.loc[root, "headline"].any()
+    assert hier.loc[~root, "category"].isin(CATEGORIES).all()
+    covered = [set(ts) for ts in hier.loc[hier["headline"], "topics"]]
+    covered += [{t} for t in trends.loc[trends["headline"], "topic"]]
+    assert sum(map(len, covered)) == len(set().union(*covered))
 
     # The partial periods of the manifest are the ones flagged in topics_over_time.
     tot = run.read_table("topics_over_time.parquet")

@@ -6,7 +6,7 @@ data grids, and nothing on it loads a code highlighter (BENCHMARKS.md, Dashboard
 
 import streamlit as st
 
-from dashboard import curation_ui, ui
+from dashboard import curation_ui, theme_data, ui
 from dashboard.lineage_data import NO_HISTORY, update_command, update_info
 from dashboard.overview_data import (
     counts_summary,
@@ -15,6 +15,7 @@ from dashboard.overview_data import (
     movers,
     movers_brief,
 )
+from dashboard.theme_data import covered_topics
 
 ctx = ui.page("overview")
 run = ctx.run
@@ -110,16 +111,26 @@ with right:
             + " See the Trends page for how to add dates."
         )
     else:
-        m = movers(run.topics, run.trends, run.over_time, n=6)
+        stale = run.overlay.state.membership_changed
+        themes = theme_data.theme_calls(run.hierarchy, run.trends, run.labels, stale)
+        m = movers(run.topics, run.trends, run.over_time, n=6, exclude=covered_topics(themes))
         how = (
             "trend scores (trends.parquet)"
             if m.source == "trends"
             else "change in share between the latest periods and the ones before"
         )
-        for title, frame in (("Rising", m.rising), ("Fading", m.fading)):
+        for (title, frame), called in zip(
+            (("Rising", m.rising), ("Fading", m.fading)), theme_data.split(themes), strict=True
+        ):
             st.subheader(title)
+            for _, row in called.head(4).iterrows():
+                st.markdown(
+                    f"**Theme: {ui.md_escape(str(row['label']))}** ({theme_data.theme_note(row)})"
+                )
+                st.caption(ui.md_escape("Topics: " + row["fragments"]))
             if frame.empty:
-                st.caption(f"No topic is {title.lower()}.")
+                if called.empty:
+                    st.caption(f"No topic is {title.lower()}.")
                 continue
             brief = movers_brief(frame)
             ui.topic_pills(
@@ -127,6 +138,8 @@ with right:
             )
         st.caption(
             f"Ranked by {how}; share of documents in the earlier window → the recent one. "
+            "A theme is a group of related topics (a hierarchy node) called as one; its "
+            "topics are listed under it, not among the single topics. "
             "The Trends page has the curves."
         )
 

@@ -7,9 +7,10 @@ Wilson band; partial periods are marked (rules: dashboard.trend_data, docs/dashb
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, state, time_figures, trend_data, ui
+from dashboard import loaders, state, theme_data, time_figures, trend_data, ui
 from dashboard.overview_data import biggest_movers, movers
 from dashboard.run_data import OUTLIER
+from dashboard.theme_data import covered_topics
 from dashboard.time_data import allowed_periods, share_matrix, top_topics_by_size
 from pipeline.periods import period_label
 
@@ -92,7 +93,9 @@ else:
         help="Shares of all documents in the period (with a 95% interval), or document counts.",
     )
 
-    m = movers(run.topics, run.trends, run.over_time, n=8)
+    stale = run.overlay.state.membership_changed
+    themes = theme_data.theme_calls(run.hierarchy, run.trends, run.labels, stale)
+    m = movers(run.topics, run.trends, run.over_time, n=8, exclude=covered_topics(themes))
     info = run.manifest.get("trends") or {}
     with st.expander("Biggest movers: trend scores", expanded=False):
         if m.source == "trends":
@@ -126,9 +129,28 @@ else:
                 "q", format="%.3f", width="small", help="Benjamini-Hochberg adjusted p-value"
             ),
         }
+        if not themes.empty:
+            st.markdown("**Themes**")
+            st.caption(
+                "Groups of related topics (hierarchy nodes) called as one: their topics are "
+                "too small to show the change alone, or all agree. Their topics are left "
+                "out of the lists below."
+            )
+            shown = themes.drop(columns=["topics"]).rename(columns={"node": "theme"})
+            theme_fmt = fmt | {
+                "theme": st.column_config.NumberColumn("theme", width="small"),
+                "fragments": st.column_config.TextColumn("topics (own call)", width="large"),
+            }
+            st.dataframe(shown, hide_index=True, width="stretch", column_config=theme_fmt)
         for title, frame in (("Rising", m.rising), ("Fading", m.fading)):
             st.markdown(f"**{title}**")
             st.dataframe(frame, hide_index=True, width="stretch", column_config=fmt)
+        floor = info.get("testable_support")
+        if floor:
+            st.caption(
+                f"'too few documents': fewer than {floor:g} documents in the two windows, "
+                "too few for the test to see the share even double or halve."
+            )
 
     options = [int(t) for t in run.topics["topic"]] + [OUTLIER]
     chosen = [t for t in state.get_ints("tt") if t in options]

@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.curation.view import CuratedRun, recompute_trends, trends_config, update_step
 from pipeline.errors import UserError
 from pipeline.periods import period_label, period_start
-from pipeline.store.contract import HISTORY_FILE
+from pipeline.store.contract import HISTORY_FILE, TOO_FEW
 
 SECTIONS = ("new", "emerging", "rising", "fading")  # the categories a digest reports
 DOCS_PER_TOPIC = 3
@@ -189,7 +189,7 @@ def build_digest(
             item = _item(view, row, score, watch)
             if item["category"] in sections:
                 sections[item["category"]].append(item)
-            if item["watch"] and item["category"] != "stable":
+            if item["watch"] and item["category"] not in ("stable", TOO_FEW):
                 watched_items.append(item)
     for name, items in sections.items():
         items.sort(key=lambda i: -(abs(i["growth"]) if i["growth"] is not None else 0))

@@ -44,6 +44,7 @@ def build(
     reporter: Reporter | None = None,
     refit: bool = False,
     executor: Executor | None = None,
+    preview: bool = False,
 ) -> BuildResult:
     """Build (or reuse) the run for corpus ``spec``; returns the published run directory.
 
@@ -51,6 +52,8 @@ def build(
     under the ids of the run's current build wherever they are the same topic
     (``pipeline.flows.lineage``), with ``lineage.parquet`` and the topic history carried on.
     ``executor`` runs the per-document batches (in this process when not given).
+    ``preview`` marks the build as a preview (``manifest.update.preview``) that a refined
+    build will follow (``pipeline.flows.preview``).
     """
     path, default_name = resolve_input(spec)
     name = name or default_name
@@ -58,12 +61,14 @@ def build(
 
     def flow(reporter: Reporter) -> BuildResult:
         run = Run(store, cfg, reporter, executor)
-        return _build(run, path, source, name, force or refit, refit)
+        return _build(run, path, source, name, force or refit, refit, preview)
 
     return tracked(store.root, name, reporter, flow)
 
 
-def _build(run: Run, path: Path, source: str, name: str, force: bool, refit: bool) -> BuildResult:
+def _build(
+    run: Run, path: Path, source: str, name: str, force: bool, refit: bool, preview: bool
+) -> BuildResult:
     store, cfg = run.store, run.cfg
     with store.lock(name):
         with run.timed("ingest"):
@@ -92,7 +97,7 @@ def _build(run: Run, path: Path, source: str, name: str, force: bool, refit: boo
                     out, rel = relate_refit(prev, out, corpus.docs["doc_id"], cfg)
             docs = documents_table(corpus.docs, out, rel.added_step)
             sections = _sections(ctx, corpus, path, source, (key, corpus_hash), created_at, out)
-            sections["update"] = rel.update
+            sections["update"] = {**rel.update, **({"preview": True} if preview else {})}
             base = {"schema_version": SCHEMA_VERSION, "run": name, "notes": corpus.notes}
             reassigned = int(ctx.out["cluster"]["info"].get("n_reassigned", 0))
             counts = {"reassigned_outliers": reassigned}

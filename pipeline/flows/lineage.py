@@ -6,7 +6,8 @@ callers:
 * ``topictrends build --refit`` clusters from scratch, so its topic ids are fresh
   (0 = largest). ``match_topics`` pairs each new topic with at most one previous topic by
   an optimal assignment (``scipy.optimize.linear_sum_assignment``) on a similarity that
-  mixes topic-embedding cosine and keyword overlap; a pair at or above
+  mixes topic-embedding cosine (document overlap instead when the two builds' embeddings
+  come from different models, ``comparable``) and keyword overlap; a pair at or above
   ``[update] match_threshold`` keeps the previous id, every other new topic gets a fresh
   id above every id the run has ever used, so an id never changes meaning.
 * ``topictrends update`` keeps every previous topic by construction; ``update_lineage``
@@ -23,9 +24,10 @@ Relations come from document overlap over the documents both builds have (``over
   least ``grow_ratio`` times its previous size;
 * ``new``: a new topic with no row above; ``gone``: a previous topic with no row above.
 
-The similarity matrix, not document overlap, decides which ids are kept: overlap is what
-the rows report, and documents that only one build has (new or dropped ones) cannot
-count for or against a match.
+The similarity matrix decides which ids are kept; overlap is what the rows report, and
+documents that only one build has (new or dropped ones) cannot count for or against a
+match. Within one embedding space that matrix holds no document overlap; across spaces
+the overlap's Jaccard is the only signal besides keywords that means the same on both.
 """
 
 from __future__ import annotations
@@ -48,12 +50,18 @@ class TopicSet:
     sizes: np.ndarray  # int64, documents per topic (all documents of that build)
     keywords: list[list[str]]
     centroids: np.ndarray  # float32 (topics, dim), unit rows
+    # The embedding space the centroids live in (``embedding_space``); None: unknown, and
+    # then only the dimension says whether two sets' centroids can be compared.
+    space: str | None = None
 
     @classmethod
-    def from_frame(cls, topics: pd.DataFrame, topic_embeddings: np.ndarray) -> TopicSet:
+    def from_frame(
+        cls, topics: pd.DataFrame, topic_embeddings: np.ndarray, space: str | None = None
+    ) -> TopicSet:
         """From ``topics.parquet`` and ``topic_embeddings.npy`` (row i = topic id i)."""
         ids = topics["topic"].to_numpy(dtype=np.int64)
         return cls(
+            space=space,
             ids=ids,
             labels=[str(v) for v in topics["label"]],
             sizes=topics["size"].to_numpy(dtype=np.int64),
@@ -76,24 +84,63 @@ def keyword_similarity(a: list[list[str]], b: list[list[str]]) -> np.ndarray:
     return out
 
 
-def topic_similarity(prev: TopicSet, new: TopicSet, cfg: UpdateConfig) -> np.ndarray:
+def embedding_space(backend: object, model: object, dim: object) -> str:
+    """The identity of an embedding space: two centroids compare only within one.
+
+    Backend and model, not the dimension alone: the static backend at ``static_dims = 384``
+    and the hashing backend at its default 384 have the transformer's dimension, yet their
+    vectors live in other spaces, where a cosine with a MiniLM centroid means nothing.
+    """
+    return f"{backend}/{model}/{dim}"
+
+
+def comparable(prev: TopicSet, new: TopicSet) -> bool:
+    """Whether the two sets' centroids live in one embedding space (see ``embedding_space``)."""
+    a, b = prev.centroids, new.centroids
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.shape[1] == 0:
+        return False
+    return prev.space is None or new.space is None or prev.space == new.space
+
+
+def document_similarity(
+    counts: np.ndarray,
+    prev_total: np.ndarray,
+    prev_docs: pd.Series,
+    new_docs: pd.Series,
+    new_ids: np.ndarray,
+) -> np.ndarray:
+    """Jaccard overlap of two topics' documents among the documents both builds have.
+
+    ``counts`` and ``prev_total`` come from ``overlap``; 0 where neither topic has a shared
+    document. Comparable across embedding spaces, so it stands in for the centroid cosine
+    when the spaces differ (a preview from the static backend refined by the transformer:
+    the same documents, other vectors).
+    """
+    shared = new_docs[new_docs.index.isin(prev_docs.index)].value_counts()
+    new_total = np.array([int(shared.get(int(t), 0)) for t in new_ids], dtype=np.int64)
+    union = prev_total[:, None] + new_total[None, :] - counts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, counts / np.maximum(union, 1), 0.0)
+
+
+def topic_similarity(
+    prev: TopicSet, new: TopicSet, cfg: UpdateConfig, documents: np.ndarray | None = None
+) -> np.ndarray:
     """``embedding_weight`` x centroid cosine + the rest x keyword Jaccard, (prev, new).
 
-    When the two builds' embeddings are not comparable (another backend or dimension),
-    the keywords alone decide.
+    When the two builds' embeddings are not comparable (another embedding space:
+    ``comparable``), the centroid cosine's place is taken by ``documents`` (the topics'
+    document Jaccard, ``document_similarity``) when given, else the keywords alone decide.
     """
     kw = keyword_similarity(prev.keywords, new.keywords)
-    if (
-        prev.centroids.ndim == 2
-        and new.centroids.ndim == 2
-        and prev.centroids.shape[1] == new.centroids.shape[1]
-        and prev.centroids.shape[1] > 0
-    ):
+    w = cfg.embedding_weight
+    if comparable(prev, new):
         cos = np.clip(
             prev.centroids.astype(np.float64) @ new.centroids.astype(np.float64).T, -1.0, 1.0
         )
-        w = cfg.embedding_weight
         return w * cos + (1.0 - w) * kw
+    if documents is not None:
+        return w * documents + (1.0 - w) * kw
     return kw
 
 
@@ -220,11 +267,14 @@ def refit_lineage(
     ``new.ids`` are the refit's own ids; ``next_id`` is the first id never used by the
     run (so a gone topic's id is never given to an unrelated topic later).
     """
-    sim = topic_similarity(prev, new, cfg)
+    counts, prev_total = overlap(prev_docs, new_docs, prev.ids, new.ids)
+    docs_sim = None
+    if not comparable(prev, new):
+        docs_sim = document_similarity(counts, prev_total, prev_docs, new_docs, new.ids)
+    sim = topic_similarity(prev, new, cfg, docs_sim)
     pairs = match_topics(sim, cfg.match_threshold)
     id_map = _published_ids(prev, new, pairs, next_id)
 
-    counts, prev_total = overlap(prev_docs, new_docs, prev.ids, new.ids)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(prev_total[:, None] > 0, counts / prev_total[:, None], np.nan)
     rows: list[dict[str, object]] = []

@@ -21,6 +21,7 @@ from pipeline.flows.lineage import history_rows
 from pipeline.flows.run import Run, library_versions
 from pipeline.stages.base import Context
 from pipeline.stages.ingest import Corpus
+from pipeline.stages.themes import with_scores
 from pipeline.store.artifacts import check_complete
 from pipeline.store.cache import save_files, sha256_file, write_json
 from pipeline.store.contract import HISTORY_FILE, LINEAGE_FILE, MODEL_DIR
@@ -40,13 +41,15 @@ class Outcome:
     tables: dict[str, pd.DataFrame]  # topics over time, trends, keywords over time
     trends_info: dict[str, Any] | None
     extra: dict[str, pd.DataFrame]  # frames stages declare in ``publish``, by name
+    themes: pd.DataFrame | None = None  # the trends stage's scores of the hierarchy's nodes
 
     @classmethod
     def of(cls, ctx: Context) -> Outcome:
         """The results of a stage chain (a build's, or an update's)."""
         tables: dict[str, pd.DataFrame] = {}
-        info = None
+        info = themes = None
         if "trends" in ctx.out:
+            themes = ctx.out["trends"]["themes"]
             info = ctx.out["trends"]["info"]
             starts = [p["period_start"] for p in info.get("partial_periods", [])]
             over_time = ctx.out["over_time"]["over_time"]
@@ -63,9 +66,12 @@ class Outcome:
             embeddings=ctx.get("embeddings"),
             topics=ctx.get("topics"),
             topic_embeddings=ctx.get("topic_embeddings"),
-            hierarchy=ctx.out["hierarchy"]["hierarchy"] if "hierarchy" in ctx.out else None,
+            hierarchy=with_scores(ctx.out["hierarchy"]["hierarchy"], themes)
+            if "hierarchy" in ctx.out
+            else None,
             tables=tables,
             trends_info=info,
+            themes=themes,
             extra={
                 n: ctx.out[s.name][n] for s in ctx.chain if s.name in ctx.out for n in s.publish
             },

@@ -8,6 +8,8 @@ on with a lineage table.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,7 @@ from pipeline.config import Config
 from pipeline.flows.lineage import (
     TopicSet,
     apply_labels,
+    embedding_space,
     refit_lineage,
     relation_of_topics,
     renumber_tables,
@@ -38,6 +41,23 @@ def first_build(out: Outcome) -> Relation:
     )
 
 
+def space_of_build(manifest: dict[str, Any], topic_embeddings: np.ndarray) -> str:
+    """The embedding space of a published build: its manifest's ``embedding`` section, or
+    for a build from before that section its config's ``[embed]``."""
+    emb = manifest.get("embedding") or {}
+    conf = (manifest.get("config") or {}).get("embed") or {}
+    backend = emb.get("backend", conf.get("backend"))
+    model = emb.get("model", "hashing" if backend == "hashing" else conf.get("model"))
+    return embedding_space(backend, model, emb.get("dim", topic_embeddings.shape[-1]))
+
+
+def space_of_config(cfg: Config, out: Outcome) -> str:
+    """The embedding space of the build being published (as its manifest will record it)."""
+    e = cfg.embed
+    model = e.model if e.backend != "hashing" else "hashing"
+    return embedding_space(e.backend, model, int(out.embeddings.shape[1]))
+
+
 def relate_refit(
     previous: RunHandle, out: Outcome, doc_ids: pd.Series, cfg: Config
 ) -> tuple[Outcome, Relation]:
@@ -46,9 +66,10 @@ def relate_refit(
     prev_topics = previous.read_table(TOPICS_FILE)
     history = history_before(previous)
     step = step_of(previous) + 1
+    prev_emb = previous.read_array(TOPIC_EMBEDDINGS_FILE)
     fit = refit_lineage(
-        TopicSet.from_frame(prev_topics, previous.read_array(TOPIC_EMBEDDINGS_FILE)),
-        TopicSet.from_frame(out.topics, out.topic_embeddings),
+        TopicSet.from_frame(prev_topics, prev_emb, space_of_build(previous.manifest, prev_emb)),
+        TopicSet.from_frame(out.topics, out.topic_embeddings, space_of_config(cfg, out)),
         prev_docs.set_index("doc_id")["topic"],
         pd.Series(out.labels, index=doc_ids.to_numpy()),
         cfg.update,

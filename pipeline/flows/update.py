@@ -44,6 +44,7 @@ from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
 from pipeline.stages.executor import Executor
 from pipeline.stages.ingest import Corpus, ingest, modelled_texts, resolve_input, text_hash
+from pipeline.stages.themes import with_scores
 from pipeline.store.artifacts import RunHandle
 from pipeline.store.cache import Store, new_stamp, now_iso
 from pipeline.store.contract import (
@@ -121,7 +122,8 @@ def _update(
             stamp, created_at = new_stamp(), now_iso()
             out = Outcome.of(ctx)
             max_id = int(out.topics["topic"].max())
-            out.hierarchy = shift_merge_nodes(prev.read_table(HIERARCHY_FILE), max_id)
+            # The previous hierarchy, scored again on the updated documents (trends stage).
+            out.hierarchy = shift_merge_nodes(with_scores(before.hierarchy, out.themes), max_id)
             rel = _relation(prev, before, out, corpus, ctx.out["assign"]["folded"], cfg.update)
             rel.update.update(input=str(path.resolve()), **duplicates)
             docs = documents_table(corpus.docs, out, before.added)
@@ -222,6 +224,7 @@ def _previous_state(prev: RunHandle, prev_docs: pd.DataFrame, n_new: int) -> Pre
         period=prev.manifest.get("period"),
         over_time=_table(prev, OVER_TIME_FILE, drop=("partial",)),
         keywords=_table(prev, KEYWORDS_FILE),
+        hierarchy=prev.read_table(HIERARCHY_FILE),
     )
 
 

@@ -406,6 +406,8 @@ class Previous:
     period: str | None = None
     over_time: pd.DataFrame | None = None
     keywords: pd.DataFrame | None = None
+    # Its hierarchy.parquet: an update keeps it, and the trends stage scores its nodes.
+    hierarchy: pd.DataFrame | None = None
 
 
 def run(ctx: Context) -> dict[str, Any]:

@@ -9,8 +9,8 @@ the stage cache (``pipeline.stages.base``). The key chain this gives::
     cluster            reduce key + [cluster]
     represent          cluster key + texts + doc ids + [represent] + reduce seed
     hierarchy          represent key + [hierarchy]
-    trends             cluster key + dates + period + [trends]
-    keywords_over_time trends key + texts + [represent]
+    trends             cluster key + dates + period + [trends] + the hierarchy's nodes
+    keywords_over_time trends key without the hierarchy part + texts + [represent]
 
 (``label`` has no key: with LLM labels its answers are cached per topic instead.)
 
@@ -21,6 +21,8 @@ representation. Adding a stage is one entry here plus its module and its test.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from pipeline.stages import (
     assign,
@@ -34,6 +36,7 @@ from pipeline.stages import (
     reduce,
     represent,
     sample,
+    themes,
     trends,
 )
 from pipeline.stages.base import Context, Stage
@@ -43,6 +46,31 @@ BOTH = ("build", "update")
 
 def _dated(ctx: Context) -> bool:
     return bool(ctx.inputs["dated"])
+
+
+# The trends stage: its key ends with the hierarchy it scores (``themes.key_part``).
+TRENDS = Stage(
+    "trends",
+    trends.run,
+    after=("cluster",),
+    data=("dates", "period"),
+    config=("trends",),
+    artifacts=("trends", "themes", "info"),
+    flows=BOTH,
+    when=_dated,
+    extra=themes.key_part,
+)
+
+
+def _keywords_key(ctx: Context) -> str:
+    """trends key + texts + [represent], with the trends key as it is made without the
+    hierarchy part: the keywords per period do not depend on the hierarchy, so the theme
+    calls added to the trends stage leave this key (and its cached results) as they were."""
+    from pipeline.config import stable_hash
+    from pipeline.stages.base import DATA_PARTS
+
+    base = ctx.stage_key(replace(TRENDS, extra=None))
+    return stable_hash([base, DATA_PARTS["texts"](ctx.inputs), ctx.config_part("represent")])
 
 
 REGISTRY: tuple[Stage, ...] = (
@@ -94,16 +122,7 @@ REGISTRY: tuple[Stage, ...] = (
     # Never stage-cached: LLM answers are cached per topic (pipeline.stages.label).
     Stage("label", label.run, flows=BOTH),
     Stage("over_time", over_time.run, flows=BOTH, when=_dated),
-    Stage(
-        "trends",
-        trends.run,
-        after=("cluster",),
-        data=("dates", "period"),
-        config=("trends",),
-        artifacts=("trends", "info"),
-        flows=BOTH,
-        when=_dated,
-    ),
+    TRENDS,
     Stage(
         "keywords_over_time",
         keywords.run,
@@ -114,6 +133,7 @@ REGISTRY: tuple[Stage, ...] = (
         flows=BOTH,
         shown_as="trends",
         when=_dated,
+        key=_keywords_key,
     ),
 )
 

@@ -178,3 +178,26 @@ def real_start(counts: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.n
             if far and expected > ISOLATED_GAP_LOG_ODDS:
                 start[t], skipped[t] = nxt, lead
     return start, skipped
+
+
+def detectable_support(nr: float, np_: float, phi: float, alpha: float, effect: float) -> float:
+    """Fewest documents (both windows together) a unit needs for the test to show a change
+    of its share by the factor ``exp(effect)`` (a rise for ``effect > 0``, a fall below 0).
+
+    Under no change a unit's recent count out of its ``S`` documents is binomial with
+    probability ``f = nr / (nr + np_)``; had its share been multiplied by ``rho``, the
+    probability would be ``pi = rho*f / (rho*f + 1 - f)``, and the likelihood-ratio
+    deviance would average ``2 * S * KL(pi || f)``. The answer is the ``S`` at which that
+    reaches the test's critical value (``chi2(1 - alpha)``, times the dispersion when it
+    exceeds 1): below it even a change that large would usually not be significant, so a
+    unit that small is not evidence either way. Infinite when a window holds no documents.
+    """
+    from scipy.stats import chi2
+
+    if nr <= 0 or np_ <= 0 or effect == 0:
+        return float("inf")
+    f = nr / (nr + np_)
+    rho = float(np.exp(effect))
+    pi = rho * f / (rho * f + 1 - f)
+    per_doc = 2.0 * (pi * np.log(pi / f) + (1 - pi) * np.log((1 - pi) / (1 - f)))
+    return float(max(1.0, phi) * chi2.ppf(1 - alpha, df=1) / per_doc)

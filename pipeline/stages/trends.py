@@ -36,14 +36,16 @@ import pandas as pd
 from pipeline.config import TrendsConfig
 from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
 from pipeline.stages.base import Context
+from pipeline.stages.themes import headlines, hierarchy_of, node_counts, theme_info, tree_of
 from pipeline.stages.trend_stats import (
     benjamini_hochberg,
+    detectable_support,
     dispersion,
     real_start,
     share_ratio_test,
     wls_slope,
 )
-from pipeline.store.contract import CATEGORIES, TREND_COLUMNS
+from pipeline.store.contract import CATEGORIES, THEME_COLUMNS, TOO_FEW, TREND_COLUMNS
 
 # An empty stretch at the edge of the first/last period counts as "the corpus starts/ends
 # here" when, at the period's own document rate, a gap that long would happen by chance
@@ -188,10 +190,11 @@ def choose_windows(
 
 @dataclass
 class TrendsResult:
-    table: pd.DataFrame
+    table: pd.DataFrame  # one row per topic (TREND_COLUMNS)
     partial: dict[pd.Timestamp, str]
     windows: Windows
     info: dict[str, Any] = field(default_factory=dict)
+    themes: pd.DataFrame | None = None  # one row per tested hierarchy node (THEME_COLUMNS)
 
 
 def compute_trends(
@@ -200,13 +203,16 @@ def compute_trends(
     period: str,
     cfg: TrendsConfig,
     precisions: pd.Series | None = None,
+    hierarchy: pd.DataFrame | None = None,
 ) -> TrendsResult:
-    """Trend scores for every topic (label >= 0) of a dated corpus. See the module docstring."""
+    """Trend scores for every topic (label >= 0) of a dated corpus and, given the run's
+    ``hierarchy``, for every merge node below its root (``result.themes``). Topics and
+    nodes are scored by the same test and share one Benjamini-Hochberg adjustment. See the
+    module docstring and ``pipeline.stages.themes``."""
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
     dated = d.notna().to_numpy()
     n_topics = int(labels.max()) + 1 if (labels >= 0).any() else 0
-    topic_ids = np.arange(n_topics)
     if not dated.any() or n_topics == 0:
         return _no_trends(period)
 
@@ -218,6 +224,8 @@ def compute_trends(
     counts = np.zeros((n_topics, len(grid)), dtype=np.int64)
     topical = lab >= 0
     np.add.at(counts, (lab[topical], pidx[topical]), 1)
+    tree = tree_of(hierarchy, n_topics)
+    units = np.vstack([counts, node_counts(counts, tree)])  # topics, then tested nodes
     # Categories sharing the smoothing mass: the topics, plus the outliers when there are any.
     k = n_topics + int((labels == -1).any())
 
@@ -229,18 +237,13 @@ def compute_trends(
     partial = partial_periods(d[dated].reset_index(drop=True), prec, period)
     win = choose_windows(grid, totals, set(partial), cfg)
 
-    first_idx, skipped = real_start(counts, totals)
-    first_seen = pd.Series(
-        [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
-    )
-
-    slope = _long_run_slope(grid, win, counts, totals)
-    nan = np.full(n_topics, np.nan)
+    first_idx, skipped = real_start(units, totals)
+    nan = np.full(len(units), np.nan)
     table = pd.DataFrame(
         {
-            "topic": topic_ids,
-            "recent_count": np.zeros(n_topics, dtype=np.int64),
-            "previous_count": np.zeros(n_topics, dtype=np.int64),
+            "unit": np.concatenate([np.arange(n_topics), tree.nodes]).astype(np.int64),
+            "recent_count": np.zeros(len(units), dtype=np.int64),
+            "previous_count": np.zeros(len(units), dtype=np.int64),
             "recent_share": nan.copy(),
             "previous_share": nan.copy(),
             "growth": nan.copy(),
@@ -248,14 +251,45 @@ def compute_trends(
             "growth_ci_high": nan.copy(),
             "p_value": nan.copy(),
             "q_value": nan.copy(),
-            "slope": slope,
-            "first_seen": first_seen,
+            "slope": _long_run_slope(grid, win, units, totals),
+            "first_seen": pd.Series(
+                [grid[i] if i >= 0 else pd.NaT for i in first_idx], dtype="datetime64[ns]"
+            ),
         }
     )
-    phi = _score_windows(table, grid, win, counts, totals, k, cfg) if win.ok else 1.0
-    table["category"] = categorise(table, win, cfg)
+    phi, floor = 1.0, (float("inf"), float("inf"))
+    if win.ok:
+        phi = _score_windows(table, grid, win, units, totals, k, cfg, n_topics)
+        floor = _testable(grid, win, totals, phi, cfg)
+    table["category"] = categorise(table, win, cfg, testable=floor, n_topics=n_topics)
+    table["headline"] = headlines(table["unit"].tolist(), table["category"].tolist(), tree)
+    topics = table.iloc[:n_topics].rename(columns={"unit": "topic"}).reset_index(drop=True)
+    themes = table.iloc[n_topics:].rename(columns={"unit": "node"}).reset_index(drop=True)
+    themes.insert(1, "topics", [t.tolist() for t in tree.topics])
+    info = _info(period, partial, win, totals, grid, phi, cfg, skipped[:n_topics], topics)
+    info.update(theme_info(themes, *floor))
+    return TrendsResult(
+        table=topics[list(TREND_COLUMNS)],
+        partial=partial,
+        windows=win,
+        info=info,
+        themes=themes[list(THEME_COLUMNS)],
+    )
 
-    info: dict[str, Any] = {
+
+def _info(
+    period: str,
+    partial: dict[pd.Timestamp, str],
+    win: Windows,
+    totals: np.ndarray,
+    grid: pd.DatetimeIndex,
+    phi: float,
+    cfg: TrendsConfig,
+    skipped: np.ndarray,
+    topics: pd.DataFrame,
+) -> dict[str, Any]:
+    """The manifest's ``trends`` block for the topics."""
+    return {
         "period": period,
         "partial_periods": [
             {"period_start": str(ts.date()), "reason": why} for ts, why in sorted(partial.items())
@@ -267,14 +301,28 @@ def compute_trends(
         "variance_inflation": round(max(1.0, phi), 4),
         "smoothing": cfg.smoothing,
         "alpha": cfg.alpha,
-        "multiple_testing": "Benjamini-Hochberg across topics",
+        "multiple_testing": "Benjamini-Hochberg across topics and hierarchy nodes",
         "note": win.note,
         "first_seen_skipped": {
-            str(t): int(n) for t, n in zip(topic_ids, skipped, strict=True) if n
+            str(t): int(n) for t, n in zip(topics["topic"], skipped, strict=True) if n
         },
-        "categories": {c: int((table["category"] == c).sum()) for c in CATEGORIES},
+        "categories": {c: int((topics["category"] == c).sum()) for c in CATEGORIES},
     }
-    return TrendsResult(table=table[list(TREND_COLUMNS)], partial=partial, windows=win, info=info)
+
+
+def _testable(
+    grid: pd.DatetimeIndex, win: Windows, totals: np.ndarray, phi: float, cfg: TrendsConfig
+) -> tuple[float, float]:
+    """The support below which a unit is ``too few documents`` (the larger of
+    ``min_support`` and the documents the test needs to see the share double or halve,
+    whichever needs fewer), and the support a unit needs to be called ``declining`` or
+    ``fading`` (to see it halve: with a recent window smaller than the previous one, a
+    fall takes more documents to show than a rise)."""
+    nr = float(totals[grid.isin(win.recent)].sum())
+    np_ = float(totals[grid.isin(win.previous)].sum())
+    up = detectable_support(nr, np_, phi, cfg.alpha, cfg.strong_growth)
+    down = detectable_support(nr, np_, phi, cfg.alpha, -cfg.strong_growth)
+    return max(float(cfg.min_support), min(up, down)), max(float(cfg.min_support), down)
 
 
 def _no_trends(period: str) -> TrendsResult:
@@ -282,7 +330,8 @@ def _no_trends(period: str) -> TrendsResult:
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
     note = "no dated documents in any topic"
     info = {"period": period, "partial_periods": [], "complete_periods": 0, "note": note}
-    return TrendsResult(empty, {}, Windows([], [], [], note=note), info)
+    themes = pd.DataFrame({c: pd.Series(dtype=object) for c in THEME_COLUMNS})
+    return TrendsResult(empty, {}, Windows([], [], [], note=note), info, themes)
 
 
 def _long_run_slope(
@@ -305,13 +354,19 @@ def _score_windows(
     totals: np.ndarray,
     k: int,
     cfg: TrendsConfig,
+    n_topics: int,
 ) -> float:
-    """Fill the recent-vs-previous columns of ``table``; return the dispersion used."""
+    """Fill the recent-vs-previous columns of ``table``; return the dispersion used.
+
+    ``counts`` holds the topics' rows, then the nodes'. The dispersion comes from the
+    topics alone (a node's counts are sums of theirs, so counting them again would weigh
+    the same documents twice); the q-values adjust across every row.
+    """
     rmask = grid.isin(win.recent)
     pmask = grid.isin(win.previous)
     xr, xp = counts[:, rmask].sum(axis=1), counts[:, pmask].sum(axis=1)
     nr, np_ = float(totals[rmask].sum()), float(totals[pmask].sum())
-    phi = dispersion([(counts[:, m], totals[m]) for m in (pmask, rmask)])
+    phi = dispersion([(counts[:n_topics, m], totals[m]) for m in (pmask, rmask)])
     growth, lo, hi, p = share_ratio_test(xr, xp, nr, np_, k, cfg.smoothing, phi, cfg.alpha)
     table["recent_count"] = xr
     table["previous_count"] = xp
@@ -339,13 +394,27 @@ def _window_info(
     }
 
 
-def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Series:
-    """One word per topic; the first rule that holds wins.
+def categorise(
+    table: pd.DataFrame,
+    win: Windows,
+    cfg: TrendsConfig,
+    testable: tuple[float, float] | None = None,
+    n_topics: int | None = None,
+) -> pd.Series:
+    """One word per unit (topic or hierarchy node); the first rule that holds wins.
 
     1. ``new``: first document inside the recent window, and ``min_support`` recent documents.
-    2. ``stable``: fewer than ``min_support`` documents in the two windows together.
+    2. ``too few documents``: fewer documents in the two windows together than
+       ``testable[0]`` (default ``min_support``): the larger of ``min_support`` and what
+       the test needs to see the share double or halve (``_testable``); and a unit that
+       would be ``fading`` or ``declining`` with fewer than ``testable[1]``, what it needs
+       to see the share halve. Such a unit is neither
+       evidence of a trend nor of none, so it is not called ``stable`` either, nor anything
+       else: a steady 21-paper fragment is never ``declining`` by chance. The theme it
+       belongs to (a hierarchy node) has the documents to carry a call.
     3. ``emerging``: q < strong_alpha, growth >= strong_growth, and a previous share no
-       larger than the median topic's previous share (it was small).
+       larger than the median previous share of the topics (the first ``n_topics`` rows):
+       it was small.
     4. ``rising``: q < alpha and growth > 0 and growth >= min_growth.
     5. ``fading``: q < strong_alpha and growth <= -strong_growth.
     6. ``declining``: q < alpha and growth < 0 and growth <= -min_growth.
@@ -363,15 +432,17 @@ def categorise(table: pd.DataFrame, win: Windows, cfg: TrendsConfig) -> pd.Serie
     sig = q < cfg.alpha
     sure = q < cfg.strong_alpha
     prev = table["previous_share"].to_numpy()
-    small = prev <= np.median(prev)
-    enough = support >= cfg.min_support
+    small = prev <= np.median(prev[: n_topics or n])
+    floor, floor_down = testable or (cfg.min_support, cfg.min_support)
+    enough = support >= floor
     fs = table["first_seen"]
     is_new = (fs >= win.recent[0]).to_numpy() & (rc >= cfg.min_support)
     rules = [
         (is_new, "new"),
-        (~enough, "stable"),
+        (~enough, TOO_FEW),
         (sure & (g >= cfg.strong_growth) & small, "emerging"),
         (sig & (g > 0) & (g >= cfg.min_growth), "rising"),
+        (sig & (g < 0) & (g <= -cfg.min_growth) & (support < floor_down), TOO_FEW),
         (sure & (g <= -cfg.strong_growth), "fading"),
         (sig & (g < 0) & (g <= -cfg.min_growth), "declining"),
     ]
@@ -388,6 +459,11 @@ def run(ctx: Context) -> dict[str, Any]:
     """The trends stage: one row of trend scores per topic, and the windows used."""
     i = ctx.inputs
     result = compute_trends(
-        i["dates"], ctx.get("labels"), i["period"], ctx.cfg.trends, precisions=i["precisions"]
+        i["dates"],
+        ctx.get("labels"),
+        i["period"],
+        ctx.cfg.trends,
+        precisions=i["precisions"],
+        hierarchy=hierarchy_of(ctx),
     )
-    return {"trends": result.table, "info": result.info}
+    return {"trends": result.table, "themes": result.themes, "info": result.info}

@@ -33,10 +33,12 @@ MODEL_FILES = (
 # The topic id of documents in no topic (HDBSCAN's outliers; a curated hide joins them).
 OUTLIER = -1
 
-# Trend categories, in the order docs/trends.md explains them.
-CATEGORIES = ("new", "emerging", "rising", "stable", "declining", "fading")
-TREND_COLUMNS = (
-    "topic",
+# Trend categories, in the order docs/trends.md explains them. TOO_FEW: a unit with fewer
+# documents than the test needs to show a doubling or halving (neither trend nor stable).
+TOO_FEW = "too few documents"
+CATEGORIES = ("new", "emerging", "rising", "stable", TOO_FEW, "declining", "fading")
+# The columns a topic and a hierarchy node are scored by (docs/trends.md).
+SCORE_COLUMNS = (
     "recent_count",
     "previous_count",
     "recent_share",
@@ -49,7 +51,12 @@ TREND_COLUMNS = (
     "slope",
     "first_seen",
     "category",
+    "headline",  # this unit carries its call in the headline lists (docs/trends.md, Themes)
 )
+TREND_COLUMNS = ("topic", *SCORE_COLUMNS)
+# hierarchy.parquet of a dated run: the trend scores of every merge node below the root.
+THEME_COLUMNS = ("node", "topics", *SCORE_COLUMNS)
+HIERARCHY_COLUMNS = ("node", "parent", "left", "right", "distance", "label", "topics")
 KEYWORD_COLUMNS = ("topic", "period_start", "count", "keywords", "keyword_weights")
 
 # How a topic of one build relates to the previous build's (docs/updates.md), in the
@@ -104,7 +111,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     OVER_TIME_FILE: ("topic", "period_start", "count", "share", "period_total", "partial"),
     TRENDS_FILE: TREND_COLUMNS,
     KEYWORDS_FILE: KEYWORD_COLUMNS,
-    HIERARCHY_FILE: ("node", "parent", "left", "right", "distance", "label", "topics"),
+    HIERARCHY_FILE: HIERARCHY_COLUMNS,
     # Present in runs built since issue 7 (lineage only when the build has a predecessor);
     # runs from before open as they are: RunHandle.has() says whether a run holds them.
     LINEAGE_FILE: LINEAGE_COLUMNS,
@@ -115,6 +122,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     DOCUMENTS_FILE: ("added_step",),
     TOPICS_FILE: ("label_source",),  # only in runs labelled by an LLM ([represent] labels)
+    # Dated runs: each merge node's trend scores (NaN/empty on the root, which is not tested).
+    HIERARCHY_FILE: SCORE_COLUMNS,
 }
 
 # The completeness contract: every build publishes these (docs/artifacts.md lists them);
@@ -139,3 +148,10 @@ def required_artifacts(manifest: dict) -> list[str]:
     if (manifest.get("update") or {}).get("kind") in ("update", "refit"):
         required.append(LINEAGE_FILE)
     return required
+
+
+def is_preview(manifest: dict) -> bool:
+    """A preview build (``topictrends build --preview``): static embeddings, with a refined
+    build to follow as the run's next build. ``manifest.update.preview`` is true only then;
+    absent (every other build, and builds from before it) reads as false."""
+    return (manifest.get("update") or {}).get("preview") is True

@@ -31,10 +31,20 @@ class Server:
 
     def rss_kib(self) -> int:
         """Resident memory of the server process (the entrypoint execs into it)."""
+        return self.memory_kib()["VmRSS"]
+
+    def memory_kib(self) -> dict[str, int]:
+        """The server's memory: resident (VmRSS) and its parts, anonymous (RssAnon: the
+        heap), file-backed (RssFile: memory-mapped files) and tmpfs (RssShmem), and the
+        peak resident (VmHWM), from ``/proc/<pid>/status``."""
+        out = {}
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
+                out[name] = int(value.split()[0])
+        if "VmRSS" not in out:
+            raise RuntimeError("no VmRSS")
+        return out
 
 
 def entrypoint_env(cache: Path, port: int, **extra: str) -> dict[str, str]:

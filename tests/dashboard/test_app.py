@@ -15,8 +15,9 @@ import pytest
 from frames import listed
 from streamlit.testing.v1 import AppTest
 
-from dashboard import nav
+from dashboard import nav, ui
 from dashboard.run_data import RunData
+from pipeline import SCHEMA_VERSION
 from pipeline.stages.ingest import modelled_texts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
@@ -168,6 +169,24 @@ def test_filters_from_the_url_apply_to_documents(app, dated_run):
     assert set(table["topic"]) <= set(pair)
     assert at.sidebar.multiselect(key="w.topics").value == pair
     assert at.sidebar.text_input(key="w.q").value == word
+
+
+def test_a_column_header_sorts_every_matching_row_on_the_server(app, dated_run):
+    titles = dated_run.docs["title"]
+    assert titles.iloc[: ui.PAGE_ROWS].min() != titles.min()  # a page's own sort would not do
+    at = ok(app("arxiv", "documents"))
+    for order in ("ascending", "descending"):
+        grid = at.dataframe[0]
+        at.session_state[grid.key] = {"selection": {"rows": [], "columns": ["title"], "cells": []}}
+        at.run()
+        shown = ok(at).dataframe[0].value["title"].tolist()
+        assert at.query_params["sort"] == "title"
+        if order == "ascending":
+            assert "desc" not in at.query_params and shown[0] == titles.min()
+            assert shown == sorted(shown)
+        else:
+            assert at.query_params["desc"] == "1" and shown[0] == titles.max()
+            assert shown == sorted(shown, reverse=True)
 
 
 def test_sidebar_filters_write_the_url_and_clear(app):
@@ -443,8 +462,12 @@ def ok_but_warnings(at: AppTest) -> AppTest:
     return at
 
 
-def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
+def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch, tmp_path):
     from dashboard import loaders
+
+    # a scratch directory of its own: the documents' memory-mapped file is written (from
+    # the one read of documents.parquet) rather than found from an earlier test
+    monkeypatch.setenv("TOPICTRENDS_SCRATCH", str(tmp_path / "scratch"))
     from pipeline.store.artifacts import RunHandle
 
     reads: list[str] = []
@@ -478,7 +501,7 @@ def test_artifacts_are_read_once_per_run_and_shared(app, monkeypatch):
 @pytest.mark.parametrize(
     ("run", "message"),
     [
-        ("old-schema", "schema version 0, but this topictrends reads version 1"),
+        ("old-schema", f"schema version 0, but this topictrends reads version {SCHEMA_VERSION}"),
         ("no-documents", "documents.parquet: missing"),
     ],
 )

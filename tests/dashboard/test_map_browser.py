@@ -11,6 +11,7 @@ Skipped when /usr/bin/chromium or Playwright is missing; under CI=true that is a
 
 from __future__ import annotations
 
+import html
 import re
 
 import dashboard_browser as bt
@@ -20,7 +21,8 @@ import pandas as pd
 import pytest
 from update_fixture import republish
 
-from dashboard.map_figures import BEYOND_SYMBOL
+from dashboard.map_figures import BEYOND_CODE, BEYOND_SYMBOL
+from dashboard.run_data import date_strings
 from pipeline.store.cache import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -40,10 +42,35 @@ PLOT_JS = """() => {
   return {
     range: gd._fullLayout.xaxis.range,
     x: pts.flatMap(t => Array.from(t.x)),
-    symbols: pts.flatMap(t => Array.isArray(t.marker.symbol) ? t.marker.symbol : Array.from(t.x, () => t.marker.symbol)),
+    symbols: pts.flatMap(t => Array.isArray(t.marker.symbol) || ArrayBuffer.isView(t.marker.symbol)
+      ? Array.from(t.marker.symbol) : Array.from(t.x, () => t.marker.symbol)),
     selected: pts.reduce((n, t) => n + (t.selectedpoints ? t.selectedpoints.length : 0), 0),
     heatmap: gd._fullData.filter(t => t.type === 'heatmap').length,
   };
+}"""
+
+
+# The drawn point farthest from any other (and from the plot's edges): where it is on the
+# page, its trace (topic) and its document's row.
+LONELY_POINT_JS = """() => {
+  const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  const fl = gd._fullLayout, box = gd.getBoundingClientRect(), m = 40;
+  const pts = [];
+  gd._fullData.forEach(t => {
+    if (t.type !== 'scattergl') return;
+    for (let i = 0; i < t.x.length; i++) {
+      const px = fl._size.l + fl.xaxis.l2p(t.x[i]), py = fl._size.t + fl.yaxis.l2p(t.y[i]);
+      pts.push({px: box.left + px, py: box.top + py, name: t.name, row: Number(t.customdata[i]),
+                inner: px > fl._size.l + m && px < fl._size.l + fl._size.w - m &&
+                       py > fl._size.t + m && py < fl._size.t + fl._size.h - m});
+    }
+  });
+  let best = null, far = -1;
+  for (const p of pts.filter(p => p.inner)) {
+    const d = Math.min(...pts.filter(q => q !== p).map(q => Math.hypot(p.px - q.px, p.py - q.py)));
+    if (d > far) { far = d; best = p; }
+  }
+  return best;
 }"""
 
 
@@ -123,6 +150,28 @@ def test_above_the_budget_the_density_shows_and_a_lasso_lists_undrawn_documents(
     assert bt.exceptions(page) == []
 
 
+def test_the_hover_shows_the_title_date_and_topic(server, page, dashboard_runs):
+    """Hover text is sent as a title array and a date array joined by the trace's template,
+    the topic once per trace: the browser still shows all three for the point under the
+    mouse (a drawn sample point, above the budget)."""
+    bt.open_page(page, server, "map", run="arxiv")
+    point = page.evaluate(LONELY_POINT_JS)
+    page.mouse.move(point["px"], point["py"])
+    label = page.locator(".hoverlayer .hovertext").first
+    label.wait_for(timeout=10_000)
+    shown = " ".join(label.locator("text").all_text_contents())
+    docs = pd.read_parquet(
+        dashboard_runs.root / "runs" / dashboard_runs.dated / "documents.parquet",
+        columns=["title", "date", "date_precision"],
+    ).iloc[[point["row"]]]
+    assert " ".join(str(docs["title"].iloc[0]).split()[:3]) in shown, shown
+    date = date_strings(docs["date"], docs["date_precision"]).iloc[0]
+    assert date and date in shown, shown
+    # The topic: the trace's name, "12: label · label", which plotly cuts to 15 characters.
+    assert html.unescape(point["name"])[:12] in shown, shown
+    page.mouse.move(1, 1)
+
+
 def test_default_view_is_the_robust_range_and_labels_do_not_overlap(server, page, map_root):
     bt.open_page(page, server, "map", run=STRAYS)
     plot = page.evaluate(PLOT_JS)
@@ -132,7 +181,8 @@ def test_default_view_is_the_robust_range_and_labels_do_not_overlap(server, page
     assert hi < map_root[1]  # the strays do not stretch the view...
     assert x.max() <= hi + tol and x.min() >= lo - tol  # ...they are drawn inside it
     assert (np.quantile(x, 0.95) - np.quantile(x, 0.05)) > 0.5 * (hi - lo)  # bulk fills it
-    assert plot["symbols"].count(BEYOND_SYMBOL) >= 1  # the strays, marked at the edge
+    marked = [s for s in plot["symbols"] if s in (BEYOND_SYMBOL, BEYOND_CODE)]
+    assert len(marked) >= 1  # the strays, marked at the edge
     boxes = page.evaluate(LABEL_BOXES_JS)
     assert len(boxes) >= 3
     for i, a in enumerate(boxes):

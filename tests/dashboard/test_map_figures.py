@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
-from dashboard import figure_style, map_figures, run_data, topic_figures
+from dashboard import figure_style, map_data, map_figures, run_data, topic_figures
 
 EVIL = "<img src=x onerror=alert(1)> [click](http://evil.example)"
 
@@ -56,20 +57,29 @@ def test_doc_map_draws_every_document_once_in_webgl(docs, small_topics):
 
 
 def test_doc_map_hover_is_short_and_escaped(docs, small_topics):
-    hover = run_data.hover_texts(docs)
-    assert (
-        hover[0] == "&lt;img src=x onerror=alert(1)&gt; [click](http://evil.example)<br>2024-01-01"
-    )
-    assert (
-        hover[1].startswith("Paper 1 x")
-        and len(hover[1].split("<br>")[0]) == run_data.HOVER_TITLE_CHARS
-    )
-    assert hover[-1] == "Paper 59 "  # undated: no date line
-    fig = map_figures.doc_map(docs, small_topics, hover=hover)
+    titles, dates = map_figures.hover_texts(docs, np.arange(len(docs)))
+    assert titles[0] == "&lt;img src=x onerror=alert(1)&gt; [click](http://evi…"
+    assert titles[1].startswith("Paper 1 x") and len(titles[1]) == map_figures.HOVER_TITLE_CHARS
+    assert dates[0] == "2024-01-01" and dates[-1] == ""  # undated: no date
+    dated = docs.assign(date_precision=["month"] * len(docs))
+    assert map_figures.hover_texts(dated, [2])[1][0] == "2024-01"  # to its precision
+    fig = map_figures.doc_map(docs, small_topics)
     traces = _doc_traces(fig)
-    shown = {int(r): h for t in traces for r, h in zip(t.customdata, t.hovertext, strict=True)}
-    assert shown == dict(enumerate(hover))  # every point carries its own document's text
-    assert not any("<img" in h for h in shown.values())
+    shown = {
+        int(r): (h, t)
+        for tr in traces
+        for r, h, t in zip(tr.customdata, tr.hovertext, tr.text, strict=True)
+    }
+    assert shown == dict(enumerate(zip(titles, dates, strict=True)))  # each its own document's
+    assert not any("<img" in h for h, _ in shown.values())
+    # Title and date on two lines, the topic (the trace's name) once in the second box.
+    assert {t.hovertemplate for t in traces} == {
+        "%{hovertext}<br>%{text}<extra>%{fullData.name}</extra>"
+    }
+    undated = map_figures.doc_map(docs.assign(date=pd.NaT), small_topics)
+    assert {t.hovertemplate for t in _doc_traces(undated)} == {
+        "%{hovertext}<extra>%{fullData.name}</extra>"
+    }
 
 
 def test_doc_map_hides_outliers_and_applies_the_mask(docs, small_topics):
@@ -131,7 +141,10 @@ def test_above_the_budget_a_density_image_and_a_sample_with_every_topic():
     fig = map_figures.doc_map(docs, topics, budget=300)
     heat = [t for t in fig.data if t.type == "heatmap"]
     assert len(heat) == 1 and heat[0].name == map_figures.DENSITY_NAME
-    assert np.nansum(np.expm1(np.asarray(heat[0].z, dtype=float))) == pytest.approx(len(docs))
+    z = np.asarray(heat[0].z)
+    assert z.dtype == np.uint8  # one byte a cell
+    counts = np.expm1(z / map_figures.DENSITY_STEPS) * (z > 0)
+    assert counts.sum() == pytest.approx(len(docs), rel=0.05)  # log levels, ~3% apart
     traces = _doc_traces(fig)
     drawn = np.concatenate([np.asarray(t.customdata) for t in traces])
     assert len(drawn) <= 300 and set(docs["topic"][drawn]) == {0, 1, 2}
@@ -149,14 +162,14 @@ def test_the_default_view_is_the_robust_range_with_strays_marked_at_its_edge():
     assert x1 < 20  # the stray at x=400 does not stretch the axis
     (t0,) = [t for t in _doc_traces(fig) if 5 in list(t.customdata)]
     i = list(t0.customdata).index(5)
-    assert t0.x[i] == pytest.approx(x1) and t0.marker.symbol[i] == map_figures.BEYOND_SYMBOL
-    assert t0.hovertext[i].endswith(map_figures.BEYOND_NOTE)
+    assert t0.x[i] == pytest.approx(x1) and t0.marker.symbol[i] == map_figures.BEYOND_CODE
+    assert t0.text[i].endswith(map_figures.BEYOND_NOTE)
     strays = [
         r
         for t in _doc_traces(fig)
         if t.marker.symbol is not None
         for r, sym in zip(t.customdata, t.marker.symbol, strict=True)
-        if sym == map_figures.BEYOND_SYMBOL
+        if sym == map_figures.BEYOND_CODE
     ]
     assert len(strays) <= 3  # a stray, perhaps a gapped Gaussian tail; not a small topic
     assert not set(strays) & set(np.flatnonzero(docs["topic"] == 2))  # the edge topic stays in
@@ -179,3 +192,60 @@ def test_topic_colours_follow_the_scheme(small_topics):
     assert set(distinct.values()) <= set(figure_style.MAP_PALETTE)
     branch = map_figures.topic_colors(small_topics, hierarchy, "branch")
     assert set(branch) == {0, 1}
+
+
+# What a map view may send (plotly's JSON, as st.plotly_chart sends it): a fixed part (layout
+# and labels, the density image, a little per topic trace) plus this much per drawn point,
+# whatever the run's size: coordinates and row (binary, 16 bytes), a title of at most 48
+# characters and a date. Measured: 91 bytes a point for the titles below, 80 for arXiv's.
+BYTES_PER_POINT = 95
+FIXED_BYTES = 55_000
+BYTES_PER_TOPIC = 250
+WELL_UNDER_TARGET = 2_500_000  # issue 17's target: a map view at most 3 MB at 1M documents
+
+
+def _long_titled(n: int, n_topics: int = 30) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` documents whose titles are all longer than the hover keeps, dated to the day."""
+    rng = np.random.default_rng(3)
+    topic = rng.integers(0, n_topics, n)
+    topic[::10] = -1
+    centre = rng.normal(size=(n_topics + 1, 2)) * 4
+    xy = centre[topic + 1] + rng.normal(size=(n, 2))
+    xy[:3] += 500.0  # strays, drawn at the edge with their own marker
+    docs = pd.DataFrame(
+        {
+            "title": [
+                f"{i} A rather long title on topic models & the trends of big corpora"
+                for i in range(n)
+            ],
+            "date": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 2000, n), "D"),
+            "topic": topic,
+            "x": xy[:, 0].astype(np.float32),
+            "y": xy[:, 1].astype(np.float32),
+        }
+    )
+    topics = pd.DataFrame(
+        {
+            "topic": np.arange(n_topics),
+            "label": [f"word{t} · other{t} · third{t}" for t in range(n_topics)],
+            "size": np.bincount(topic[topic >= 0], minlength=n_topics),
+            "x": centre[1:, 0],
+            "y": centre[1:, 1],
+        }
+    )
+    return docs, topics
+
+
+def test_a_map_view_sends_bytes_in_proportion_to_the_budget_not_the_corpus():
+    budget, sizes = 2_000, {}
+    for n in (40_000, 160_000):  # rows past 32,767: the row numbers are 4 bytes, as at 1M
+        docs, topics = _long_titled(n)
+        fig = map_figures.doc_map(docs, topics, budget=budget)
+        drawn = fig.layout.meta["drawn"]
+        assert 0.95 * budget <= drawn <= budget + 50
+        sizes[n] = len(pio.to_json(fig, validate=False))
+        assert sizes[n] <= FIXED_BYTES + BYTES_PER_TOPIC * len(topics) + BYTES_PER_POINT * drawn
+    assert abs(sizes[160_000] - sizes[40_000]) < 0.05 * sizes[40_000]
+    # The default budget keeps a view of a run with 200 topics well under the target.
+    worst = FIXED_BYTES + BYTES_PER_TOPIC * 200 + BYTES_PER_POINT * map_data.DEFAULT_POINT_BUDGET
+    assert worst <= WELL_UNDER_TARGET

@@ -32,13 +32,13 @@ def test_docs_are_prepared_once_with_labels_and_safe_links(dated_run):
     labelled = docs[docs["topic"] >= 0].iloc[0]
     assert labelled["topic_label"] == dated_run.labels[int(labelled["topic"])]
     assert docs["url"].notna().any()
-    assert docs["url"].map(lambda u: u is None or u.startswith("http")).all()
+    assert docs["url"].map(lambda u: pd.isna(u) or u.startswith("http")).all()
     assert docs["date_str"].str.fullmatch(r"\d{4}-\d{2}").all()  # arXiv dates are months
 
 
 def test_javascript_links_are_dropped(dashboard_runs):
     evil = RunData.open(dashboard_runs.root / "runs" / dashboard_runs.evil)
-    assert evil.docs["url"].iloc[1] is None
+    assert pd.isna(evil.docs["url"].iloc[1])  # a missing value of pandas' str dtype
     assert run_data.safe_url("javascript:alert(1)") is None
     assert run_data.safe_url(" https://arxiv.org/abs/1 ") == "https://arxiv.org/abs/1"
     assert run_data.safe_url(float("nan")) is None

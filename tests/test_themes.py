@@ -1,0 +1,182 @@
+"""Trend calls on hierarchy nodes (pipeline.stages.themes): themes split into small topics
+are still called, small topics are `too few documents` rather than stable or declining, and
+each call is headlined once (docs/trends.md, "Themes" and "Too few documents")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.config import TrendsConfig
+from pipeline.stages.themes import DOWN, UP, Tree, headlines, tree_of, with_scores
+from pipeline.stages.trend_stats import detectable_support
+from pipeline.stages.trends import compute_trends
+from pipeline.store.contract import THEME_COLUMNS, TOO_FEW, TREND_COLUMNS
+from tests.trends_fragmented import fragmented
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    docs, hierarchy = fragmented(seed=0)
+    result = compute_trends(
+        docs["date"],
+        docs["topic"].to_numpy(),
+        "month",
+        TrendsConfig(),
+        precisions=pd.Series(["day"] * len(docs)),
+        hierarchy=hierarchy,
+    )
+    return docs, hierarchy, result.table, result.themes
+
+
+def _units(topics: pd.DataFrame, themes: pd.DataFrame) -> list[tuple[list[int], str, bool]]:
+    """(topics, category, headline) of every scored unit: topics, then nodes."""
+    rows = [([int(t)], c, bool(h)) for t, c, h in topics[["topic", "category", "headline"]].values]
+    rows += [
+        ([int(x) for x in ts], c, bool(h))
+        for ts, c, h in themes[["topics", "category", "headline"]].values
+    ]
+    return rows
+
+
+def test_fragmented_themes_are_called_at_the_node_level(scored) -> None:
+    docs, _, topics, themes = scored
+    assert list(topics.columns) == list(TREND_COLUMNS)
+    assert list(themes.columns) == list(THEME_COLUMNS)
+    role = docs.groupby("topic")["role"].first()
+    units = _units(topics, themes)
+    for theme, mine in docs.groupby("theme"):
+        want = {"rising": UP, "late": UP, "fading": DOWN}.get(mine["role"].iloc[0])
+        if want is None:
+            continue
+        size = mine["topic"].value_counts()
+        held = [
+            size.reindex(ts).fillna(0).sum() / len(mine)
+            for ts, c, head in units
+            if head and c in want
+        ]
+        assert max(held, default=0) > 0.5, f"theme {theme} ({mine['role'].iloc[0]}) not called"
+    # The fragments alone: every one is too small for the test, so none carries the call.
+    rising = topics[topics["topic"].map(role) == "rising"]
+    assert (rising["category"] == TOO_FEW).all()
+    # No unit made of steady papers only is called anything, and no steady fragment is
+    # called stable either: it has too few documents to say.
+    for ts, c, _ in units:
+        if set(role[ts]) == {"steady"}:
+            assert c not in UP | DOWN
+            if len(ts) == 1:
+                assert c == TOO_FEW
+    # Each called document is headlined once.
+    heads = [set(ts) for ts, _, h in units if h]
+    assert sum(len(h) for h in heads) == len(set().union(*heads))
+
+
+def test_without_the_hierarchy_the_fragments_go_uncalled(scored) -> None:
+    docs, _, _, _ = scored
+    flat = compute_trends(
+        docs["date"],
+        docs["topic"].to_numpy(),
+        "month",
+        TrendsConfig(),
+        precisions=pd.Series(["day"] * len(docs)),
+    )
+    role = docs.groupby("topic")["role"].first()
+    called = flat.table[flat.table["category"].isin(UP)]
+    assert not (called["topic"].map(role) == "rising").any()
+    assert (
+        flat.themes.empty
+        and flat.table["headline"].eq(flat.table["category"].isin(UP | DOWN)).all()
+    )
+
+
+def test_too_few_documents_follows_the_power_of_the_test() -> None:
+    # Recent window 20% of the documents: a doubling needs ~39 documents to be seen, a
+    # halving ~68 (fewer documents fall in the smaller window to show it).
+    need = detectable_support(200, 800, 1.0, 0.05, np.log(2))
+    assert 35 < need < 45 and 60 < detectable_support(200, 800, 1.0, 0.05, -np.log(2)) < 75
+    assert detectable_support(200, 800, 2.0, 0.05, np.log(2)) == pytest.approx(2 * need)
+    assert detectable_support(0, 800, 1.0, 0.05, np.log(2)) == float("inf")
+
+
+def test_a_steady_21_paper_topic_with_an_empty_recent_window_is_too_few() -> None:
+    # 36 months of 25 documents; topic 1 holds 21 papers, none in the last 7 months (about
+    # 4 expected): significant on its own, but 21 documents cannot show a halving reliably.
+    months = pd.date_range("2021-01-01", periods=36, freq="MS")
+    dates = np.repeat(months, 25)
+    labels = np.zeros(len(dates), dtype=np.int64)
+    early = np.flatnonzero(dates < months[29])
+    labels[early[:: len(early) // 21][:21]] = 1
+    precisions = pd.Series(["month"] * len(dates))
+    table = compute_trends(pd.Series(dates), labels, "month", TrendsConfig(), precisions).table
+    row = table.set_index("topic").loc[1]
+    assert row["recent_count"] == 0 and row["q_value"] < 0.05
+    assert row["category"] == TOO_FEW
+    assert table.set_index("topic").loc[0, "category"] == "stable"
+
+
+def _tree(rows: list[tuple[int, int, int, int]]) -> Tree:
+    """(node, parent, left, right) rows; topics filled from the leaves."""
+    h = pd.DataFrame(rows, columns=["node", "parent", "left", "right"])
+
+    def of(u: int) -> list[int]:
+        if u not in set(h["node"]):
+            return [u]
+        r = h.set_index("node").loc[u]
+        return of(int(r["left"])) + of(int(r["right"]))
+
+    h["topics"] = [sorted(of(n)) for n in h["node"]]
+    return tree_of(h, 1 + int(h[["left", "right"]].to_numpy().max()))
+
+
+def test_headline_is_the_largest_theme_whose_parts_agree() -> None:
+    # Topics 0-3; node 4 = {0, 1}, node 5 = {4, 2}, root 6 = {5, 3}.
+    tree = _tree([(4, 5, 0, 1), (5, 6, 4, 2), (6, -1, 5, 3)])
+    assert tree.nodes == [4, 5]  # the root is not a theme
+    ids = [0, 1, 2, 3, 4, 5]
+
+    def heads(cats: list[str]) -> list[int]:
+        return [u for u, h in zip(ids, headlines(ids, cats, tree), strict=True) if h]
+
+    # Fragments too small, node 4 rising, node 5 rising with a too-small third part: 5 carries.
+    assert heads([TOO_FEW, TOO_FEW, TOO_FEW, "stable", "rising", "rising"]) == [5]
+    # Topic 2 was tested and is stable: node 5 mixes a trend with a steady topic, 4 carries.
+    assert heads([TOO_FEW, TOO_FEW, "stable", "stable", "rising", "rising"]) == [4]
+    # Both fragments called on their own: the theme above them carries, once.
+    assert heads(["rising", "emerging", "stable", "stable", "rising", "stable"]) == [4]
+    # A part moving the other way breaks the theme: each carries its own call.
+    assert heads(["rising", "declining", "stable", "stable", "rising", "stable"]) == [0, 1]
+    # A node called while its parts were not tested stands alone; a stable node calls nothing.
+    assert heads([TOO_FEW, TOO_FEW, TOO_FEW, "fading", "stable", "stable"]) == [3]
+
+
+def test_node_scores_join_the_hierarchy_and_replace_old_ones(scored) -> None:
+    _, hierarchy, _, themes = scored
+    out = with_scores(hierarchy, themes)
+    assert list(out.columns[: len(hierarchy.columns)]) == list(hierarchy.columns)
+    root = out["parent"] == -1
+    assert out.loc[root, "category"].isna().all() and not out.loc[root, "headline"].any()
+    assert out.loc[~root, "category"].notna().all() and len(out) == len(hierarchy)
+    # An update keeps the previous hierarchy: its old scores are replaced, not duplicated.
+    again = with_scores(out.assign(category="stale"), themes)
+    assert list(again.columns) == list(out.columns)
+    pd.testing.assert_frame_equal(again, out)
+    assert with_scores(hierarchy, None) is hierarchy  # an undated run: no scores
+
+
+def test_a_fall_needs_the_documents_to_show_a_halving() -> None:
+    # Recent window 7 of 36 months (19% of the documents): a doubling shows from ~40
+    # documents, a halving from ~70. Topic 1 has 50 papers, none recent: clearly significant,
+    # enough to have seen a rise, too few to call a fall.
+    months = pd.date_range("2021-01-01", periods=36, freq="MS")
+    dates = np.repeat(months, 25)
+    labels = np.zeros(len(dates), dtype=np.int64)
+    early = np.flatnonzero(dates < months[29])
+    labels[early[:: len(early) // 50][:50]] = 1
+    result = compute_trends(
+        pd.Series(dates), labels, "month", TrendsConfig(), pd.Series(["month"] * len(dates))
+    )
+    info, row = result.info, result.table.set_index("topic").loc[1]
+    assert info["testable_support"] < 50 < info["testable_support_decline"]
+    assert row["recent_count"] == 0 and row["q_value"] < 0.001
+    assert row["category"] == TOO_FEW
