@@ -1,7 +1,7 @@
 """Topic quality: topictrends' defaults against plain BERTopic() on the same embeddings.
 
-    python bench/quality.py                       # all three corpora, seeds 1 2 3
-    python bench/quality.py --corpora trending --seeds 1 2
+    python bench/quality.py                       # all three corpora, seeds 1 11 21
+    python bench/quality.py --corpora trending --seeds 1 11
 
 For each corpus and seed it fits both systems on identical all-MiniLM-L6-v2 embeddings
 (taken from, or added to, the topictrends embedding cache) and reports NMI and ARI
@@ -9,6 +9,18 @@ against labels (arXiv sample, papers with exactly one label; outliers count as t
 cluster), NPMI coherence of each topic's top 10 words, topic diversity, outlier share,
 number of topics, and stability (mean pairwise ARI between the seeds' assignments).
 Results go to stdout as a markdown table and to bench/results/quality.json.
+
+    python bench/quality.py --split report         # the reporting half of each corpus
+    python bench/quality.py --split tune --systems topictrends \
+        --keywords round-one coherence=0.3 coherence=0.7   # keyword choices, one clustering
+
+``--split`` cuts each corpus into a tuning half and a reporting half: by date where the
+corpus has dates (the earlier half tunes, the later half reports; a date's documents stay
+together), by position where it has none (the first half tunes). Defaults are tuned on
+the tuning half only and figures are reported on the other. ``--keywords`` adds, for each
+seed's clustering, the topics' keywords chosen with other ``[represent]`` settings
+(``round-one`` = the keywords before the coherence-aware choice), so keyword choices are
+compared on the same topics. ``--set section.key=value`` changes topictrends' settings.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ from pipeline.stages.jit import enable_numba_cache  # noqa: E402
 
 enable_numba_cache()
 
-from pipeline.config import Config, IngestConfig, ReduceConfig  # noqa: E402
+from pipeline.config import Config, IngestConfig  # noqa: E402
 from pipeline.flows.run import Run  # noqa: E402
 from pipeline.progress import SilentReporter  # noqa: E402
 from pipeline.stages.base import Context  # noqa: E402
@@ -52,20 +64,70 @@ CORPORA = {
 }
 
 
+ROUND_ONE = {"keyword_candidates": 10, "coherence": 0.0, "exclusivity": 0.0}
+
+
+def keyword_variant(spec: str) -> dict:
+    """``round-one`` or ``key=value,key=value`` over ``[represent]`` settings."""
+    if spec == "round-one":
+        return dict(ROUND_ONE)
+    out = {}
+    for part in spec.split(","):
+        key, _, value = part.partition("=")
+        out[key.strip()] = json.loads(value)
+    return out
+
+
 def ours(
-    texts: list[str], emb: np.ndarray, doc_ids: list[str], seed: int, ctx: Context
-) -> tuple[np.ndarray, list[list[str]]]:
+    texts: list[str],
+    emb: np.ndarray,
+    doc_ids: list[str],
+    seed: int,
+    ctx: Context,
+    cfg: Config,
+    variants: dict[str, dict] | None = None,
+    fits_dir: str | None = None,
+) -> tuple[np.ndarray, dict[str, list[list[str]]]]:
+    """One clustering, and its topics' keywords under each keyword variant ("" = ``cfg``'s).
+
+    With ``fits_dir`` the clustering is kept there (labels and map, .npz) and reused by a
+    later run with the same documents and settings: keyword choices are compared without
+    fitting UMAP again.
+    """
     from pipeline.stages.cluster import cluster
     from pipeline.stages.reduce import reduce
     from pipeline.stages.represent import fit_representation
 
-    cfg = Config()
-    spaces, xy = reduce(emb, ReduceConfig(seed=seed), texts=texts)
-    result = cluster(spaces, emb, cfg.cluster)
-    rep = fit_representation(
-        texts, emb, result.labels, xy, doc_ids, lambda t: encode(ctx, t), cfg.represent, seed=seed
-    )
-    return result.labels, [list(k) for k in rep.topics["keywords"]]
+    reduce_cfg = cfg.reduce.model_copy(update={"seed": seed})
+    kept = None
+    if fits_dir is not None:
+        from pipeline.config import stable_hash
+
+        what = [reduce_cfg.key(), cfg.cluster.key(), cfg.embed.key(), doc_ids]
+        kept = Path(fits_dir) / f"labels-{stable_hash(what)}.npz"
+    if kept is not None and kept.exists():
+        with np.load(kept, allow_pickle=False) as z:
+            labels, xy = z["labels"], z["xy"]
+    else:
+        spaces, xy = reduce(emb, reduce_cfg, texts=texts)
+        labels = cluster(spaces, emb, cfg.cluster).labels
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(kept, labels=labels, xy=xy)
+    words = {}
+    for name, update in {"": {}, **(variants or {})}.items():
+        rep = fit_representation(
+            texts,
+            emb,
+            labels,
+            xy,
+            doc_ids,
+            lambda t: encode(ctx, t),
+            cfg.represent.model_copy(update=update),
+            seed=seed,
+        )
+        words[name] = [list(k) for k in rep.topics["keywords"]]
+    return labels, words
 
 
 def plain_bertopic(
@@ -137,54 +199,96 @@ def diversity(topic_words: list[list[str]]) -> float:
     return len(set(words)) / len(words) if words else float("nan")
 
 
-def evaluate(
-    name: str, spec: str, seeds: list[int], store: Store, systems: list[str] = SYSTEMS
-) -> list[dict]:
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+def split_mask(docs: pd.DataFrame, half: str) -> np.ndarray:
+    """Which documents are in ``half`` ("tune", "report" or "all").
 
+    Dated corpora are cut at the median date: documents dated before it tune, the rest
+    report, so a date's documents (one speech's paragraphs) stay on one side. Undated
+    corpora are cut by position: the first half tunes.
+    """
+    n = len(docs)
+    if half == "all":
+        return np.ones(n, dtype=bool)
+    dates = pd.to_datetime(docs["date"], errors="coerce") if "date" in docs else None
+    if dates is not None and dates.notna().all():
+        cutoff = dates.sort_values(kind="stable").iloc[n // 2]
+        tune = (dates < cutoff).to_numpy()
+    else:
+        tune = np.arange(n) < n // 2
+    return tune if half == "tune" else ~tune
+
+
+def _row(name: str, system: str, seed: int, topics: np.ndarray, words: list, ref: tuple) -> dict:
+    matrix, vocab, labels, single = ref
+    row = {
+        "corpus": name, "system": system, "seed": seed, "documents": len(topics),
+        "topics": int(len(words)), "outlier_share": float((topics == -1).mean()),
+        "npmi": npmi(words, matrix, vocab), "diversity": diversity(words),
+    }  # fmt: skip
+    if labels is not None:
+        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+        row["nmi"] = float(normalized_mutual_info_score(labels[single], topics[single]))
+        row["ari"] = float(adjusted_rand_score(labels[single], topics[single]))
+    return row
+
+
+def evaluate(
+    name: str,
+    spec: str,
+    seeds: list[int],
+    store: Store,
+    systems: list[str] = SYSTEMS,
+    half: str = "all",
+    cfg: Config | None = None,
+    variants: dict[str, dict] | None = None,
+    fits_dir: str | None = None,
+) -> list[dict]:
+    from sklearn.metrics import adjusted_rand_score
+
+    cfg = cfg or Config()
     path, run_name = resolve_input(spec)
     corpus = ingest(path, run_name, IngestConfig())
-    texts = corpus.texts
-    ctx = Run(store, Config(), SilentReporter()).context({})
+    keep = split_mask(corpus.docs, half)
+    docs = corpus.docs[keep].reset_index(drop=True)
+    texts = [t for t, k in zip(corpus.texts, keep, strict=True) if k]
+    ctx = Run(store, cfg, SilentReporter()).context({})
     t0 = time.perf_counter()
     emb = encode(ctx, texts)
     print(
-        f"[{name}] {len(texts)} documents embedded in {time.perf_counter() - t0:.0f}s",
+        f"[{name}/{half}] {len(texts)} documents embedded in {time.perf_counter() - t0:.0f}s",
         file=sys.stderr,
     )
-    labels = None
-    if "label" in corpus.docs.columns and "n_labels" in corpus.docs.columns:
-        single = (corpus.docs["n_labels"] == 1).to_numpy()
-        labels = corpus.docs["label"].to_numpy()
-    matrix, vocab = reference_matrix(texts)
-    rows = []
-    fits = {
-        "topictrends": lambda s: ours(texts, emb, corpus.docs["doc_id"].tolist(), s, ctx),
-        "BERTopic()": lambda s: plain_bertopic(texts, emb, s),
-    }
-    for system, fit in ((k, v) for k, v in fits.items() if k in systems):
-        assignments = []
+    labels = single = None
+    if "label" in docs.columns and "n_labels" in docs.columns:
+        single = (docs["n_labels"] == 1).to_numpy()
+        labels = docs["label"].to_numpy()
+    ref = (*reference_matrix(texts), labels, single)
+    doc_ids = docs["doc_id"].tolist()
+    rows: list[dict] = []
+    for system in systems:
+        assignments: dict[str, list[np.ndarray]] = {}
         for seed in seeds:
             t0 = time.perf_counter()
-            topics, words = fit(seed)
-            seconds = time.perf_counter() - t0
-            assignments.append(topics)
-            row = {
-                "corpus": name, "system": system, "seed": seed, "documents": len(texts),
-                "topics": int(len(words)), "outlier_share": float((topics == -1).mean()),
-                "npmi": npmi(words, matrix, vocab), "diversity": diversity(words), "seconds": round(seconds, 1),
-            }  # fmt: skip
-            if labels is not None:
-                row["nmi"] = float(normalized_mutual_info_score(labels[single], topics[single]))
-                row["ari"] = float(adjusted_rand_score(labels[single], topics[single]))
-            rows.append(row)
-            print(
-                f"[{name}] {system} seed {seed}: {json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})}",
-                file=sys.stderr,
-            )
-        pairs = [adjusted_rand_score(a, b) for a, b in itertools.combinations(assignments, 2)]
-        for row in rows[-len(seeds) :]:
-            row["seed_ari"] = float(np.mean(pairs)) if pairs else float("nan")
+            if system == "topictrends":
+                topics, by_variant = ours(texts, emb, doc_ids, seed, ctx, cfg, variants, fits_dir)
+            else:
+                topics, words = plain_bertopic(texts, emb, seed)
+                by_variant = {"": words}
+            seconds = round(time.perf_counter() - t0, 1)
+            for variant, words in by_variant.items():
+                label = f"{system} [{variant}]" if variant else system
+                row = _row(name, label, seed, topics, words, ref) | {"seconds": seconds}
+                row["split"] = half
+                rows.append(row)
+                assignments.setdefault(label, []).append(topics)
+                shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+                print(f"[{name}/{half}] {label} seed {seed}: {json.dumps(shown)}", file=sys.stderr)
+        for label, runs in assignments.items():
+            pairs = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
+            for row in rows:
+                if row["system"] == label:
+                    row["seed_ari"] = float(np.mean(pairs)) if pairs else float("nan")
     return rows
 
 
@@ -230,19 +334,72 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA))
-    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    ap.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[1, 11, 21],
+        help="master seeds; an ensemble of m UMAP fits uses seeds s..s+m-1, so seeds closer than 10 share fits and overstate stability",
+    )
     ap.add_argument(
         "--cache-dir",
         default=None,
         help="topictrends cache root holding the embeddings (default: $TOPICTRENDS_CACHE or ./cache)",
     )
     ap.add_argument("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS)
+    ap.add_argument(
+        "--split",
+        choices=["all", "tune", "report"],
+        default="all",
+        help="the whole corpus, its tuning half or its reporting half",
+    )
+    ap.add_argument(
+        "--keywords",
+        nargs="*",
+        default=[],
+        metavar="SPEC",
+        help="keyword choices to compare on the same clusterings: round-one, or key=value,... over [represent]",
+    )
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="topictrends settings, e.g. cluster.selection_method=eom (JSON values, or a bare word)",
+    )
+    ap.add_argument(
+        "--fits-dir",
+        default=None,
+        help="keep topictrends' clusterings here and reuse them (keyword choices compared without refitting)",
+    )
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "quality.json"))
     args = ap.parse_args()
+    overrides: dict[str, dict] = {}
+    for item in args.set:
+        dotted, _, value = item.partition("=")
+        section, _, key = dotted.partition(".")
+        try:
+            overrides.setdefault(section, {})[key] = json.loads(value)
+        except ValueError:  # a bare word: a string
+            overrides.setdefault(section, {})[key] = value
+    cfg = Config().with_overrides(overrides) if overrides else Config()
+    variants = {spec: keyword_variant(spec) for spec in args.keywords}
     store = Store(cache_root(args.cache_dir))
     rows = []
     for name in args.corpora:
-        rows += evaluate(name, CORPORA[name], args.seeds, store, args.systems)
+        rows += evaluate(
+            name,
+            CORPORA[name],
+            args.seeds,
+            store,
+            args.systems,
+            args.split,
+            cfg,
+            variants,
+            args.fits_dir,
+        )
+    for row in rows:
+        row["settings"] = args.set
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(rows, indent=2))
     print(table(rows))

@@ -96,8 +96,8 @@ def consensus(labelings: list[np.ndarray], min_size: int) -> tuple[np.ndarray, n
     Builds the co-association matrix (the fraction of runs in which two documents share a
     topic), cuts its average-linkage tree at 0.5, and turns groups smaller than
     ``min_size`` into outliers. A document's probability is its mean co-association with
-    the rest of its topic. Memory is O(n^2), which is why the ensemble is only used up to
-    a few thousand documents.
+    the rest of its topic. Memory is O(n^2): above ``DENSE_CONSENSUS_MAX`` documents the
+    consensus is taken over a kNN graph instead (``knn_consensus``).
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
@@ -122,6 +122,53 @@ def consensus(labelings: list[np.ndarray], min_size: int) -> tuple[np.ndarray, n
     return raw, probs
 
 
+DENSE_CONSENSUS_MAX = 6_000  # above this many documents the consensus is taken over a kNN graph
+CONSENSUS_NEIGHBORS = 15
+
+
+def knn_consensus(
+    labelings: list[np.ndarray], spaces: np.ndarray, min_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Combine clusterings over a k-nearest-neighbour graph: memory O(n k), not O(n^2).
+
+    The edges are each document's ``CONSENSUS_NEIGHBORS`` nearest neighbours in every
+    run's space (the union). An edge is kept when a strict majority of the runs put its
+    two documents in one topic; the connected components of the kept edges are the
+    topics, and those smaller than ``min_size`` are outliers. Two topics merge only where
+    neighbouring documents were together in most runs, which a dense co-association
+    matrix (``consensus``) checks for every pair at n^2 memory (4 GB at 22,000 documents).
+    A document's probability is its mean co-association with its neighbours in its topic.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(labelings[0])
+    k = min(CONSENSUS_NEIGHBORS + 1, n)
+    pairs = []
+    for space in spaces:
+        idx = NearestNeighbors(n_neighbors=k).fit(space).kneighbors(return_distance=False)
+        pairs.append(np.column_stack([np.repeat(np.arange(n), idx.shape[1]), idx.ravel()]))
+    edges = np.unique(np.sort(np.vstack(pairs), axis=1), axis=0)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    a, b = edges[:, 0], edges[:, 1]
+    co = np.zeros(len(edges), dtype=np.float32)
+    for lab in labelings:
+        co += (lab[a] == lab[b]) & (lab[a] >= 0)
+    co /= len(labelings)
+    kept = co > 0.5
+    graph = sparse.coo_matrix((np.ones(kept.sum()), (a[kept], b[kept])), shape=(n, n))
+    _, groups = connected_components(graph, directed=False)
+    ids, counts = np.unique(groups, return_counts=True)
+    raw = np.where(np.isin(groups, ids[counts >= min_size]), groups, -1).astype(np.int64)
+    probs = np.zeros(n, dtype=np.float32)
+    inside = kept & (raw[a] >= 0)
+    total = np.bincount(a[inside], co[inside], n) + np.bincount(b[inside], co[inside], n)
+    count = np.bincount(a[inside], minlength=n) + np.bincount(b[inside], minlength=n)
+    probs[count > 0] = (total[count > 0] / count[count > 0]).astype(np.float32)
+    return raw, probs
+
+
 def cluster(spaces: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> Clustering:
     """HDBSCAN on each reduced space (one per UMAP seed), consensus when there are several."""
     from pipeline.stages.jit import enable_numba_cache
@@ -136,8 +183,10 @@ def cluster(spaces: np.ndarray, embeddings: np.ndarray, cfg: ClusterConfig) -> C
     runs = [_hdbscan(space, mcs, min_samples, cfg.selection_method) for space in spaces]
     if len(runs) == 1:
         raw, probs = runs[0]
-    else:
+    elif n <= DENSE_CONSENSUS_MAX:
         raw, probs = consensus([r[0] for r in runs], mcs)
+    else:
+        raw, probs = knn_consensus([r[0] for r in runs], spaces, mcs)
     if (raw >= 0).sum() == 0:
         # Everything is noise (tiny or uniform corpus): one topic is the honest answer.
         raw = np.zeros(n, dtype=np.int64)

@@ -26,6 +26,7 @@ import pandas as pd
 from pipeline.config import RepresentConfig
 from pipeline.stages.base import Context
 from pipeline.stages.cluster import centroids
+from pipeline.stages.coherence import Cooccurrence
 from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
 from pipeline.store.artifacts import model_complete
 from pipeline.store.contract import REQUIRED_COLUMNS, TOPICS_FILE
@@ -118,7 +119,6 @@ def make_label(keywords: list[str], n_words: int) -> str:
     return " · ".join(seen) if seen else "(no keywords)"
 
 
-CANDIDATES = 10  # c-TF-IDF candidates per topic that refinement re-ranks (10 gave the best NPMI on the trending corpus; 30 let rare, incoherent terms in)
 MAX_TOPICS_PER_KEYWORD = 2  # a keyword describes at most this many topics, so topics read apart
 SIM_WEIGHT = 0.5  # keyword score: this much similarity to the topic centroid, the rest c-TF-IDF
 
@@ -151,7 +151,13 @@ def fit_representation(
         t: [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[t]) or []) if w and s > 0]
         for t in range(n_topics)
     }
-    chosen = refine_keywords(candidates, cents, encode, cfg)
+    cooc = None
+    if cfg.refine != "none" and (cfg.coherence > 0 or cfg.exclusivity > 0):
+        from pipeline.stages.coherence import cooccurrence
+
+        words = sorted({w for cands in candidates.values() for w, _ in cands})
+        cooc = cooccurrence(texts, labels, words, model.vectorizer_model.analyzer, seed)
+    chosen = refine_keywords(candidates, cents, encode, cfg, cooc)
     bt_to_ours = {b: t for t, b in ours_to_bt.items()}
     model.topic_representations_ = {
         b: (chosen.get(bt_to_ours.get(b, -1)) or reps)
@@ -209,7 +215,7 @@ def _fit_model(
         vectorizer_model=vectorizer,
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
         representation_model=None,
-        top_n_words=max(CANDIDATES, cfg.top_n_words),
+        top_n_words=max(cfg.keyword_candidates, cfg.top_n_words),
         calculate_probabilities=False,
         verbose=False,
     )
@@ -268,13 +274,23 @@ def refine_keywords(
     cents: np.ndarray,
     encode: Callable[[list[str]], np.ndarray],
     cfg: RepresentConfig,
+    cooc: Cooccurrence | None = None,
 ) -> dict[int, list[tuple[str, float]]]:
-    """Rank each topic's candidates, diversify within it, and keep keywords distinctive across topics."""
+    """Rank each topic's candidates, diversify within it, and keep keywords distinctive across topics.
+
+    A candidate's relevance is its c-TF-IDF mixed with its similarity to the topic's
+    centroid, and, with ``cooc`` (``pipeline.stages.coherence``), with its exclusivity to
+    the topic; candidates are then ordered for coherence with the words already picked and
+    against redundancy with them (``order_candidates``).
+    """
+    from pipeline.stages.coherence import exclusivity_weight, order_candidates
+
     words = sorted({w for cands in candidates.values() for w, _ in cands})
     if not words:
         return {t: [] for t in candidates}
     wvec = encode(words) if cfg.refine != "none" else None
     widx = {w: i for i, w in enumerate(words)}
+    excl = exclusivity_weight(cfg.exclusivity, len(candidates)) if cooc is not None else 0.0
     ranked: dict[int, list[tuple[str, float]]] = {}
     for t, cands in candidates.items():
         if not cands:
@@ -290,20 +306,10 @@ def refine_keywords(
         score = SIM_WEIGHT * _norm(sim) + (1 - SIM_WEIGHT) * ctf
         if cfg.refine == "mmr":
             score = ctf
-        # Maximal marginal relevance: trade relevance against similarity to words already picked.
-        d = cfg.mmr_diversity
-        order: list[int] = []
-        left = list(range(len(ws)))
-        wsim = vec @ vec.T
-        while left:
-            if order:
-                red = wsim[np.ix_(left, order)].max(axis=1)
-                mmr = (1 - d) * score[left] - d * red
-            else:
-                mmr = score[left]
-            pick = left[int(np.argmax(mmr))]
-            order.append(pick)
-            left.remove(pick)
+        if excl > 0:
+            score = (1 - excl) * score + excl * cooc.exclusivity(ws, t)
+        npmi = cooc.npmi(ws) if cooc is not None and cfg.coherence > 0 else None
+        order = order_candidates(score, vec @ vec.T, cfg.mmr_diversity, npmi, cfg.coherence)
         ranked[t] = [(ws[i], float(score[i])) for i in order]
 
     # Each keyword may describe at most MAX_TOPICS_PER_KEYWORD topics: the ones it ranks highest in.
