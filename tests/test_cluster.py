@@ -78,3 +78,24 @@ def test_clustering_above_the_dense_limit_takes_the_knn_consensus(monkeypatch) -
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     result = cl.cluster(spaces, emb, Config().cluster.model_copy(update={"min_cluster_size": 10}))
     assert adjusted_rand_score(truth, result.labels) == 1.0
+
+
+def test_the_knn_consensus_enters_the_cluster_key_only_where_it_changed_results() -> None:
+    """Only an explicit ensemble over more than DENSE_CONSENSUS_MAX fitted documents gets
+    a new cluster key; every other run keeps its key and its cache."""
+    from types import SimpleNamespace
+
+    from pipeline.config import Config
+    from pipeline.stages.cluster import DENSE_CONSENSUS_MAX, key_part
+
+    def ctx(ensemble: int | None, n: int, sample: int | None = None) -> SimpleNamespace:
+        cfg = Config().with_overrides({"reduce": {"ensemble": ensemble}})
+        picked = None if sample is None else np.arange(sample)
+        return SimpleNamespace(cfg=cfg, inputs={"texts": ["t"] * n, "sample": picked})
+
+    big = DENSE_CONSENSUS_MAX + 1
+    assert key_part(ctx(3, big)) == "consensus=knn-v1"
+    assert key_part(ctx(None, big)) is None  # the automatic ensemble is 1 there
+    assert key_part(ctx(1, big)) is None
+    assert key_part(ctx(3, DENSE_CONSENSUS_MAX)) is None  # the dense consensus, as before
+    assert key_part(ctx(3, 10 * big, sample=DENSE_CONSENSUS_MAX)) is None  # the fit's size

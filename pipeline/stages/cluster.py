@@ -126,6 +126,19 @@ DENSE_CONSENSUS_MAX = 6_000  # above this many documents the consensus is taken 
 CONSENSUS_NEIGHBORS = 15
 
 
+def key_part(ctx: Context) -> str | None:
+    """What the kNN consensus adds to the cluster key: only when an ensemble of more than
+    one fit meets more than ``DENSE_CONSENSUS_MAX`` fitted documents, the case whose result
+    the kNN consensus changed (the automatic ensemble is 1 there); None, the key as before,
+    otherwise, so no other cache is invalidated."""
+    ens = ctx.cfg.reduce.ensemble
+    if ens is None or ens <= 1:
+        return None
+    sample = ctx.inputs.get("sample")
+    n = len(sample) if sample is not None else len(ctx.inputs["texts"])
+    return "consensus=knn-v1" if n > DENSE_CONSENSUS_MAX else None
+
+
 def knn_consensus(
     labelings: list[np.ndarray], spaces: np.ndarray, min_size: int
 ) -> tuple[np.ndarray, np.ndarray]:

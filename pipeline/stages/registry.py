@@ -6,7 +6,7 @@ the stage cache (``pipeline.stages.base``). The key chain this gives::
 
     embed              content hash of every document x embedding key (backend, model, ...)
     reduce             embed key + [reduce] (+ fit sample and [scale], above its size)
-    cluster            reduce key + [cluster]
+    cluster            reduce key + [cluster] (+ the kNN consensus, ensembles above 6,000)
     represent          cluster key + texts + doc ids + [represent] + reduce seed
     hierarchy          represent key + [hierarchy]
     trends             cluster key + dates + period + [trends] + the hierarchy's nodes
@@ -95,6 +95,7 @@ REGISTRY: tuple[Stage, ...] = (
         after=("reduce",),
         config=("cluster",),
         artifacts=("labels", "probs", "info"),
+        extra=cluster.key_part,  # the kNN consensus, above DENSE_CONSENSUS_MAX only
     ),
     Stage(
         "represent",
