@@ -130,3 +130,33 @@ def test_a_stopped_refine_leaves_the_preview_published(
     assert open_run(refined).manifest["update"]["previous_build"] == preview.name
     code, _, err = cli(capsys, *argv, "--refit")
     assert code == 2 and "pass one of them" in err
+
+
+def test_an_update_of_a_preview_is_still_a_preview(
+    tmp_path: Path, corpus: Path, fake_static: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New documents added to a preview keep it a preview (its embeddings are still the
+    static ones), so the dashboard line stays and ``--preview`` still refines it."""
+    from pipeline.flows.preview import RefineInterrupted
+    from pipeline.flows.update import update
+
+    chain = Run.run_chain
+
+    def refine_stops(self: Run, flow: str, inputs: dict):  # noqa: ANN202
+        if self.cfg.embed.backend == "hashing":
+            raise KeyboardInterrupt
+        return chain(self, flow, inputs)
+
+    monkeypatch.setattr(Run, "run_chain", refine_stops)
+    store = Store(tmp_path / "cache")
+    with pytest.raises(RefineInterrupted):
+        build_with_preview(str(corpus), Config().with_overrides(SETTINGS), store, name="p")
+    new = tmp_path / "new.csv"
+    more = planted_corpus(n_per_topic=2)
+    more["id"] = [f"new-{i}" for i in range(len(more))]
+    more["abstract"] = more["abstract"] + " arriving later"
+    more.to_csv(new, index=False)
+    updated = update("p", str(new), store)
+    assert updated.manifest["update"]["kind"] == "update"
+    assert is_preview(updated.manifest)
+    assert why_no_preview(store, "p", Config().with_overrides(SETTINGS)) is None

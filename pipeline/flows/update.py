@@ -56,6 +56,7 @@ from pipeline.store.contract import (
     OVER_TIME_FILE,
     TOPIC_EMBEDDINGS_FILE,
     TOPICS_FILE,
+    is_preview,
 )
 
 CORE = ["doc_id", "title", "text", "date", "date_precision", "url"]
@@ -126,6 +127,8 @@ def _update(
             out.hierarchy = shift_merge_nodes(with_scores(before.hierarchy, out.themes), max_id)
             rel = _relation(prev, before, out, corpus, ctx.out["assign"]["folded"], cfg.update)
             rel.update.update(input=str(path.resolve()), **duplicates)
+            if is_preview(m):  # still the static embeddings: the refine is still to come
+                rel.update["preview"] = True
             docs = documents_table(corpus.docs, out, before.added)
             hashes = ctx.inputs["hashes"]
             sections = {
