@@ -101,16 +101,20 @@ class Cluster:
             time.sleep(0.3)
         raise RuntimeError(f"the Ray head did not come up: {self.logs()}")
 
-    def kill_node(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    def kill_node(
+        self, proc: subprocess.Popen, sig: int = signal.SIGKILL, wait: float = 20
+    ) -> None:
         """End one node: its whole process group (the raylet and its workers)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=20)
+            proc.wait(timeout=wait)
 
     def stop(self) -> None:
         for proc in reversed(self.nodes):
-            self.kill_node(proc, signal.SIGTERM)
+            # A head whose worker node was killed takes its full grace to exit on SIGTERM
+            # (20 s of the suite); nothing of it is kept, so SIGKILL follows sooner.
+            self.kill_node(proc, signal.SIGTERM, wait=3)
             if proc.poll() is None:
                 self.kill_node(proc, signal.SIGKILL)
         # Processes the nodes started in groups of their own (Ray's own helpers).
