@@ -236,11 +236,9 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
-def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.config import Config
-    from pipeline.flows import build
-    from pipeline.store.cache import Store
-
+def metered(flow: Any) -> dict[str, Any]:  # noqa: ANN401 - a flow taking a reporter
+    """Run ``flow(reporter)`` with a StageMeter sampling RSS every 0.2 s; what both the
+    build and the update cases report: wall time, counts, per-stage figures."""
     meter = StageMeter()
     stop = threading.Event()
 
@@ -249,9 +247,8 @@ def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
             meter.sample()
 
     threading.Thread(target=poll, daemon=True).start()
-    cfg = Config().with_overrides(spec.get("overrides", {}))
     t0 = time.perf_counter()
-    result = build(spec["input"], cfg, Store(Path(spec["cache"])), name="scale", reporter=meter)
+    result = flow(meter)
     wall = time.perf_counter() - t0
     stop.set()
     m = result.manifest
@@ -259,12 +256,25 @@ def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "docs": int(m["counts"]["documents"]),
         "topics": int(m["counts"]["topics"]),
-        "outlier_share": m["counts"]["outlier_share"],
-        "fit_sample": (m.get("scale") or {}).get("fit_sample"),
         "stages": meter.stages,
         "messages": meter.messages,
         "run_dir": str(result.run_dir.resolve()),
+        "manifest": m,
     }
+
+
+def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
+    from pipeline.config import Config
+    from pipeline.flows import build
+    from pipeline.store.cache import Store
+
+    cfg = Config().with_overrides(spec.get("overrides", {}))
+    store = Store(Path(spec["cache"]))
+    out = metered(lambda rep: build(spec["input"], cfg, store, name="scale", reporter=rep))
+    m = out.pop("manifest")
+    out["outlier_share"] = m["counts"]["outlier_share"]
+    out["fit_sample"] = (m.get("scale") or {}).get("fit_sample")
+    return out
 
 
 def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
@@ -272,28 +282,11 @@ def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
     from pipeline.flows import update
     from pipeline.store.cache import Store
 
-    meter = StageMeter()
-    stop = threading.Event()
-
-    def poll() -> None:
-        while not stop.wait(0.2):
-            meter.sample()
-
-    threading.Thread(target=poll, daemon=True).start()
-    t0 = time.perf_counter()
-    result = update("scale", spec["input"], Store(Path(spec["cache"])), reporter=meter)
-    wall = time.perf_counter() - t0
-    stop.set()
-    m = result.manifest
-    return {
-        "wall_s": round(wall, 2),
-        "docs": int(m["counts"]["documents"]),
-        "new_docs": int((m.get("update") or {}).get("new_documents", 0) or 0),
-        "topics": int(m["counts"]["topics"]),
-        "stages": meter.stages,
-        "messages": meter.messages,
-        "run_dir": str(result.run_dir.resolve()),
-    }
+    store = Store(Path(spec["cache"]))
+    out = metered(lambda rep: update("scale", spec["input"], store, reporter=rep))
+    m = out.pop("manifest")
+    out["new_docs"] = int((m.get("update") or {}).get("new_documents", 0) or 0)
+    return out
 
 
 def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
