@@ -35,6 +35,7 @@ from dashboard.facet_data import as_strings, facet_kind
 from dashboard.safety import safe_url
 from dashboard.search_index import VectorIndex
 from pipeline.curation.log import CurationError, read_log
+from pipeline.curation.themes import curated_hierarchy
 from pipeline.curation.view import Overlay
 from pipeline.errors import CacheError
 from pipeline.store.artifacts import RunHandle, open_run
@@ -298,27 +299,48 @@ class RunData:
         return self._once("hierarchy", lambda: self.handle.read_table(HIERARCHY_FILE))
 
     @property
+    def curated_hierarchy(self) -> pd.DataFrame | None:
+        """The hierarchy on curated topic ids (``pipeline.curation.themes``)."""
+        return self._once(
+            "curated_hierarchy",
+            lambda: curated_hierarchy(
+                self.hierarchy, self.overlay.topic_of, self.build_topics["topic"]
+            ),
+        )
+
+    @property
     def trends(self) -> pd.DataFrame | None:
         """Per-topic trend scores when the run has them, else None: ``trends.parquet``, or
         recomputed for the curated view when merges or hides moved documents."""
-        if not self.handle.has(TRENDS_FILE):
-            return None
+        return self._scores[0]
 
-        def load() -> pd.DataFrame:
+    @property
+    def themes(self) -> pd.DataFrame | None:
+        """The hierarchy nodes' trend scores for the curated view (None without them)."""
+        return self._scores[1]
+
+    @property
+    def _scores(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """(topic scores, node scores): the run's own, or both recomputed together, as the
+        trends stage scores them, when merges or hides moved documents."""
+
+        def load() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+            if not self.handle.has(TRENDS_FILE):
+                return None, None
             raw = self.handle.read_table(TRENDS_FILE)
-            if not self.overlay.state.membership_changed:
-                return raw
-            docs = self.docs
-            built = pd.DataFrame(
-                {
-                    "topic": self._memo["build_doc_topics"],
-                    "date": docs["date"],
-                    "date_precision": docs["date_precision"],
-                }
-            )
-            return self.overlay.trends(raw, built, self.manifest)
+            built = None
+            if self.overlay.state.membership_changed:
+                docs = self.docs
+                built = pd.DataFrame(
+                    {
+                        "topic": self._memo["build_doc_topics"],
+                        "date": docs["date"],
+                        "date_precision": docs["date_precision"],
+                    }
+                )
+            return self.overlay.scores(raw, built, self.manifest, self.curated_hierarchy)
 
-        return self._once("trends", load)
+        return self._once("scores", load)
 
     @property
     def keywords_over_time(self) -> pd.DataFrame | None:

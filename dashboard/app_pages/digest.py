@@ -51,11 +51,14 @@ def controls() -> tuple[int | None, tuple[str, ...]]:
 
 
 def card(section: str, i: dict, png: bytes) -> None:
-    """One topic of the digest: label, growth, chart, note, representative documents."""
+    """One topic or theme of the digest: label, growth, chart, a theme's topics, note,
+    representative documents."""
     with st.container(border=True):
         left, right = st.columns([3, 1])
-        left.text(f"{i['topic']}: {i['label']} ({i['category']})")
+        left.text(f"{render.head(i)} ({i['category']})")
         left.text(render.growth_text(i) + f"; {i['recent_count']} recent documents")
+        if render.theme_topics(i):
+            left.text(render.theme_topics(i))
         if i["note"]:
             left.text(f"Note: {i['note']}")
         right.image(png, caption="share per period")
@@ -65,7 +68,7 @@ def card(section: str, i: dict, png: bytes) -> None:
             hide_index=True,
             width="stretch",
             column_config={"url": st.column_config.LinkColumn("link", width="small")},
-            key=f"digest_docs.{section}.{i['topic']}",
+            key=f"digest_docs.{section}.{render.key(i)}",
         )
 
 
@@ -86,25 +89,39 @@ def downloads(d: dict) -> None:
         )
 
 
+def curated_view(run) -> CuratedRun:  # noqa: ANN001 - RunData
+    """The run as ``curated_run`` reads it, from the dashboard's cached tables."""
+    return CuratedRun(
+        run.handle,
+        run.overlay,
+        run.topics,
+        run.docs,
+        run.over_time,
+        run.trends,
+        run.lineage,
+        run.curated_hierarchy,
+        run.themes,
+    )
+
+
 def show() -> None:
     """The digest for the window and watchlist chosen on the page."""
     last, watch = controls()
-    view = CuratedRun(
-        run.handle, run.overlay, run.topics, run.docs, run.over_time, run.trends, run.lineage
-    )
+    view = curated_view(run)
     try:
         d = build_digest(view, watch, last=last)
     except UserError as exc:
         st.warning(ui.md_escape(ui.public(str(exc))), icon=":material/warning:")
         return
-    st.caption(ui.md_escape(render.window_text(d)))
+    for line in render.intro(d):
+        st.caption(ui.md_escape(line))
     pngs = render.charts(d)
     for title, items in render.sections(d):
         st.subheader(title)
         for i in items:
-            card(title, i, pngs[f"topic-{i['topic']}"])
-    if not any(d["sections"].values()):
-        st.caption("No topic is new, emerging, rising or fading in this window.")
+            card(title, i, pngs[render.key(i)])
+    if not any(d["sections"].values()) and not any(d["themes"].values()):
+        st.caption("No topic or theme is new, emerging, rising or fading in this window.")
     st.subheader(f"Changes since update step {d['changes']['since_step']}")
     changes = pd.DataFrame(render.change_lines(d), columns=["change", "topic"])
     if changes.empty:

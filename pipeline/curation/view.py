@@ -19,9 +19,11 @@ from pydantic import ValidationError
 
 from pipeline.config import TrendsConfig
 from pipeline.curation.overlay import State, TopicMap, state_of
+from pipeline.curation.themes import curated_hierarchy, dense_hierarchy, run_themes
 from pipeline.store.artifacts import RunHandle
 from pipeline.store.contract import (
     DOCUMENTS_FILE,
+    HIERARCHY_FILE,
     HISTORY_FILE,
     LINEAGE_FILE,
     OUTLIER,
@@ -127,21 +129,40 @@ class Overlay:
         raw: pd.DataFrame | None,
         docs: pd.DataFrame,
         manifest: dict[str, Any],
+        hierarchy: pd.DataFrame | None = None,
     ) -> pd.DataFrame | None:
-        """The trend table of the curated view: recomputed when merges or hides moved
-        documents (``docs`` holds the build's own ``topic``, ``date``, ``date_precision``)."""
-        if raw is None or not self.state.membership_changed:
-            return raw
+        """The trend table of the curated view (``scores``, topics only)."""
+        return self.scores(raw, docs, manifest, hierarchy)[0]
+
+    def scores(
+        self,
+        raw: pd.DataFrame | None,
+        docs: pd.DataFrame | None,
+        manifest: dict[str, Any],
+        hierarchy: pd.DataFrame | None = None,
+    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """(topic trend scores, theme scores) of the curated view: the run's own, or
+        recomputed when merges or hides moved documents (``docs`` holds the build's own
+        ``topic``, ``date``, ``date_precision``; ``hierarchy`` is ``curated_hierarchy``'s,
+        whose nodes are scored with the topics)."""
+        if raw is None or docs is None or not self.state.membership_changed:
+            return raw, (run_themes(hierarchy) if raw is not None else None)
         curated = docs.assign(topic=self.doc_topics(docs["topic"]))
-        return recompute_trends(curated, str(manifest.get("period")), trends_config(manifest))
+        period, cfg = str(manifest.get("period")), trends_config(manifest)
+        return recompute_trends(curated, period, cfg, hierarchy=hierarchy)
 
 
 def recompute_trends(
-    docs: pd.DataFrame, period: str, cfg: TrendsConfig, info: dict[str, Any] | None = None
-) -> pd.DataFrame:
-    """Trend scores for documents' (curated) ``topic`` ids, which need not be contiguous:
-    the trends stage's ``compute_trends`` on dense ids, mapped back. ``info`` receives the
-    windows and notes ``compute_trends`` reports."""
+    docs: pd.DataFrame,
+    period: str,
+    cfg: TrendsConfig,
+    info: dict[str, Any] | None = None,
+    hierarchy: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(topic scores, node scores or None) for documents' (curated) ``topic`` ids, which
+    need not be contiguous: the trends stage's ``compute_trends`` on dense ids, mapped
+    back. ``hierarchy`` (``curated_hierarchy``) gives the nodes scored with the topics;
+    ``info`` receives the windows and notes ``compute_trends`` reports."""
     from pipeline.stages.trends import compute_trends
 
     labels = np.asarray(docs["topic"], dtype=np.int64)
@@ -149,12 +170,22 @@ def recompute_trends(
     dense = np.full(len(labels), OUTLIER, dtype=np.int64)
     pos = np.searchsorted(visible, labels)
     dense[labels >= 0] = pos[labels >= 0]
-    result = compute_trends(docs["date"], dense, period, cfg, precisions=docs.get("date_precision"))
+    tree, nodes = (None, None) if hierarchy is None else dense_hierarchy(hierarchy, visible)
+    result = compute_trends(
+        docs["date"], dense, period, cfg, precisions=docs.get("date_precision"), hierarchy=tree
+    )
     if info is not None:
         info.update(result.info)
     table = result.table.copy()
     table["topic"] = visible[table["topic"].to_numpy(dtype=np.int64)]
-    return table.reset_index(drop=True)
+    themes = None
+    if nodes is not None and result.themes is not None:
+        themes = result.themes.copy()
+        themes["node"] = nodes[themes["node"].to_numpy(dtype=np.int64) - len(visible)]
+        themes["topics"] = [[int(visible[t]) for t in ts] for ts in themes["topics"]]
+        labels_of = dict(zip(hierarchy["node"], hierarchy["label"], strict=True))
+        themes.insert(1, "label", themes["node"].map(labels_of))
+    return table.reset_index(drop=True), themes
 
 
 def trends_config(manifest: dict[str, Any]) -> TrendsConfig:
@@ -172,7 +203,10 @@ def trends_config(manifest: dict[str, Any]) -> TrendsConfig:
 
 @dataclass
 class CuratedRun:
-    """A run's tables as curated, for the CLI and the digest (the dashboard has RunData)."""
+    """A run's tables as curated, for the CLI and the digest (the dashboard has RunData).
+
+    ``hierarchy`` is on curated topic ids (``curated_hierarchy``); ``themes`` holds its
+    nodes' trend scores for the curated view (None without node scores)."""
 
     handle: RunHandle
     overlay: Overlay
@@ -181,6 +215,8 @@ class CuratedRun:
     over_time: pd.DataFrame | None
     trends: pd.DataFrame | None
     lineage: pd.DataFrame | None
+    hierarchy: pd.DataFrame | None = None
+    themes: pd.DataFrame | None = None
 
 
 def curated_run(handle: RunHandle, entries: list) -> CuratedRun:
@@ -192,6 +228,9 @@ def curated_run(handle: RunHandle, entries: list) -> CuratedRun:
     docs = handle.read_table(DOCUMENTS_FILE)
     ot = handle.read_table(OVER_TIME_FILE) if handle.has(OVER_TIME_FILE) else None
     tr = handle.read_table(TRENDS_FILE) if handle.has(TRENDS_FILE) else None
-    trends = ov.trends(tr, docs, handle.manifest)
+    raw_h = handle.read_table(HIERARCHY_FILE) if handle.has(HIERARCHY_FILE) else None
+    h = curated_hierarchy(raw_h, ov.topic_of, raw_topics["topic"])
+    trends, themes = ov.scores(tr, docs, handle.manifest, h)
     docs = docs.assign(topic=ov.doc_topics(docs["topic"]))
-    return CuratedRun(handle, ov, ov.topics(raw_topics), docs, ov.over_time(ot), trends, lineage)
+    topics, over_time = ov.topics(raw_topics), ov.over_time(ot)
+    return CuratedRun(handle, ov, topics, docs, over_time, trends, lineage, h, themes)

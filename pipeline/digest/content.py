@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.curation.themes import CUT, by_direction, covered_topics, headline_calls
 from pipeline.curation.view import CuratedRun, recompute_trends, trends_config, update_step
 from pipeline.errors import UserError
 from pipeline.periods import period_label, period_start
 from pipeline.store.contract import HISTORY_FILE, TOO_FEW
 
 SECTIONS = ("new", "emerging", "rising", "fading")  # the categories a digest reports
+THEME_SECTIONS = ("rising", "fading")  # new/emerging/rising themes; declining/fading ones
 DOCS_PER_TOPIC = 3
 SERIES_PERIODS = 12
 MAX_PER_SECTION = 15
@@ -50,17 +52,20 @@ def window_periods(view: CuratedRun, since: dt.date | None, last: int | None) ->
     return len(inside)
 
 
-def trend_table(view: CuratedRun, n: int | None) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """(trend scores, window info) for the digest window."""
+def trend_table(
+    view: CuratedRun, n: int | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
+    """(topic scores, theme scores, window info) for the digest window."""
     manifest = view.handle.manifest
     if n is None:
-        return view.trends, dict(manifest.get("trends") or {})
+        return view.trends, view.themes, dict(manifest.get("trends") or {})
     if not manifest.get("dated"):
         raise UserError(f"run '{view.handle.name}' has no dates, so --last/--since cannot apply.")
     cfg = replace_recent(trends_config(manifest), n)
     info: dict[str, Any] = {}
-    table = recompute_trends(view.docs, str(manifest.get("period")), cfg, info)
-    return table, info
+    period = str(manifest.get("period"))
+    table, themes = recompute_trends(view.docs, period, cfg, info, hierarchy=view.hierarchy)
+    return table, themes, info
 
 
 def replace_recent(cfg, n: int):  # noqa: ANN001, ANN201 - TrendsConfig
@@ -121,10 +126,9 @@ def watched(row: pd.Series, watch: tuple[str, ...]) -> list[str]:
     return hits
 
 
-def _item(view: CuratedRun, row: pd.Series, tr: pd.Series, watch: tuple[str, ...]) -> dict:
+def _scores(tr: pd.Series) -> dict[str, Any]:
+    """A unit's (topic's or theme's) call and the numbers behind it."""
     return {
-        "topic": int(row["topic"]),
-        "label": str(row["label"]),
         "category": str(tr["category"]),
         "growth": _num(tr["growth"]),
         "growth_ci_low": _num(tr["growth_ci_low"]),
@@ -133,11 +137,82 @@ def _item(view: CuratedRun, row: pd.Series, tr: pd.Series, watch: tuple[str, ...
         "recent_share": _num(tr["recent_share"]),
         "previous_share": _num(tr["previous_share"]),
         "recent_count": int(tr["recent_count"]),
+    }
+
+
+def _item(view: CuratedRun, row: pd.Series, tr: pd.Series, watch: tuple[str, ...]) -> dict:
+    return {
+        "topic": int(row["topic"]),
+        "label": str(row["label"]),
+        **_scores(tr),
         "note": str(row.get("note") or ""),
         "watch": watched(row, watch),
         "series": _series(view, int(row["topic"])),
         "documents": _documents(view, row),
     }
+
+
+def _theme(
+    view: CuratedRun, node: pd.Series, own: dict[int, str], watch: tuple[str, ...]
+) -> dict[str, Any]:
+    """A headline theme: its call, its topics (curated labels, each with its own call),
+    the summed share of its topics per period, and documents taken in turn from them."""
+    topics = view.topics.set_index("topic", drop=False)
+    rows = [topics.loc[t] for t in node["topics"] if t in topics.index]
+    rows.sort(key=lambda r: (-int(r["size"]), int(r["topic"])))
+    series = [_series(view, int(r["topic"])) for r in rows]
+    docs = [_documents(view, r) for r in rows]
+    turns = [d[i] for i in range(DOCS_PER_TOPIC) for d in docs if i < len(d)]
+    return {
+        "node": int(node["node"]),
+        "label": str(node.get("label") or ""),
+        **_scores(node),
+        "topics": [
+            {
+                "topic": int(r["topic"]),
+                "label": str(r["label"]),
+                "category": own.get(int(r["topic"]), TOO_FEW),
+            }
+            for r in sorted(rows, key=lambda r: int(r["topic"]))
+        ],
+        "note": "",
+        "watch": list(dict.fromkeys(w for r in rows for w in watched(r, watch))),
+        "series": [
+            {"period": p["period"], "share": round(sum(s[i]["share"] for s in series), 6)}
+            for i, p in enumerate(series[0] if series else [])
+        ],
+        "documents": turns[:DOCS_PER_TOPIC],
+    }
+
+
+def theme_sections(
+    view: CuratedRun,
+    themes: pd.DataFrame | None,
+    table: pd.DataFrame | None,
+    watch: tuple[str, ...],
+) -> tuple[dict[str, list[dict]], set[int]]:
+    """({"rising": [...], "fading": [...]} headline themes, the topics they cover)."""
+    heads = headline_calls(themes)
+    own = (
+        {}
+        if table is None
+        else dict(zip(table["topic"].astype(int), table["category"].astype(str), strict=True))
+    )
+    out = {}
+    for name, part in zip(THEME_SECTIONS, by_direction(heads), strict=True):
+        out[name] = [_theme(view, r, own, watch) for _, r in part.head(MAX_PER_SECTION).iterrows()]
+    return out, covered_topics(heads)
+
+
+def themes_note(view: CuratedRun, themes: pd.DataFrame | None) -> str | None:
+    """One line when curated merges cut across hierarchy nodes, which were left out."""
+    cut = int((view.hierarchy.attrs.get(CUT, 0) if view.hierarchy is not None else 0) or 0)
+    if not cut or themes is None:
+        return None
+    return (
+        f"{cut} theme(s) of the hierarchy left out: a curated merge joins topics from "
+        "inside and outside them."
+    )
 
 
 def changes(view: CuratedRun, since_step: int | None) -> dict[str, Any]:
@@ -176,14 +251,15 @@ def build_digest(
 ) -> dict[str, Any]:
     """The digest of a curated run as a JSON-able dict (see the module docstring)."""
     n = window_periods(view, since, last)
-    table, info = trend_table(view, n)
+    table, themes, info = trend_table(view, n)
     topics = view.topics.set_index("topic", drop=False)
     sections: dict[str, list[dict]] = {s: [] for s in SECTIONS}
-    watched_items: list[dict] = []
+    theme_items, covered = theme_sections(view, themes, table, watch)
+    watched_items = [i for items in theme_items.values() for i in items if i["watch"]]
     if table is not None and len(table):
         tr = table.set_index("topic", drop=False)
         for t in topics.index:
-            if t not in tr.index:
+            if t not in tr.index or t in covered:
                 continue
             row, score = topics.loc[t], tr.loc[t]
             item = _item(view, row, score, watch)
@@ -203,6 +279,8 @@ def build_digest(
         "note": info.get("note"),
         "watch": list(watch),
         "matches": watched_items,
+        "themes": theme_items,
+        "themes_note": themes_note(view, themes),
         "sections": sections,
         "changes": changes(view, since_step),
         "step": update_step(view.handle.manifest),

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline.digest.chart import bar_png, sparkline
 
+THEME_TITLES = {"rising": "Rising themes", "fading": "Fading themes"}
 TITLES = {
     "new": "New topics",
     "emerging": "Emerging",
@@ -55,8 +56,35 @@ def window_text(d: dict[str, Any]) -> str:
 
 
 def sections(d: dict[str, Any]) -> list[tuple[str, list[dict]]]:
+    """(title, items) in the order every format shows them: matches, themes, topics."""
     out = [("Watchlist matches", d["matches"])] if d["matches"] else []
+    out += [(THEME_TITLES[k], v) for k, v in (d.get("themes") or {}).items() if v]
     return out + [(TITLES[k], v) for k, v in d["sections"].items() if v]
+
+
+def key(i: dict[str, Any]) -> str:
+    """An item's id among the digest's charts and feed items: a theme's or a topic's."""
+    return f"theme-{i['node']}" if "node" in i else f"topic-{i['topic']}"
+
+
+def head(i: dict[str, Any]) -> str:
+    """An item's heading as plain text (each format escapes it): "Theme: label" or
+    "ID: label"."""
+    return f"Theme: {i['label']}" if "node" in i else f"{i['topic']}: {i['label']}"
+
+
+def theme_topics(i: dict[str, Any]) -> str:
+    """A theme's topics with their own calls, as plain text; empty for a topic."""
+    if "node" not in i:
+        return ""
+    return "topics: " + "; ".join(
+        f"{t['topic']}: {t['label']} ({t['category']})" for t in i["topics"]
+    )
+
+
+def intro(d: dict[str, Any]) -> list[str]:
+    """The window line, and the themes note when there is one (plain text)."""
+    return [window_text(d), *([d["themes_note"]] if d.get("themes_note") else [])]
 
 
 def change_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
@@ -68,15 +96,21 @@ def change_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _md_head(i: dict[str, Any]) -> str:
+    return f"Theme: {md(i['label'])}" if "node" in i else f"{i['topic']}: {md(i['label'])}"
+
+
 def to_markdown(d: dict[str, Any]) -> str:
-    lines = [f"# Topic digest: {md(d['run'])}", "", window_text(d), ""]
+    lines = [f"# Topic digest: {md(d['run'])}", "", *[md(t) for t in intro(d)], ""]
     for title, items in sections(d):
         lines += [f"## {title}", ""]
         for i in items:
             lines.append(
-                f"- **{i['topic']}: {md(i['label'])}** ({i['category']}), {growth_text(i)}, "
+                f"- **{_md_head(i)}** ({i['category']}), {growth_text(i)}, "
                 f"{i['recent_count']} recent documents `{sparkline([s['share'] for s in i['series']])}`"
             )
+            if theme_topics(i):
+                lines.append(f"  - {md(theme_topics(i))}")
             if i["note"]:
                 lines.append(f"  - note: {md(i['note'])}")
             for doc in i["documents"]:
@@ -93,12 +127,13 @@ def to_markdown(d: dict[str, Any]) -> str:
 
 def to_text(d: dict[str, Any]) -> str:
     """The plain-text part of an e-mail."""
-    lines = [f"Topic digest: {d['run']}", window_text(d), ""]
+    lines = [f"Topic digest: {d['run']}", *intro(d), ""]
     for title, items in sections(d):
         lines += [title.upper()]
         for i in items:
             spark = sparkline([s["share"] for s in i["series"]])
-            lines.append(f"* {i['topic']}: {i['label']} ({i['category']}) {growth_text(i)} {spark}")
+            lines.append(f"* {head(i)} ({i['category']}) {growth_text(i)} {spark}")
+            lines += [f"    {theme_topics(i)}"] if theme_topics(i) else []
             lines += [f"    - {doc['title']} {doc['url'] or ''}".rstrip() for doc in i["documents"]]
         lines.append("")
     lines += [f"Changes since update step {d['changes']['since_step']}:"]
@@ -107,11 +142,11 @@ def to_text(d: dict[str, Any]) -> str:
 
 
 def charts(d: dict[str, Any]) -> dict[str, bytes]:
-    """One PNG per topic shown: content id -> PNG bytes."""
+    """One PNG per topic or theme shown: content id (``key``) -> PNG bytes."""
     out = {}
     for _, items in sections(d):
         for i in items:
-            out[f"topic-{i['topic']}"] = bar_png([s["share"] for s in i["series"]], recent=1)
+            out[key(i)] = bar_png([s["share"] for s in i["series"]], recent=1)
     return out
 
 
@@ -125,17 +160,20 @@ def to_html(d: dict[str, Any], image: Callable[[str], str] | None = None) -> str
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>Topic digest: {e(d['run'])}</title></head>",
         "<body style='font-family:sans-serif;max-width:760px'>",
-        f"<h1>Topic digest: {e(d['run'])}</h1><p>{e(window_text(d))}</p>",
+        f"<h1>Topic digest: {e(d['run'])}</h1>",
+        *[f"<p>{e(t)}</p>" for t in intro(d)],
     ]
     for title, items in sections(d):
         parts.append(f"<h2>{e(title)}</h2>")
         for i in items:
-            img = e(src(f"topic-{i['topic']}"))
+            img = e(src(key(i)))
             parts.append(
-                f"<h3>{i['topic']}: {e(i['label'])} <small>({e(i['category'])})</small></h3>"
+                f"<h3>{e(head(i))} <small>({e(i['category'])})</small></h3>"
                 f"<p>{e(growth_text(i))}; {i['recent_count']} recent documents<br>"
                 f"<img src='{img}' alt='share per period' height='40'></p>"
             )
+            if theme_topics(i):
+                parts.append(f"<p>{e(theme_topics(i))}</p>")
             if i["note"]:
                 parts.append(f"<p><em>Note: {e(i['note'])}</em></p>")
             docs = []
@@ -161,16 +199,18 @@ def to_rss(d: dict[str, Any], link: str = "http://localhost:8501/") -> str:
     fg = FeedGenerator()
     fg.title(f"Topic digest: {d['run']}")
     fg.link(href=link)
-    fg.description(window_text(d))
+    fg.description(" ".join(intro(d)))
     fg.lastBuildDate(d["generated_at"])
     for title, items in sections(d):
         for i in items:
             fe = fg.add_entry(order="append")
-            fe.id(f"{d['run']}:{d['generated_at']}:{title}:{i['topic']}")
-            fe.guid(f"{d['run']}:{d['generated_at']}:{title}:{i['topic']}", permalink=False)
-            fe.title(f"{title}: {i['topic']}: {i['label']}")
+            fe.id(f"{d['run']}:{d['generated_at']}:{title}:{key(i)}")
+            fe.guid(f"{d['run']}:{d['generated_at']}:{title}:{key(i)}", permalink=False)
+            fe.title(f"{title}: {head(i)}")
             docs = "".join(f"<li>{html.escape(doc['title'])}</li>" for doc in i["documents"])
-            fe.description(f"<p>{html.escape(growth_text(i))}</p><ul>{docs}</ul>")
+            parts = [growth_text(i), theme_topics(i)]
+            text = "".join(f"<p>{html.escape(p)}</p>" for p in parts if p)
+            fe.description(f"{text}<ul>{docs}</ul>")
             fe.pubDate(d["generated_at"])
     return fg.rss_str(pretty=True).decode()
 

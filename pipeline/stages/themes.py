@@ -44,14 +44,16 @@ def tree_of(hierarchy: pd.DataFrame | None, n_topics: int) -> Tree:
     The root (``parent == -1``) holds every topic: its share is one minus the outliers'
     share, not a theme, so it is not tested. A node's topics outside ``0..n_topics-1``
     (a stale hierarchy) are ignored, and a node left with fewer than two topics is not a
-    theme either.
+    theme either. A ``children`` column, when there is one, replaces ``left``/``right``:
+    the curated view's hierarchy (``pipeline.curation.themes``) can merge more than two.
     """
     tree = Tree()
     if hierarchy is None or hierarchy.empty:
         return tree
+    wide = "children" in hierarchy.columns  # a curated hierarchy: a node may merge more
     for r in hierarchy.itertuples(index=False):
         node = int(r.node)
-        kids = tuple(int(c) for c in (r.left, r.right))
+        kids = tuple(int(c) for c in (r.children if wide else (r.left, r.right)))
         tree.children[node] = kids
         for c in kids:
             tree.parent[c] = node
