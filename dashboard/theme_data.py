@@ -2,17 +2,20 @@
 
 A subject split into several small topics is called once, on the hierarchy node that merges
 them (docs/trends.md, "Themes"); the nodes' scores are columns of ``hierarchy.parquet`` in
-dated runs. Pure functions of a run's frames; no Streamlit here. The Overview and Trends
-pages list these calls with the topics under each, and leave those topics out of the topic
-movers so no document is called twice.
+dated runs, rescored with the topics when curation moves documents (``RunData.themes``).
+Pure functions of a run's frames; no Streamlit here. The Overview and Trends pages list
+these calls with the topics under each, and leave those topics out of the topic movers so
+no document is called twice: the rule is ``pipeline.curation.themes``' (the digest's too).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.overview_data import FADING, RISING
+from pipeline.curation.themes import by_direction, covered_topics, headline_calls
 from pipeline.store.contract import TOO_FEW
+
+__all__ = ["SHOWN", "covered_topics", "split", "theme_calls", "theme_note"]
 
 SHOWN = [
     "node",
@@ -25,25 +28,25 @@ SHOWN = [
     "topics",
     "fragments",
 ]
+split = by_direction  # (rising themes, fading themes)
 
 
 def theme_calls(
-    hierarchy: pd.DataFrame | None,
+    themes: pd.DataFrame | None,
     trends: pd.DataFrame | None,
     labels: dict[int, str],
-    stale: bool = False,
 ) -> pd.DataFrame:
-    """The headline hierarchy nodes, strongest change first, each with its fragments.
+    """The headline nodes of ``themes`` (``RunData.themes``), strongest change first, each
+    with its fragments.
 
     ``fragments`` reads "12: label (too few documents); 15: label (rising)": every topic
     under the node with its own category. Empty when the run has no node scores (undated,
-    or built before theme calls), or when ``stale``: curation moved documents, so the
-    build's node scores no longer describe the topics shown.
+    or built before theme calls).
     """
     need = {"headline", "category", "growth", "topics"}
-    if stale or hierarchy is None or trends is None or not need <= set(hierarchy.columns):
+    if themes is None or trends is None or not need <= set(themes.columns):
         return pd.DataFrame(columns=SHOWN)
-    heads = hierarchy[hierarchy["headline"].fillna(False).astype(bool)].copy()
+    heads = headline_calls(themes)
     if heads.empty:
         return pd.DataFrame(columns=SHOWN)
     own = dict(zip(trends["topic"].astype(int), trends["category"].astype(str), strict=True))
@@ -53,22 +56,8 @@ def theme_calls(
             f"{t}: {labels.get(t, '?')} ({own.get(t, TOO_FEW)})" for t in sorted(topics)
         )
 
-    heads["topics"] = heads["topics"].map(lambda ts: [int(t) for t in ts])
     heads["fragments"] = heads["topics"].map(fragments)
-    heads = heads.assign(_size=heads["growth"].astype(float).abs())
-    heads = heads.sort_values(["_size", "node"], ascending=[False, True])
     return heads[SHOWN].reset_index(drop=True)
-
-
-def covered_topics(themes: pd.DataFrame) -> set[int]:
-    """Topics whose call a theme carries: left out of the topic movers."""
-    return {int(t) for ts in themes["topics"] for t in ts}
-
-
-def split(themes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rising themes, fading themes)."""
-    cat = themes["category"].astype(str)
-    return themes[cat.isin(RISING)], themes[cat.isin(FADING)]
 
 
 def theme_note(row: pd.Series) -> str:

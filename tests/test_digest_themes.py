@@ -124,6 +124,11 @@ def test_the_digest_lists_the_theme_not_its_fragments(run) -> None:
     fragments = [t for i in d["themes"]["rising"] for t in i["topics"]]
     assert fragments and all(t["category"] == TOO_FEW for t in fragments)
     assert d["themes_note"] is None
+    # Watching a fragment: its theme moved, so the theme is the match.
+    theme = d["themes"]["rising"][0]
+    watch = f"topic:{theme['topics'][0]['topic']}"
+    d = build_digest(curated_run(handle, []), watch=(watch,))
+    assert [(i.get("node"), i["watch"]) for i in d["matches"]] == [(theme["node"], [watch])]
 
 
 def test_a_window_recomputes_the_node_scores(run) -> None:

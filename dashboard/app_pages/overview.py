@@ -111,8 +111,7 @@ with right:
             + " See the Trends page for how to add dates."
         )
     else:
-        stale = run.overlay.state.membership_changed
-        themes = theme_data.theme_calls(run.hierarchy, run.trends, run.labels, stale)
+        themes = theme_data.theme_calls(run.themes, run.trends, run.labels)
         m = movers(run.topics, run.trends, run.over_time, n=6, exclude=covered_topics(themes))
         how = (
             "trend scores (trends.parquet)"

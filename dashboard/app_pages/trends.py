@@ -93,8 +93,7 @@ else:
         help="Shares of all documents in the period (with a 95% interval), or document counts.",
     )
 
-    stale = run.overlay.state.membership_changed
-    themes = theme_data.theme_calls(run.hierarchy, run.trends, run.labels, stale)
+    themes = theme_data.theme_calls(run.themes, run.trends, run.labels)
     m = movers(run.topics, run.trends, run.over_time, n=8, exclude=covered_topics(themes))
     info = run.manifest.get("trends") or {}
     with st.expander("Biggest movers: trend scores", expanded=False):

@@ -3,8 +3,14 @@
 The run is read through the curation overlay (``pipeline.curation.view``): curated labels,
 merges and hides apply. The trend section is the run's trend scores, or, for a window
 (``--last N`` periods, ``--since DATE``), scores recomputed with that window as the recent
-one by the trends stage's own statistics. The change section is the run's lineage since
-the previous digest (``topic_history.parquet``: new, gone, split, merged topics).
+one by the trends stage's own statistics. The theme section lists the hierarchy nodes that
+carry a call (``pipeline.curation.themes.headline_calls``), rising then fading; their
+topics are left out of the topic sections. The nodes are scored with the topics: the run's
+own scores, or recomputed with them for a window or when curation moved documents, on the
+hierarchy carried onto curated topic ids (``curated_hierarchy``: merged topics map to their
+target, a node a merge cuts across is left out and ``themes_note`` says so in one line).
+The change section is the run's lineage since the previous digest
+(``topic_history.parquet``: new, gone, split, merged topics).
 """
 
 from __future__ import annotations

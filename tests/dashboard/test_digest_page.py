@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard.run_data import RunData
@@ -46,3 +47,19 @@ def test_digest_page_shows_the_cli_digest_for_the_window(dashboard_runs, monkeyp
     assert labels == ["Download .md", "Download .html", "Download .json", "Download .rss"]
     undated = open_app(dashboard_runs.root, dashboard_runs.undated)
     assert not undated.exception and "no dates" in undated.info[0].value
+
+
+def test_the_dashboard_scores_themes_under_curation_as_the_cli_does(dashboard_runs, tmp_path):
+    """A merge moves documents: RunData rescores topics and hierarchy nodes together, the
+    same way as ``curated_run`` (the digest's view), so the pages and the digest agree."""
+    name = dashboard_runs.updated
+    run = RunData.open(dashboard_runs.root / "runs" / name, curation=tmp_path)
+    a, b = (int(t) for t in run.build_topics["topic"].iloc[:2])
+    edit(Place(tmp_path, True), name, run.manifest, run.build_topics, "ann", "merge", a, b)
+    run = RunData.open(dashboard_runs.root / "runs" / name, curation=tmp_path)
+    cli = curated_run(open_run(dashboard_runs.root / "runs" / name), read_log(tmp_path, name))
+    assert run.overlay.state.membership_changed and cli.themes is not None and len(cli.themes)
+    assert a not in {t for ts in run.themes["topics"] for t in ts}
+    cols = ["node", "topics", "category", "q_value", "headline"]
+    pd.testing.assert_frame_equal(run.themes[cols], cli.themes[cols])
+    pd.testing.assert_frame_equal(run.trends, cli.trends)

@@ -54,9 +54,9 @@ def test_theme_calls_list_the_headline_nodes_with_their_fragments() -> None:
     assert set(m.rising["topic"]) == set() and list(m.fading["topic"]) == [3]
 
 
-def test_no_theme_calls_without_node_scores_or_after_curation_moved_documents() -> None:
+def test_no_theme_calls_without_node_scores() -> None:
     hierarchy, trends, labels = _frames()
     scoreless = hierarchy[["node", "parent", "left", "right", "label", "topics"]]
     assert theme_data.theme_calls(scoreless, trends, labels).empty  # undated / older run
     assert theme_data.theme_calls(hierarchy, None, labels).empty
-    assert theme_data.theme_calls(hierarchy, trends, labels, stale=True).empty
+    assert theme_data.theme_calls(None, trends, labels).empty
