@@ -60,16 +60,23 @@ def curated_hierarchy(
         rows.append(at)
     keep = [c for c in ("node", "label", *SCORE_COLUMNS) if c in hierarchy.columns]
     out = h.loc[rows, keep].reset_index(drop=True)
-    sets = list(kept)
-    out.insert(1, "topics", [sorted(s) for s in sets])
-    out.insert(1, "parent", [_smallest_above(s, kept) for s in sets])
+    up = dict(zip(hierarchy["node"].astype(int), hierarchy["parent"].astype(int), strict=True))
+    out.insert(1, "topics", [sorted(s) for s in kept])
+    out.insert(1, "parent", [_kept_above(n, up, set(kept.values())) for n in kept.values()])
     out.attrs[CUT] = cut
     return out
 
 
-def _smallest_above(s: frozenset[int], kept: dict[frozenset[int], int]) -> int:
-    above = [(len(o), n) for o, n in kept.items() if s < o]
-    return min(above)[1] if above else -1
+def _kept_above(node: int, up: dict[int, int], kept: set[int]) -> int:
+    """The nearest kept ancestor of ``node``: the smallest kept node that contains it (kept
+    nodes nest as the original ones did, and a node containing another is its ancestor;
+    an ancestor identical to it was not kept), or -1."""
+    p = up.get(node, -1)
+    for _ in range(len(up)):  # a malformed (cyclic) hierarchy ends here, not in a loop
+        if p < 0 or p in kept:
+            break
+        p = up.get(p, -1)
+    return p if p in kept else -1
 
 
 def dense_hierarchy(h: pd.DataFrame, visible: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
@@ -81,9 +88,12 @@ def dense_hierarchy(h: pd.DataFrame, visible: np.ndarray) -> tuple[pd.DataFrame,
     dense = {int(n): len(visible) + i for i, n in enumerate(nodes)}
     topics = [[pos[int(t)] for t in ts if int(t) in pos] for ts in h["topics"]]
     parent = [dense.get(int(p), -1) for p in h["parent"]]
+    below_of: dict[int, list[int]] = {}
+    for j, p in enumerate(parent):
+        below_of.setdefault(p, []).append(j)
     children: list[list[int]] = []
     for i, n in enumerate(nodes):
-        below = [j for j, p in enumerate(parent) if p == dense[int(n)]]
+        below = below_of.get(dense[int(n)], [])
         inside = {t for j in below for t in topics[j]}
         children.append(
             [len(visible) + j for j in below] + [t for t in topics[i] if t not in inside]
