@@ -101,7 +101,7 @@ def _md_head(i: dict[str, Any]) -> str:
 
 
 def to_markdown(d: dict[str, Any]) -> str:
-    lines = [f"# Topic digest: {md(d['run'])}", "", *[md(t) for t in intro(d)], ""]
+    lines = [f"# Topic digest: {md(d['run'])}", "", *intro(d), ""]
     for title, items in sections(d):
         lines += [f"## {title}", ""]
         for i in items:
