@@ -11,6 +11,7 @@ from dashboard.run_data import RunData
 from pipeline.curation.edit import ENV_DIR, Place, edit
 from pipeline.curation.log import read_log
 from pipeline.curation.view import curated_run
+from pipeline.digest import render
 from pipeline.digest.content import build_digest
 from pipeline.store.artifacts import open_run
 
@@ -38,9 +39,10 @@ def test_digest_page_shows_the_cli_digest_for_the_window(dashboard_runs, monkeyp
         last=2,
     )
     shown = [t.value for t in at.text]
-    for items in expected["sections"].values():
+    for _, items in render.sections(expected):  # themes first, then topics
         for i in items:
-            assert f"{i['topic']}: {i['label']} ({i['category']})" in shown
+            assert f"{render.head(i)} ({i['category']})" in shown
+            assert not render.theme_topics(i) or render.theme_topics(i) in shown
     assert at.caption[0].value.replace("\\", "").startswith("Recent window")
     assert "(2 " in at.caption[0].value  # the chosen window, not the run's own
     labels = [b.label for b in at.get("download_button")]
