@@ -18,6 +18,7 @@ from pipeline.curation.themes import CUT, curated_hierarchy, dense_hierarchy
 from pipeline.curation.view import curated_run
 from pipeline.digest import render
 from pipeline.digest.content import build_digest
+from pipeline.digest.send import message
 from pipeline.stages.over_time import topics_over_time
 from pipeline.stages.themes import tree_of, with_scores
 from pipeline.stages.trends import compute_trends
@@ -215,6 +216,11 @@ def test_every_format_shows_the_theme_escaped(run) -> None:
     text = render.to_text(d)
     assert "RISING THEMES" in text and EVIL in text
     assert json.loads(render.to_json(d))["themes"]["rising"][0]["topics"]
+    mail = message(d, "bot@example.com", ["team@example.com"])
+    body = mail.get_body(("html",)).get_content()
+    assert "&lt;script&gt;" in body and "<script>" not in body
+    assert f"theme-{theme['node']}.png" in [p.get_filename() for p in mail.walk()]
+    assert "RISING THEMES" in mail.get_body(("plain",)).get_content()
     items = ET.fromstring(render.to_rss(d).encode())[0].findall("item")
     assert any(it.findtext("title") == f"Rising themes: Theme: {theme['label']}" for it in items)
     assert all("<script>" not in (it.findtext("description") or "") for it in items)
