@@ -15,7 +15,7 @@ import pytest
 from pipeline.config import TrendsConfig
 from pipeline.curation.log import Entry
 from pipeline.curation.themes import CUT, curated_hierarchy, dense_hierarchy
-from pipeline.curation.view import curated_run
+from pipeline.curation.view import curated_run, recompute_trends
 from pipeline.digest import render
 from pipeline.digest.content import build_digest
 from pipeline.digest.send import message
@@ -164,6 +164,20 @@ def test_a_merge_inside_a_theme_keeps_it_and_one_across_leaves_it_out(run) -> No
     d = build_digest(curated_run(handle, [edit("hide", int(t)) for t in hide]))
     assert keep not in covered(d["themes"]["fading"]) and d["themes_note"] is None
     assert set(parts[4]) <= covered(d["themes"]["fading"])
+
+
+def test_without_curation_the_recompute_is_the_trends_stage(run) -> None:
+    """One code path: rescoring the run's own window on the carried hierarchy gives back
+    the stage's own topic and node scores."""
+    handle, docs = run
+    view = curated_run(handle, [])
+    table, themes = recompute_trends(view.docs, "month", TrendsConfig(), hierarchy=view.hierarchy)
+    pd.testing.assert_frame_equal(table, handle.tables["trends.parquet"])
+    stored = view.themes.set_index("node").sort_index()
+    mine = themes.set_index("node").sort_index()
+    assert mine["topics"].tolist() == stored["topics"].tolist()
+    for c in ("category", "headline", "q_value", "growth", "recent_count"):
+        assert mine[c].astype(object).tolist() == stored[c].astype(object).tolist(), c
 
 
 def test_curated_hierarchy_maps_merges_hides_and_dedupes() -> None:
