@@ -27,6 +27,7 @@ def keywords_over_time(
     period: str,
     represent: RepresentConfig,
     top_n: int = 5,
+    stop_words: frozenset[str] | None = None,
 ) -> pd.DataFrame:
     """Keywords of each topic in each period, from that period's documents only.
 
@@ -38,7 +39,8 @@ def keywords_over_time(
     ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
     3 or more documents in the period, a keyword must occur in at least 2 of them, so one
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
-    that leaves fewer than ``top_n``).
+    that leaves fewer than ``top_n``). ``stop_words`` are the ones ``represent`` used
+    (by default made from ``texts`` and ``labels``, as it makes them).
     """
     from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
 
@@ -48,7 +50,9 @@ def keywords_over_time(
     cols: dict[str, list] = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    spec = (stop_words_for(represent, texts), represent.ngram_max)
+    if stop_words is None:
+        stop_words = stop_words_for(represent, texts, labels)
+    spec = (stop_words, represent.ngram_max)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
     tasks = [
@@ -163,16 +167,26 @@ def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:
 def run(ctx: Context) -> dict[str, Any]:
     """The keywords_over_time stage: each topic's keywords in each period."""
     from pipeline.stages.over_time import merged, touched
+    from pipeline.stages.phrases import stop_words_for
 
     i, cfg = ctx.inputs, ctx.cfg
     texts, dates, labels = i["texts"], i["dates"], np.asarray(ctx.get("labels"))
+    # Made from the whole corpus, as represent makes them, also when an update recounts
+    # only some periods.
+    stop_words = stop_words_for(cfg.represent, texts, labels)
     part = touched(ctx, "keywords")  # an update: only the periods it touches
     if part is not None:
         rows = np.where(part[1])[0]
         texts = [texts[r] for r in rows]
         dates, labels = pd.Series(dates).iloc[rows].reset_index(drop=True), labels[rows]
     keywords = keywords_over_time(
-        texts, dates, labels, i["period"], cfg.represent, top_n=cfg.trends.keywords_per_period
+        texts,
+        dates,
+        labels,
+        i["period"],
+        cfg.represent,
+        top_n=cfg.trends.keywords_per_period,
+        stop_words=stop_words,
     )
     if part is not None:
         ctx.record["periods_recounted"] = int(keywords["period_start"].nunique())

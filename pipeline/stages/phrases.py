@@ -14,6 +14,8 @@ import re
 import threading
 from collections.abc import Callable
 
+import numpy as np
+
 from pipeline.config import RepresentConfig
 
 # Words of 2+ characters, keeping inner hyphens ("in-context", "gpt-4"), starting with a letter.
@@ -84,8 +86,13 @@ def account_names(texts: list[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-# Boilerplate of abstracts and web scrapes that c-TF-IDF would otherwise rank as topical.
-EXTRA_STOP_WORDS = frozenset(
+# Link fragments: never a topic, in any corpus.
+WEB_STOP_WORDS = frozenset(["https", "http", "www", "com", "org", "github"])
+# Boilerplate of paper abstracts ("we propose a novel method ... results show"). On a
+# corpus of other writing some are topical ("work" in speeches about jobs, "new" in "New
+# Deal"), so under ``[represent] boilerplate = "auto"`` each is a stop word only where the
+# corpus uses it as boilerplate (``boilerplate_words``).
+PAPER_STOP_WORDS = frozenset(
     [
         "paper",
         "propose",
@@ -94,7 +101,6 @@ EXTRA_STOP_WORDS = frozenset(
         "present",
         "presents",
         "presented",
-        "show",
         "shows",
         "shown",
         "using",
@@ -123,7 +129,6 @@ EXTRA_STOP_WORDS = frozenset(
         "achieved",
         "et",
         "al",
-        "however",
         "furthermore",
         "respectively",
         "significantly",
@@ -132,12 +137,6 @@ EXTRA_STOP_WORDS = frozenset(
         "experiments",
         "experimental",
         "code",
-        "https",
-        "http",
-        "www",
-        "com",
-        "github",
-        "org",
         "available",
         "introduce",
         "introduces",
@@ -158,6 +157,7 @@ EXTRA_STOP_WORDS = frozenset(
         "significant",
     ]
 )
+EXTRA_STOP_WORDS = WEB_STOP_WORDS | PAPER_STOP_WORDS  # boilerplate = "papers"
 
 
 def _phrase_terms(stop_words: frozenset[str], ngram_max: int, phrase: str) -> tuple[str, ...]:
@@ -204,11 +204,76 @@ class PhraseAnalyzer:
         return terms
 
 
-def stop_words_for(cfg: RepresentConfig, texts: list[str] | None = None) -> frozenset[str]:
-    """The words never made keywords: the stop words, and the account names in ``texts``."""
+BOILERPLATE_LIFT = (
+    3.0  # a listed word is topical where a topic uses it this many times as often as the rest
+)
+BOILERPLATE_MIN_DOCS = 5  # ... in at least this many of the topic's documents
+BOILERPLATE_MAX_DOCS = 20_000  # documents sampled to decide (a seeded sample above that)
+
+
+def concentration(
+    texts: list[str],
+    labels: np.ndarray,
+    words: frozenset[str],
+    max_docs: int = BOILERPLATE_MAX_DOCS,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``words`` (sorted), the documents holding each in each topic (topics x words), and
+    how many times as often each topic holds each word as the documents outside it."""
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.arange(len(texts))
+    if len(texts) > max_docs:  # fixed seed: represent and the keywords per period agree
+        rows = np.sort(np.random.default_rng(0).choice(len(texts), max_docs, replace=False))
+    vocab = sorted(words)
+    index = {w: i for i, w in enumerate(vocab)}
+    k = int(labels.max()) + 1 if len(labels) and (labels >= 0).any() else 0
+    held = np.zeros((k + 1, len(vocab)))  # the last row: outliers
+    size = np.zeros(k + 1)
+    for r in rows:
+        t = labels[r] if labels[r] >= 0 else k
+        size[t] += 1
+        for w in set(TOKEN_RE.findall(social_text(texts[r]).lower())) & words:
+            held[t, index[w]] += 1
+    rest = (held.sum(axis=0) - held) / np.maximum(size.sum() - size, 1)[:, None]
+    rate = held / np.maximum(size, 1)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(held > 0, rate / rest, 0.0)
+    return vocab, held[:k], lift[:k]
+
+
+def boilerplate_words(
+    texts: list[str], labels: np.ndarray, words: frozenset[str] = PAPER_STOP_WORDS
+) -> frozenset[str]:
+    """The ``words`` this corpus uses as boilerplate: every one that no topic concentrates.
+
+    A word is topical where some topic holds it in at least ``BOILERPLATE_MIN_DOCS`` of its
+    documents at ``BOILERPLATE_LIFT`` times the rate of the documents outside that topic
+    (outliers included): "work" in a topic about jobs and wages. Everywhere else it is a
+    stop word, as it is in abstracts, where "propose" and "method" are spread over every
+    topic. The list stays because c-TF-IDF alone ranks such words: their spread lowers
+    their weight but not below a small topic's idiosyncrasies.
+    """
+    vocab, held, lift = concentration(texts, labels, words)
+    topical = ((held >= BOILERPLATE_MIN_DOCS) & (lift >= BOILERPLATE_LIFT)).any(axis=0)
+    return frozenset(w for w, hit in zip(vocab, topical, strict=True) if not hit)
+
+
+def stop_words_for(
+    cfg: RepresentConfig, texts: list[str] | None = None, labels: np.ndarray | None = None
+) -> frozenset[str]:
+    """The words never made keywords: the stop words, the link fragments, the paper
+    boilerplate (``[represent] boilerplate``), and the account names in ``texts``.
+
+    ``boilerplate = "auto"`` needs the topics (``labels``) to tell boilerplate from topic;
+    without them it is the whole list.
+    """
     names = account_names(texts) if texts is not None else frozenset()
     if cfg.stop_words == "none":
         return names
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | names
+    paper: frozenset[str] = frozenset()
+    if cfg.boilerplate == "auto" and texts is not None and labels is not None:
+        paper = boilerplate_words(texts, labels)
+    elif cfg.boilerplate != "none":
+        paper = PAPER_STOP_WORDS
+    return frozenset(ENGLISH_STOP_WORDS) | WEB_STOP_WORDS | paper | names

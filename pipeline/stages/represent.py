@@ -195,7 +195,7 @@ def _fit_model(
     from sklearn.feature_extraction.text import CountVectorizer
 
     vectorizer = CountVectorizer(
-        analyzer=PhraseAnalyzer(stop_words_for(cfg, texts), cfg.ngram_max), min_df=1
+        analyzer=PhraseAnalyzer(stop_words_for(cfg, texts, labels), cfg.ngram_max), min_df=1
     )
 
     class _TopicModel(BERTopic):
