@@ -27,7 +27,6 @@ def keywords_over_time(
     period: str,
     represent: RepresentConfig,
     top_n: int = 5,
-    stop_words: frozenset[str] | None = None,
 ) -> pd.DataFrame:
     """Keywords of each topic in each period, from that period's documents only.
 
@@ -36,13 +35,13 @@ def keywords_over_time(
     see ``class_tfidf``), with
     the term weights ("idf") computed from that period's classes alone: nothing from a
     later period can leak into an earlier period's keywords. The tokeniser is the one
-    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
+    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams; the paper
+    boilerplate told apart by the period's documents). When a topic has
     3 or more documents in the period, a keyword must occur in at least 2 of them, so one
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
-    that leaves fewer than ``top_n``). ``stop_words`` are the ones ``represent`` used
-    (by default made from ``texts`` and ``labels``, as it makes them).
+    that leaves fewer than ``top_n``).
     """
-    from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
+    from pipeline.stages.phrases import PhraseAnalyzer, paper_words, stop_words_for
 
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
@@ -50,24 +49,24 @@ def keywords_over_time(
     cols: dict[str, list] = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    if stop_words is None:
-        stop_words = stop_words_for(represent, texts, labels)
-    spec = (stop_words, represent.ngram_max)
+    # The paper boilerplate is told apart in each period by that period's documents alone
+    # (``paper_words``), so that no later document decides an earlier period's words.
+    base = stop_words_for(represent.model_copy(update={"boilerplate": "none"}), texts)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
-    tasks = [
-        (pd.Timestamp(ps), [texts[i] for i in keep[rows]], lab[rows.to_numpy()])
-        for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy())
-    ]
+    tasks = []
+    for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
+        p_texts, p_lab = [texts[i] for i in keep[rows]], lab[rows.to_numpy()]
+        spec = (base | paper_words(represent, p_texts, p_lab), represent.ngram_max)
+        tasks.append((pd.Timestamp(ps), p_texts, p_lab, spec))
     jobs = parallel_jobs(len(keep))
     if jobs > 1:  # tokenising is pure Python: a process per core (same result, in order)
         from joblib import Parallel, delayed
 
         # The analyser memoises in an lru_cache, which does not pickle: each task makes its own.
-        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, spec, top_n) for t in tasks)
+        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, top_n) for t in tasks)
     else:
-        analyzer = PhraseAnalyzer(*spec)
-        parts = [_period(*t, analyzer, top_n) for t in tasks]
+        parts = [_period(*t[:3], PhraseAnalyzer(*t[3]), top_n) for t in tasks]
     for part in parts:
         for c in KEYWORD_COLUMNS:
             cols[c] += part[c]
@@ -167,26 +166,16 @@ def _keyword_frame(cols: dict[str, list]) -> pd.DataFrame:
 def run(ctx: Context) -> dict[str, Any]:
     """The keywords_over_time stage: each topic's keywords in each period."""
     from pipeline.stages.over_time import merged, touched
-    from pipeline.stages.phrases import stop_words_for
 
     i, cfg = ctx.inputs, ctx.cfg
     texts, dates, labels = i["texts"], i["dates"], np.asarray(ctx.get("labels"))
-    # Made from the whole corpus, as represent makes them, also when an update recounts
-    # only some periods.
-    stop_words = stop_words_for(cfg.represent, texts, labels)
     part = touched(ctx, "keywords")  # an update: only the periods it touches
     if part is not None:
         rows = np.where(part[1])[0]
         texts = [texts[r] for r in rows]
         dates, labels = pd.Series(dates).iloc[rows].reset_index(drop=True), labels[rows]
     keywords = keywords_over_time(
-        texts,
-        dates,
-        labels,
-        i["period"],
-        cfg.represent,
-        top_n=cfg.trends.keywords_per_period,
-        stop_words=stop_words,
+        texts, dates, labels, i["period"], cfg.represent, top_n=cfg.trends.keywords_per_period
     )
     if part is not None:
         ctx.record["periods_recounted"] = int(keywords["period_start"].nunique())

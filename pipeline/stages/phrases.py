@@ -173,6 +173,7 @@ def _phrase_terms(stop_words: frozenset[str], ngram_max: int, phrase: str) -> tu
 
 _PHRASE_MEMOS: dict[tuple[frozenset[str], int], Callable[[str], tuple[str, ...]]] = {}
 _PHRASE_MEMOS_LOCK = threading.Lock()
+MAX_PHRASE_MEMOS = 4
 
 
 def _phrase_memo(stop_words: frozenset[str], ngram_max: int) -> Callable[[str], tuple[str, ...]]:
@@ -180,6 +181,10 @@ def _phrase_memo(stop_words: frozenset[str], ngram_max: int) -> Callable[[str], 
     key = (stop_words, ngram_max)
     with _PHRASE_MEMOS_LOCK:
         if key not in _PHRASE_MEMOS:
+            # The stop words depend on the corpus and its topics (account names,
+            # boilerplate): a process that builds many corpora keeps the latest memos only.
+            while len(_PHRASE_MEMOS) >= MAX_PHRASE_MEMOS:
+                _PHRASE_MEMOS.pop(next(iter(_PHRASE_MEMOS)))
             _PHRASE_MEMOS[key] = functools.lru_cache(maxsize=500_000)(
                 functools.partial(_phrase_terms, stop_words, ngram_max)
             )
@@ -204,10 +209,11 @@ class PhraseAnalyzer:
         return terms
 
 
-BOILERPLATE_LIFT = (
-    3.0  # a listed word is topical where a topic uses it this many times as often as the rest
-)
-BOILERPLATE_MIN_DOCS = 5  # ... in at least this many of the topic's documents
+# A listed word is topical where a topic holds it this many times as often as the
+# documents outside it do, in at least BOILERPLATE_MIN_DOCS of its documents (chosen on
+# the tuning halves of the benchmark corpora, BENCHMARKS.md).
+BOILERPLATE_LIFT = 4.0
+BOILERPLATE_MIN_DOCS = 5
 BOILERPLATE_MAX_DOCS = 20_000  # documents sampled to decide (a seeded sample above that)
 
 
@@ -257,23 +263,27 @@ def boilerplate_words(
     return frozenset(w for w, hit in zip(vocab, topical, strict=True) if not hit)
 
 
+def paper_words(
+    cfg: RepresentConfig, texts: list[str] | None = None, labels: np.ndarray | None = None
+) -> frozenset[str]:
+    """The paper boilerplate left out of keywords (``[represent] boilerplate``): under
+    "auto", the listed words ``texts`` use as boilerplate (without the topics, ``labels``,
+    there is nothing to tell it by: the whole list)."""
+    if cfg.boilerplate == "none" or cfg.stop_words == "none":
+        return frozenset()
+    if cfg.boilerplate == "auto" and texts is not None and labels is not None:
+        return boilerplate_words(texts, labels)
+    return PAPER_STOP_WORDS
+
+
 def stop_words_for(
     cfg: RepresentConfig, texts: list[str] | None = None, labels: np.ndarray | None = None
 ) -> frozenset[str]:
     """The words never made keywords: the stop words, the link fragments, the paper
-    boilerplate (``[represent] boilerplate``), and the account names in ``texts``.
-
-    ``boilerplate = "auto"`` needs the topics (``labels``) to tell boilerplate from topic;
-    without them it is the whole list.
-    """
+    boilerplate (``paper_words``), and the account names in ``texts``."""
     names = account_names(texts) if texts is not None else frozenset()
     if cfg.stop_words == "none":
         return names
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    paper: frozenset[str] = frozenset()
-    if cfg.boilerplate == "auto" and texts is not None and labels is not None:
-        paper = boilerplate_words(texts, labels)
-    elif cfg.boilerplate != "none":
-        paper = PAPER_STOP_WORDS
-    return frozenset(ENGLISH_STOP_WORDS) | WEB_STOP_WORDS | paper | names
+    return frozenset(ENGLISH_STOP_WORDS) | WEB_STOP_WORDS | paper_words(cfg, texts, labels) | names
