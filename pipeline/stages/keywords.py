@@ -18,6 +18,7 @@ from pipeline.stages.base import Context
 from pipeline.store.contract import KEYWORD_COLUMNS
 
 PARALLEL_MIN = 50_000  # dated documents from which periods are tokenised in parallel
+BOILERPLATE_PERIOD_DOCS = 500  # documents of a period sampled, at least, to tell its boilerplate
 
 
 def keywords_over_time(
@@ -41,7 +42,12 @@ def keywords_over_time(
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
     that leaves fewer than ``top_n``).
     """
-    from pipeline.stages.phrases import PhraseAnalyzer, paper_words, stop_words_for
+    from pipeline.stages.phrases import (
+        BOILERPLATE_MAX_DOCS,
+        PhraseAnalyzer,
+        paper_words,
+        stop_words_for,
+    )
 
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
@@ -54,10 +60,13 @@ def keywords_over_time(
     base = stop_words_for(represent.model_copy(update={"boilerplate": "none"}), texts)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
+    groups = pd.Series(np.arange(len(keep))).groupby(starts.to_numpy())
+    # A seeded sample of each period decides: bounded at a million documents.
+    sample = max(BOILERPLATE_PERIOD_DOCS, BOILERPLATE_MAX_DOCS // max(groups.ngroups, 1))
     tasks = []
-    for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy()):
+    for ps, rows in groups:
         p_texts, p_lab = [texts[i] for i in keep[rows]], lab[rows.to_numpy()]
-        spec = (base | paper_words(represent, p_texts, p_lab), represent.ngram_max)
+        spec = (base | paper_words(represent, p_texts, p_lab, sample), represent.ngram_max)
         tasks.append((pd.Timestamp(ps), p_texts, p_lab, spec))
     jobs = parallel_jobs(len(keep))
     if jobs > 1:  # tokenising is pure Python: a process per core (same result, in order)

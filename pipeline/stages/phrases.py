@@ -247,7 +247,10 @@ def concentration(
 
 
 def boilerplate_words(
-    texts: list[str], labels: np.ndarray, words: frozenset[str] = PAPER_STOP_WORDS
+    texts: list[str],
+    labels: np.ndarray,
+    words: frozenset[str] = PAPER_STOP_WORDS,
+    max_docs: int = BOILERPLATE_MAX_DOCS,
 ) -> frozenset[str]:
     """The ``words`` this corpus uses as boilerplate: every one that no topic concentrates.
 
@@ -258,13 +261,16 @@ def boilerplate_words(
     topic. The list stays because c-TF-IDF alone ranks such words: their spread lowers
     their weight but not below a small topic's idiosyncrasies.
     """
-    vocab, held, lift = concentration(texts, labels, words)
+    vocab, held, lift = concentration(texts, labels, words, max_docs)
     topical = ((held >= BOILERPLATE_MIN_DOCS) & (lift >= BOILERPLATE_LIFT)).any(axis=0)
     return frozenset(w for w, hit in zip(vocab, topical, strict=True) if not hit)
 
 
 def paper_words(
-    cfg: RepresentConfig, texts: list[str] | None = None, labels: np.ndarray | None = None
+    cfg: RepresentConfig,
+    texts: list[str] | None = None,
+    labels: np.ndarray | None = None,
+    max_docs: int = BOILERPLATE_MAX_DOCS,
 ) -> frozenset[str]:
     """The paper boilerplate left out of keywords (``[represent] boilerplate``): under
     "auto", the listed words ``texts`` use as boilerplate (without the topics, ``labels``,
@@ -272,7 +278,7 @@ def paper_words(
     if cfg.boilerplate == "none" or cfg.stop_words == "none":
         return frozenset()
     if cfg.boilerplate == "auto" and texts is not None and labels is not None:
-        return boilerplate_words(texts, labels)
+        return boilerplate_words(texts, labels, max_docs=max_docs)
     return PAPER_STOP_WORDS
 
 
