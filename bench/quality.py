@@ -56,7 +56,7 @@ from pipeline.stages.embed import encode  # noqa: E402
 from pipeline.stages.ingest import ingest, resolve_input  # noqa: E402
 from pipeline.store.cache import Store, cache_root  # noqa: E402
 
-SYSTEMS = ["topictrends", "BERTopic()"]
+SYSTEMS = ["topictrends", "BERTopic()", "BERTopic(stop words)"]
 CORPORA = {
     "arxiv": "arxiv-sample",
     "sotu": str(REPO.parent / "shared" / "corpora" / "sotu_paragraphs.parquet"),
@@ -131,9 +131,13 @@ def ours(
 
 
 def plain_bertopic(
-    texts: list[str], emb: np.ndarray, seed: int
+    texts: list[str], emb: np.ndarray, seed: int, stop_words: bool = False
 ) -> tuple[np.ndarray, list[list[str]]]:
+    """BERTopic() as installed; with ``stop_words``, the one change BERTopic's documentation
+    recommends for readable topics: a ``CountVectorizer(stop_words="english")``, which
+    drops English function words from the keywords after the clustering (same topics)."""
     from bertopic import BERTopic
+    from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
 
     # BERTopic()'s own UMAP settings, seeded so that seeds can be compared.
@@ -145,7 +149,8 @@ def plain_bertopic(
         low_memory=False,
         random_state=seed,
     )
-    model = BERTopic(umap_model=umap_model)
+    vectorizer = CountVectorizer(stop_words="english") if stop_words else None
+    model = BERTopic(umap_model=umap_model, vectorizer_model=vectorizer)
     topics, _ = model.fit_transform(texts, embeddings=emb)
     words = [[w for w, _ in model.get_topic(t)][:10] for t in sorted(set(topics)) if t != -1]
     return np.asarray(topics), words
@@ -199,6 +204,16 @@ def diversity(topic_words: list[list[str]]) -> float:
     return len(set(words)) / len(words) if words else float("nan")
 
 
+def stop_word_share(topic_words: list[list[str]]) -> float:
+    """Share of the topics' top 10 keywords made only of English function words ("the",
+    "of and"): they co-occur in most documents, so they lift NPMI without saying anything."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = [w for ws in topic_words for w in ws[:10]]
+    stop = [all(t in ENGLISH_STOP_WORDS for t in w.lower().split()) for w in words]
+    return float(np.mean(stop)) if words else float("nan")
+
+
 def split_mask(docs: pd.DataFrame, half: str) -> np.ndarray:
     """Which documents are in ``half`` ("tune", "report" or "all").
 
@@ -224,6 +239,7 @@ def _row(name: str, system: str, seed: int, topics: np.ndarray, words: list, ref
         "corpus": name, "system": system, "seed": seed, "documents": len(topics),
         "topics": int(len(words)), "outlier_share": float((topics == -1).mean()),
         "npmi": npmi(words, matrix, vocab), "diversity": diversity(words),
+        "stop_word_share": stop_word_share(words),
     }  # fmt: skip
     if labels is not None:
         from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -273,7 +289,7 @@ def evaluate(
             if system == "topictrends":
                 topics, by_variant = ours(texts, emb, doc_ids, seed, ctx, cfg, variants, fits_dir)
             else:
-                topics, words = plain_bertopic(texts, emb, seed)
+                topics, words = plain_bertopic(texts, emb, seed, system != "BERTopic()")
                 by_variant = {"": words}
             seconds = round(time.perf_counter() - t0, 1)
             for variant, words in by_variant.items():
@@ -301,6 +317,7 @@ def table(rows: list[dict]) -> str:
             "ari",
             "npmi",
             "diversity",
+            "stop_word_share",
             "outlier_share",
             "topics",
             "seed_ari",
@@ -321,7 +338,7 @@ def table(rows: list[dict]) -> str:
                 )
             elif m == "seed_ari":
                 cells.append(f"{v.iloc[0]:.3f}")
-            elif m == "outlier_share":
+            elif m in ("outlier_share", "stop_word_share"):
                 cells.append(f"{v.mean():.1%}")
             else:
                 cells.append(

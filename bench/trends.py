@@ -39,6 +39,14 @@ API, its ``topics_over_time.parquet`` for the baselines):
 The baselines call topics (they have no notion of a hierarchy); topictrends calls topics
 and hierarchy nodes.
 
+* *Oracle* (an upper bound, not a system): told which documents are planted and when each
+  plant's change began, it tests the planted documents alone, one-sided, with an exact
+  binomial test of their share in the window of the change (rising and fading: the years
+  since the onset; bursting: the burst's years) against the share of all documents in that
+  window, at Bonferroni level ``alpha / units`` (the units topictrends tested in the same
+  build: topics and hierarchy nodes). It has perfect topics and the right window, so what it
+  misses no detector can be expected to find: the planted counts do not carry the change.
+
 **Scores.** A planted topic is *found* when one called unit (a topic, or for topictrends a
 headline node) holds most (> 50%) of its documents and is called in its direction (rising
 and bursting topics: a rising call). A call is *right* when it finds a planted topic or
@@ -126,22 +134,26 @@ def shares(kind: str, years: list[int], r: float) -> dict[int, float]:
     return out
 
 
-def planted_counts(kind: str, volume: pd.Series, r: float) -> dict[int, float]:
+def planted_counts(
+    kind: str, volume: pd.Series, r: float, docs: int = PLANTED_DOCS
+) -> dict[int, float]:
     """Expected documents of a planted topic per year: its share profile times the year's
     volume, scaled so that the topic has PLANTED_DOCS documents in all."""
     years = sorted(volume.index)
     raw = {y: s * volume.get(y, 0) for y, s in shares(kind, years, r).items()}
     total = sum(raw.values())
-    return {y: PLANTED_DOCS * v / total for y, v in raw.items()}
+    return {y: docs * v / total for y, v in raw.items()}
 
 
-def planted_corpus(base: pd.DataFrame, r: float, seed: int) -> pd.DataFrame:
+def planted_corpus(
+    base: pd.DataFrame, r: float, seed: int, docs: int = PLANTED_DOCS
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     volume = base["year"].value_counts().sort_index()
     rows = []
     for kind, label in PLANTED.items():
         pool = _sentences(label)
-        for y, expected in planted_counts(kind, volume, r).items():
+        for y, expected in planted_counts(kind, volume, r, docs).items():
             n = int(rng.poisson(expected))
             for j in range(n):
                 text = " ".join(rng.choice(pool, 3, replace=False))
@@ -250,7 +262,30 @@ def _topic_calls(calls: dict[int, str]) -> dict[Unit, str]:
     return {(t,): c for t, c in calls.items()}
 
 
-DETECTORS = ("topictrends", "BERTrend", "Kleinberg")
+DETECTORS = ("topictrends", "BERTrend", "Kleinberg", "oracle")
+ALPHA = 0.05  # topictrends' default [trends] alpha, used by the oracle too
+
+
+def oracle_found(docs: pd.DataFrame, onset: int, units: int) -> list[str]:
+    """The planted kinds the oracle finds in ``docs`` (id, year; module docstring)."""
+    from scipy.stats import binomtest
+
+    last = int(docs["year"].max())
+    found = []
+    for kind in PLANTED:
+        first = onset if kind != "bursting" else onset + RAMP - BURST
+        if last < first:
+            continue  # the change has not begun in this cut
+        mine = docs["id"].str.startswith(f"plant-{kind}-").to_numpy()
+        inside = (docs["year"] >= first).to_numpy()
+        n, x = int(mine.sum()), int((mine & inside).sum())
+        if n == 0:
+            continue
+        side = "less" if WANT[kind] == "fading" else "greater"
+        p = binomtest(x, n, float(inside.mean()), alternative=side).pvalue
+        if p < ALPHA / max(1, units):
+            found.append(kind)
+    return found
 
 
 def calls_of(
@@ -300,21 +335,34 @@ def score(
     return {"tp": tp, "fp": len(calls) - tp, "found": sorted(found)}
 
 
-def evaluate(corpus: str, strength: str, seed: int, root: Path) -> dict:
+def evaluate(
+    corpus: str, strength: str, seed: int, root: Path, planted_docs: int = PLANTED_DOCS
+) -> dict:
     base = base_corpus(corpus, seed)
-    full = planted_corpus(base, STRENGTHS[strength], seed)
+    full = planted_corpus(base, STRENGTHS[strength], seed, planted_docs)
     years = sorted(full["year"].unique())
     onset = years[len(years) - RAMP]
-    out: dict = {"corpus": corpus, "strength": strength, "documents": len(full), "by_cutoff": {}}
+    out: dict = {
+        "corpus": corpus,
+        "strength": strength,
+        "planted_docs": planted_docs,
+        "documents": len(full),
+        "by_cutoff": {},
+    }
     for k in CUTOFFS:
         cut = full[full["year"] < onset + k] if k < RAMP else full
         docs, trends, counts, hier = run_build(cut, root, f"{corpus}-{strength}-{k}")
         planted = planted_topics(docs)
         sizes = {int(t): int(n) for t, n in docs["topic"].value_counts().items()}
+        tested = hier["category"].notna().sum() if "category" in hier.columns else 0
+        units = int(trends["topic"].nunique()) + int(tested)
+        found = oracle_found(cut, onset, units)
         out["by_cutoff"][k] = {
             "planted": planted,
             "topics": int(trends["topic"].nunique()),
+            "units": units,
             **{d: score(c, planted, sizes) for d, c in calls_of(trends, counts, hier).items()},
+            "oracle": {"tp": len(found), "fp": 0, "found": found},
         }
     return out
 
@@ -322,7 +370,8 @@ def evaluate(corpus: str, strength: str, seed: int, root: Path) -> dict:
 def null_rate(corpus: str, seed: int, root: Path) -> dict[str, float]:
     _, trends, counts, hier = run_build(base_corpus(corpus, seed), root, f"{corpus}-null")
     n = max(1, trends["topic"].nunique())
-    return {d: len(c) / n for d, c in calls_of(trends, counts, hier).items()} | {"topics": n}
+    rates = {d: len(c) / n for d, c in calls_of(trends, counts, hier).items()}
+    return rates | {"oracle": 0.0, "topics": n}  # the oracle tests planted documents only
 
 
 def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
@@ -333,6 +382,8 @@ def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
             lags = []
             for r in (x for x in results if x["strength"] == strength):
                 cut = {int(k): v for k, v in r["by_cutoff"].items()}  # str keys after JSON
+                if det not in cut[RAMP]:
+                    continue  # a results file from before the oracle
                 final = cut[RAMP][det]
                 tp, fp = tp + final["tp"], fp + final["fp"]
                 planted += len(PLANTED)
@@ -351,7 +402,7 @@ def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
                     "recall": round(rec, 3),
                     "f1": round(f1, 3),
                     "lag": round(float(np.mean(lags)), 2) if lags else None,
-                    "null_fp": {c: round(v[det], 3) for c, v in nulls.items()},
+                    "null_fp": {c: round(v.get(det, 0.0), 3) for c, v in nulls.items()},
                 }
             )
     return rows
@@ -362,6 +413,12 @@ def main() -> None:
     ap.add_argument("--corpora", nargs="+", default=["arxiv", "sotu"])
     ap.add_argument("--strengths", nargs="+", default=list(STRENGTHS))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--planted-docs",
+        type=int,
+        default=PLANTED_DOCS,
+        help="documents of each planted topic (default %(default)s)",
+    )
     ap.add_argument("--rescore", type=Path, nargs="+", help="score results files again, together")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "trends.json")
     args = ap.parse_args()
@@ -377,7 +434,9 @@ def main() -> None:
             root = Path(tmp)
             nulls = {c: null_rate(c, args.seed, root) for c in args.corpora}
             results = [
-                evaluate(c, s, args.seed, root) for s in args.strengths for c in args.corpora
+                evaluate(c, s, args.seed, root, args.planted_docs)
+                for s in args.strengths
+                for c in args.corpora
             ]
     rows = summary(results, nulls)
     print("| strength | detector | precision | recall | F1 | lag (years) | null FP rate |")

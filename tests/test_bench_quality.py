@@ -37,3 +37,10 @@ def test_keyword_variants_parse_round_one_and_settings() -> None:
         "coherence": 0.3,
         "keyword_candidates": 20,
     }
+
+
+def test_the_stop_word_share_counts_keywords_made_only_of_function_words() -> None:
+    words = [["the", "of the", "tax", "tax cuts"], ["and", "war", "of war", "we"]]
+    # "the", "of the", "and", "we" are function words; "of war" holds a content word.
+    assert bench.stop_word_share(words) == 4 / 8
+    assert bench.stop_word_share([["budget", "deficit"]]) == 0.0

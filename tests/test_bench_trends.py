@@ -73,3 +73,35 @@ def test_planted_topics_have_the_same_number_of_documents_in_every_corpus() -> N
             assert abs(sum(counts.values()) - bench.PLANTED_DOCS) < 1e-9
     rising = bench.planted_counts("rising", thin, 2.5)
     assert abs(rising[2025] / rising[1946] - 2.5) < 1e-9  # same volume: the ratio is r
+
+
+def _planted_docs(per_year: dict[str, list[int]], base: int = 100) -> pd.DataFrame:
+    """Documents of 14 years: ``base`` unplanted a year, and each kind's planted counts."""
+    years = list(range(2012, 2026))
+    rows = [{"id": f"base-{y}-{j}", "year": y} for y in years for j in range(base)]
+    for kind, counts in per_year.items():
+        for y, n in zip(years, counts, strict=True):
+            rows += [{"id": f"plant-{kind}-{y}-{j}", "year": y} for j in range(n)]
+    return pd.DataFrame(rows)
+
+
+def test_the_oracle_finds_a_planted_change_only_when_the_counts_carry_it() -> None:
+    onset = 2025 - bench.RAMP + 1  # the first of the last RAMP years
+    strong = _planted_docs(
+        {"rising": [2] * 8 + [6, 8, 10, 12, 14, 16], "fading": [12] * 8 + [10, 8, 6, 4, 2, 1]}
+    )
+    assert bench.oracle_found(strong, onset, units=40) == ["rising", "fading"]
+    flat = _planted_docs({"rising": [3] * 14, "fading": [3] * 14, "bursting": [3] * 14})
+    assert bench.oracle_found(flat, onset, units=40) == []
+    # A change in the other direction is not the planted one: a "fading" plant that rose.
+    backwards = _planted_docs({"fading": [2] * 8 + [6, 8, 10, 12, 14, 16]})
+    assert bench.oracle_found(backwards, onset, units=40) == []
+    # The same rise among a thousand tested units is not significant at alpha / units.
+    weak = _planted_docs({"rising": [2] * 8 + [4, 4, 5, 5, 6, 6]})
+    assert bench.oracle_found(weak, onset, units=2) == ["rising"]
+    assert bench.oracle_found(weak, onset, units=1000) == []
+    # A burst is not tested in a cut that ends before it began.
+    burst = _planted_docs({"bursting": [2] * 12 + [20, 20]})
+    assert bench.oracle_found(burst, onset, units=40) == ["bursting"]
+    early = burst[burst["year"] < onset + bench.RAMP - bench.BURST]
+    assert bench.oracle_found(early, onset, units=40) == []
