@@ -37,7 +37,8 @@ from pipeline.store.cache import Store  # noqa: E402
 
 def lifts(texts: list[str], labels: np.ndarray) -> dict[str, dict]:
     """Each listed word's document count, highest lift over the topics and count there."""
-    voc, held, lift = phrases.concentration(texts, labels, phrases.PAPER_STOP_WORDS)
+    voc, held, size = phrases.concentration(texts, labels, phrases.PAPER_STOP_WORDS)
+    lift, held = phrases.lift(held, size)[:-1], held[:-1]  # the topics, not the outliers
     out = {}
     for i, w in enumerate(voc):
         t = int(lift[:, i].argmax()) if len(lift) else 0

@@ -180,3 +180,19 @@ def test_keywords_keep_a_listed_word_where_it_is_a_topic_and_drop_it_where_it_is
         for w in kw.split()
     }
     assert kept & boiler  # without the list c-TF-IDF would have made them keywords
+
+
+def test_dropping_terms_gives_the_terms_of_tokenising_with_those_stop_words() -> None:
+    from pipeline.stages.phrases import PAPER_STOP_WORDS
+
+    base = stop_words_for(RepresentConfig(boilerplate="none"))
+    docs = [
+        "In this work we propose a novel state-of-the-art method: results show new gains.",
+        "Paper currency and public works; the proposed line of work (new deal) uses paper.",
+        "Work, work work-life balance: code-switching code based on study-based results.",
+    ]
+    for drop in (PAPER_STOP_WORDS, frozenset({"work", "paper"})):
+        for n in (1, 2, 3):
+            dropped = PhraseAnalyzer(base, n, drop)
+            for doc in docs:
+                assert dropped(doc) == PhraseAnalyzer(base | drop, n)(doc), (drop, n, doc)

@@ -18,7 +18,6 @@ from pipeline.stages.base import Context
 from pipeline.store.contract import KEYWORD_COLUMNS
 
 PARALLEL_MIN = 50_000  # dated documents from which periods are tokenised in parallel
-BOILERPLATE_PERIOD_DOCS = 500  # documents of a period sampled, at least, to tell its boilerplate
 
 
 def keywords_over_time(
@@ -42,12 +41,7 @@ def keywords_over_time(
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
     that leaves fewer than ``top_n``).
     """
-    from pipeline.stages.phrases import (
-        BOILERPLATE_MAX_DOCS,
-        PhraseAnalyzer,
-        paper_words,
-        stop_words_for,
-    )
+    from pipeline.stages.phrases import PhraseAnalyzer, base_stop_words
 
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
@@ -56,26 +50,24 @@ def keywords_over_time(
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
     # The paper boilerplate is told apart in each period by that period's documents alone
-    # (``paper_words``), so that no later document decides an earlier period's words.
-    base = stop_words_for(represent.model_copy(update={"boilerplate": "none"}), texts)
+    # (``_period``), so that no later document decides an earlier period's words.
+    spec = (base_stop_words(represent, texts), represent.ngram_max)
+    drop = _boilerplate_rule(represent)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
-    groups = pd.Series(np.arange(len(keep))).groupby(starts.to_numpy())
-    # A seeded sample of each period decides: bounded at a million documents.
-    sample = max(BOILERPLATE_PERIOD_DOCS, BOILERPLATE_MAX_DOCS // max(groups.ngroups, 1))
-    tasks = []
-    for ps, rows in groups:
-        p_texts, p_lab = [texts[i] for i in keep[rows]], lab[rows.to_numpy()]
-        spec = (base | paper_words(represent, p_texts, p_lab, sample), represent.ngram_max)
-        tasks.append((pd.Timestamp(ps), p_texts, p_lab, spec))
+    tasks = [
+        (pd.Timestamp(ps), [texts[i] for i in keep[rows]], lab[rows.to_numpy()])
+        for ps, rows in pd.Series(np.arange(len(keep))).groupby(starts.to_numpy())
+    ]
     jobs = parallel_jobs(len(keep))
     if jobs > 1:  # tokenising is pure Python: a process per core (same result, in order)
         from joblib import Parallel, delayed
 
         # The analyser memoises in an lru_cache, which does not pickle: each task makes its own.
-        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, top_n) for t in tasks)
+        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, spec, top_n, drop) for t in tasks)
     else:
-        parts = [_period(*t[:3], PhraseAnalyzer(*t[3]), top_n) for t in tasks]
+        analyzer = PhraseAnalyzer(*spec)
+        parts = [_period(*t, analyzer, top_n, drop) for t in tasks]
     for part in parts:
         for c in KEYWORD_COLUMNS:
             cols[c] += part[c]
@@ -90,11 +82,48 @@ def parallel_jobs(n_docs: int) -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 
 
+def _boilerplate_rule(represent: RepresentConfig) -> tuple[frozenset[str], bool]:
+    """The paper boilerplate words and whether a period tells which of them are topical
+    (``[represent] boilerplate = "auto"``) or leaves them all out."""
+    from pipeline.stages.phrases import PAPER_STOP_WORDS
+
+    if represent.boilerplate == "none" or represent.stop_words == "none":
+        return frozenset(), False
+    return PAPER_STOP_WORDS, represent.boilerplate == "auto"
+
+
+def _drop_boilerplate(
+    x: Any, words: np.ndarray, onehot: Any, classes: np.ndarray, drop: tuple[frozenset[str], bool]
+) -> np.ndarray:
+    """Which terms (columns of ``x``) to keep: none holding a paper boilerplate word, where
+    under "auto" a listed word a topic of this period concentrates is not boilerplate
+    (``pipeline.stages.phrases.topical``, on this period's document counts). Leaving such
+    terms out gives the terms of tokenising with those words as stop words."""
+    from pipeline.stages.phrases import topical
+
+    listed, decide = drop
+    if not listed:
+        return np.ones(len(words), dtype=bool)
+    cols = [i for i, w in enumerate(words) if w in listed] if decide else []
+    if cols:
+        held = np.asarray((onehot @ (x[:, cols] > 0).astype(np.int64)).todense())
+        size = np.asarray(onehot.sum(axis=1)).ravel()
+        hit = topical(held, size, classes >= 0)
+        listed = listed - {str(words[c]) for c, h in zip(cols, hit, strict=True) if h}
+    return np.array([listed.isdisjoint(str(w).split(" ")) for w in words], dtype=bool)
+
+
 def _period(
-    ps: pd.Timestamp, texts: list[str], lab: np.ndarray, analyzer: Any, top_n: int
+    ps: pd.Timestamp,
+    texts: list[str],
+    lab: np.ndarray,
+    analyzer: Any,
+    top_n: int,
+    drop: tuple[frozenset[str], bool] = (frozenset(), False),
 ) -> dict[str, list]:
     """One period's keywords per topic (the columns of ``KEYWORD_COLUMNS``); ``analyzer``
-    is a ``PhraseAnalyzer`` or the (stop words, n-gram size) to make one."""
+    is a ``PhraseAnalyzer`` or the (stop words, n-gram size) to make one; ``drop`` the
+    paper boilerplate rule (``_boilerplate_rule``)."""
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -117,6 +146,9 @@ def _period(
     onehot = sparse.csr_matrix(
         (np.ones(len(lab)), (inv, np.arange(len(lab)))), shape=(len(classes), len(lab))
     )
+    kept = _drop_boilerplate(x, words, onehot, classes, drop)
+    if not kept.all():
+        x, words = x[:, np.where(kept)[0]], words[kept]
     per_class = (onehot @ x).tocsr()
     ctfidf = class_tfidf(per_class)
     docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()

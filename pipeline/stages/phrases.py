@@ -181,8 +181,8 @@ def _phrase_memo(stop_words: frozenset[str], ngram_max: int) -> Callable[[str], 
     key = (stop_words, ngram_max)
     with _PHRASE_MEMOS_LOCK:
         if key not in _PHRASE_MEMOS:
-            # The stop words depend on the corpus and its topics (account names,
-            # boilerplate): a process that builds many corpora keeps the latest memos only.
+            # The stop words depend on the corpus (its account names): a process that
+            # builds many corpora keeps the latest memos only.
             while len(_PHRASE_MEMOS) >= MAX_PHRASE_MEMOS:
                 _PHRASE_MEMOS.pop(next(iter(_PHRASE_MEMOS)))
             _PHRASE_MEMOS[key] = functools.lru_cache(maxsize=500_000)(
@@ -192,11 +192,20 @@ def _phrase_memo(stop_words: frozenset[str], ngram_max: int) -> Callable[[str], 
 
 
 class PhraseAnalyzer:
-    """CountVectorizer analyzer: n-grams within punctuation-free phrases, no stop-word edges."""
+    """CountVectorizer analyzer: n-grams within punctuation-free phrases, no stop-word edges.
 
-    def __init__(self, stop_words: frozenset[str], ngram_max: int) -> None:
+    ``drop`` are stop words too, told apart per corpus or per period (the paper
+    boilerplate, ``paper_words``): leaving out every term that holds one of them gives the
+    same terms as tokenising with them as stop words, while the memo stays the one of
+    ``stop_words`` alone, shared by the analyzers whose ``drop`` differ.
+    """
+
+    def __init__(
+        self, stop_words: frozenset[str], ngram_max: int, drop: frozenset[str] = frozenset()
+    ) -> None:
         self.stop_words = stop_words
         self.ngram_max = ngram_max
+        self.drop = drop
         # c-TF-IDF, the hierarchy and the per-period keywords (trends) re-analyse the same
         # sentences in different concatenations; one memo per tokenisation, shared across
         # analyzers and stages, makes every analysis after the first nearly free.
@@ -206,6 +215,13 @@ class PhraseAnalyzer:
         terms: list[str] = []
         for phrase in PHRASE_SPLIT.split(social_text(doc).lower()):
             terms.extend(self._phrase(phrase))
+        if self.drop:
+            drop = self.drop
+            terms = [
+                t
+                for t in terms
+                if t not in drop and (" " not in t or drop.isdisjoint(t.split(" ")))
+            ]
         return terms
 
 
@@ -217,17 +233,38 @@ BOILERPLATE_MIN_DOCS = 5
 BOILERPLATE_MAX_DOCS = 20_000  # documents sampled to decide (a seeded sample above that)
 
 
+def lift(held: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """How many times as often each class holds each word as the documents outside it.
+
+    ``held``: documents holding each word, classes x words; ``size``: documents per class
+    (outliers a class too: they count as outside every topic)."""
+    held = np.asarray(held, dtype=np.float64)
+    size = np.asarray(size, dtype=np.float64)
+    rest = (held.sum(axis=0) - held) / np.maximum(size.sum() - size, 1)[:, None]
+    rate = held / np.maximum(size, 1)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(held > 0, rate / rest, 0.0)
+
+
+def topical(held: np.ndarray, size: np.ndarray, is_topic: np.ndarray) -> np.ndarray:
+    """Per word: whether some topic (a class where ``is_topic``) concentrates it, holding
+    it in ``BOILERPLATE_MIN_DOCS`` or more documents at ``BOILERPLATE_LIFT`` times the rate
+    of the documents outside it."""
+    hit = (np.asarray(held) >= BOILERPLATE_MIN_DOCS) & (lift(held, size) >= BOILERPLATE_LIFT)
+    return hit[np.asarray(is_topic, dtype=bool)].any(axis=0)
+
+
 def concentration(
     texts: list[str],
     labels: np.ndarray,
     words: frozenset[str],
     max_docs: int = BOILERPLATE_MAX_DOCS,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``words`` (sorted), the documents holding each in each topic (topics x words), and
-    how many times as often each topic holds each word as the documents outside it."""
+    """``words`` (sorted), the documents holding each in each topic (topics x words, the
+    outliers left out) and the documents per class (topics, then the outliers)."""
     labels = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(texts))
-    if len(texts) > max_docs:  # fixed seed: represent and the keywords per period agree
+    if len(texts) > max_docs:  # a seeded sample bounds the cost at a million documents
         rows = np.sort(np.random.default_rng(0).choice(len(texts), max_docs, replace=False))
     vocab = sorted(words)
     index = {w: i for i, w in enumerate(vocab)}
@@ -239,11 +276,7 @@ def concentration(
         size[t] += 1
         for w in set(TOKEN_RE.findall(social_text(texts[r]).lower())) & words:
             held[t, index[w]] += 1
-    rest = (held.sum(axis=0) - held) / np.maximum(size.sum() - size, 1)[:, None]
-    rate = held / np.maximum(size, 1)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lift = np.where(held > 0, rate / rest, 0.0)
-    return vocab, held[:k], lift[:k]
+    return vocab, held, size
 
 
 def boilerplate_words(
@@ -261,16 +294,13 @@ def boilerplate_words(
     topic. The list stays because c-TF-IDF alone ranks such words: their spread lowers
     their weight but not below a small topic's idiosyncrasies.
     """
-    vocab, held, lift = concentration(texts, labels, words, max_docs)
-    topical = ((held >= BOILERPLATE_MIN_DOCS) & (lift >= BOILERPLATE_LIFT)).any(axis=0)
-    return frozenset(w for w, hit in zip(vocab, topical, strict=True) if not hit)
+    vocab, held, size = concentration(texts, labels, words, max_docs)
+    hit = topical(held, size, np.arange(len(size)) < len(size) - 1)
+    return frozenset(w for w, h in zip(vocab, hit, strict=True) if not h)
 
 
 def paper_words(
-    cfg: RepresentConfig,
-    texts: list[str] | None = None,
-    labels: np.ndarray | None = None,
-    max_docs: int = BOILERPLATE_MAX_DOCS,
+    cfg: RepresentConfig, texts: list[str] | None = None, labels: np.ndarray | None = None
 ) -> frozenset[str]:
     """The paper boilerplate left out of keywords (``[represent] boilerplate``): under
     "auto", the listed words ``texts`` use as boilerplate (without the topics, ``labels``,
@@ -278,7 +308,7 @@ def paper_words(
     if cfg.boilerplate == "none" or cfg.stop_words == "none":
         return frozenset()
     if cfg.boilerplate == "auto" and texts is not None and labels is not None:
-        return boilerplate_words(texts, labels, max_docs=max_docs)
+        return boilerplate_words(texts, labels)
     return PAPER_STOP_WORDS
 
 
@@ -287,9 +317,25 @@ def stop_words_for(
 ) -> frozenset[str]:
     """The words never made keywords: the stop words, the link fragments, the paper
     boilerplate (``paper_words``), and the account names in ``texts``."""
+    return base_stop_words(cfg, texts) | paper_words(cfg, texts, labels)
+
+
+def base_stop_words(cfg: RepresentConfig, texts: list[str] | None = None) -> frozenset[str]:
+    """The stop words that do not depend on the topics: the English ones and the link
+    fragments (``[represent] stop_words``), and the account names in ``texts``."""
     names = account_names(texts) if texts is not None else frozenset()
     if cfg.stop_words == "none":
         return names
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS) | WEB_STOP_WORDS | paper_words(cfg, texts, labels) | names
+    return frozenset(ENGLISH_STOP_WORDS) | WEB_STOP_WORDS | names
+
+
+def analyzer_for(
+    cfg: RepresentConfig, texts: list[str] | None = None, labels: np.ndarray | None = None
+) -> PhraseAnalyzer:
+    """The analyzer keywords are made with: ``stop_words_for``'s words, the paper
+    boilerplate as ``drop`` so that the memo is shared with the keywords per period."""
+    return PhraseAnalyzer(
+        base_stop_words(cfg, texts), cfg.ngram_max, paper_words(cfg, texts, labels)
+    )
