@@ -157,7 +157,6 @@ PAPER_STOP_WORDS = frozenset(
         "significant",
     ]
 )
-EXTRA_STOP_WORDS = WEB_STOP_WORDS | PAPER_STOP_WORDS  # boilerplate = "papers"
 
 
 def _phrase_terms(stop_words: frozenset[str], ngram_max: int, phrase: str) -> tuple[str, ...]:
@@ -260,8 +259,8 @@ def concentration(
     words: frozenset[str],
     max_docs: int = BOILERPLATE_MAX_DOCS,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``words`` (sorted), the documents holding each in each topic (topics x words, the
-    outliers left out) and the documents per class (topics, then the outliers)."""
+    """``words`` (sorted), the documents holding each (classes x words) and the documents
+    per class: the topics, then the outliers as the last class."""
     labels = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(texts))
     if len(texts) > max_docs:  # a seeded sample bounds the cost at a million documents
