@@ -168,6 +168,9 @@ def test_refit_keeps_the_runs_choice_unless_told_otherwise(
     assert refit["title_in_text"] is False and refit["title_decision"]["decided_by"] == "auto"
     told = build(str(papers), cfg("always"), store, name="run", refit=True).manifest["corpus"]
     assert told["title_in_text"] is True
+    # Back to "auto": the explicit choice is not carried on, the rule decides again.
+    again = build(str(speeches), cfg(), store, name="run", refit=True).manifest["corpus"]
+    assert again["title_in_text"] is False
 
 
 # --------------------------------------------------------------------------- keys

@@ -90,15 +90,16 @@ def recorded(manifest: dict[str, Any]) -> TitleChoice | None:
 def carried(manifest: dict[str, Any], mode: str, update: bool) -> TitleChoice | None:
     """The choice a run's build recorded, for its update or refit to reuse.
 
-    An explicit ``"always"``/``"never"`` of a refit's config wins (the user asked for it).
-    A build from before the setting modelled titles with the text: an update keeps that
-    (its documents' embeddings were made so); a refit of it, which recomputes everything,
-    decides afresh (None).
+    An update keeps whatever the run recorded (its documents' embeddings were made so); a
+    run from before the setting modelled titles with the text. A refit, which recomputes
+    everything, keeps only a choice ``"auto"`` made, and only under ``"auto"``: an explicit
+    ``"always"``/``"never"`` in its config wins, a run whose explicit setting was dropped or
+    one from before the setting decides afresh (None).
     """
     if mode != "auto" and not update:
         return None
     choice = recorded(manifest)
-    if choice is not None and (update or choice.decided_by != "recorded"):
+    if choice is not None and (update or choice.decided_by == "auto"):
         return choice
     return TitleChoice(True, "recorded") if update else None
 
