@@ -45,7 +45,7 @@ class TitleChoice:
         """Why the titles are (not) modelled, in one sentence."""
         where = "part of the modelled text" if self.in_text else "left out of the modelled text"
         if self.decided_by in ("always", "never"):
-            return f"titles are {where} ({SETTING} = {self.decided_by!r})"
+            return f'titles are {where} ({SETTING} = "{self.decided_by}")'
         if self.decided_by == "recorded":
             return f"titles are {where} (recorded by the run's build)"
         if self.titled == 0:
