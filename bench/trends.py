@@ -266,26 +266,61 @@ DETECTORS = ("topictrends", "BERTrend", "Kleinberg", "oracle")
 ALPHA = 0.05  # topictrends' default [trends] alpha, used by the oracle too
 
 
-def oracle_found(docs: pd.DataFrame, onset: int, units: int) -> list[str]:
-    """The planted kinds the oracle finds in ``docs`` (id, year; module docstring)."""
+def oracle_hit(x: int, n: int, f: float, kind: str, units: int) -> bool:
+    """The oracle's test: ``x`` of a plant's ``n`` documents fall in the window of its change,
+    which holds the share ``f`` of all documents; one-sided exact binomial at alpha/units."""
     from scipy.stats import binomtest
 
+    if n == 0:
+        return False
+    side = "less" if WANT[kind] == "fading" else "greater"
+    return binomtest(x, n, f, alternative=side).pvalue < ALPHA / max(1, units)
+
+
+def change_start(kind: str, onset: int) -> int:
+    """The first year of a plant's change: the onset, or for a burst its first year."""
+    return onset if kind != "bursting" else onset + RAMP - BURST
+
+
+def oracle_found(docs: pd.DataFrame, onset: int, units: int) -> list[str]:
+    """The planted kinds the oracle finds in ``docs`` (id, year; module docstring)."""
     last = int(docs["year"].max())
     found = []
     for kind in PLANTED:
-        first = onset if kind != "bursting" else onset + RAMP - BURST
+        first = change_start(kind, onset)
         if last < first:
             continue  # the change has not begun in this cut
         mine = docs["id"].str.startswith(f"plant-{kind}-").to_numpy()
         inside = (docs["year"] >= first).to_numpy()
-        n, x = int(mine.sum()), int((mine & inside).sum())
-        if n == 0:
-            continue
-        side = "less" if WANT[kind] == "fading" else "greater"
-        p = binomtest(x, n, float(inside.mean()), alternative=side).pvalue
-        if p < ALPHA / max(1, units):
+        if oracle_hit(
+            int((mine & inside).sum()), int(mine.sum()), float(inside.mean()), kind, units
+        ):
             found.append(kind)
     return found
+
+
+def oracle_power(
+    base: pd.DataFrame, r: float, planted_docs: int, units: int, draws: int = 300, seed: int = 0
+) -> dict[str, float]:
+    """How often the oracle finds each plant in the whole corpus over ``draws`` redraws of
+    the planted counts (Poisson per year, as ``planted_corpus`` draws them): the power of
+    the best test on these counts, less noisy than the one corpus the detectors see."""
+    rng = np.random.default_rng(seed)
+    volume = base["year"].value_counts().sort_index()
+    years = np.array(sorted(volume.index))
+    onset = years[len(years) - RAMP]
+    expected = {
+        k: np.array([planted_counts(k, volume, r, planted_docs)[y] for y in years]) for k in PLANTED
+    }
+    hits = dict.fromkeys(PLANTED, 0)
+    for _ in range(draws):
+        drawn = {k: rng.poisson(e) for k, e in expected.items()}
+        total = volume.to_numpy() + sum(drawn.values())
+        for kind, x in drawn.items():
+            inside = years >= change_start(kind, onset)
+            f = float(total[inside].sum() / total.sum())
+            hits[kind] += oracle_hit(int(x[inside].sum()), int(x.sum()), f, kind, units)
+    return {k: hits[k] / draws for k in PLANTED}
 
 
 def calls_of(
@@ -364,6 +399,8 @@ def evaluate(
             **{d: score(c, planted, sizes) for d, c in calls_of(trends, counts, hier).items()},
             "oracle": {"tp": len(found), "fp": 0, "found": found},
         }
+    units = out["by_cutoff"][RAMP]["units"]
+    out["oracle_power"] = oracle_power(base, STRENGTHS[strength], planted_docs, units, seed=seed)
     return out
 
 
@@ -408,6 +445,22 @@ def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
     return rows
 
 
+def print_power(results: list[dict]) -> None:
+    """The oracle's power per plant, and the recall it implies (its expected share found)."""
+    print(
+        "| corpus | strength | planted docs | rising | fading | bursting | expected oracle recall |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        power = r.get("oracle_power")
+        if power:
+            cells = " | ".join(f"{power[k]:.2f}" for k in PLANTED)
+            mean = float(np.mean(list(power.values())))
+            docs = r.get("planted_docs", PLANTED_DOCS)
+            print(f"| {r['corpus']} | {r['strength']} | {docs} | {cells} | {mean:.2f} |")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", nargs="+", default=["arxiv", "sotu"])
@@ -438,6 +491,13 @@ def main() -> None:
                 for s in args.strengths
                 for c in args.corpora
             ]
+    for r in results:  # results files from before the oracle's power was kept
+        if "oracle_power" not in r and "units" in r["by_cutoff"][str(RAMP)]:
+            units = r["by_cutoff"][str(RAMP)]["units"]
+            base = base_corpus(r["corpus"], args.seed)
+            docs = r.get("planted_docs", PLANTED_DOCS)
+            r["oracle_power"] = oracle_power(base, STRENGTHS[r["strength"]], docs, units)
+    print_power(results)
     rows = summary(results, nulls)
     print("| strength | detector | precision | recall | F1 | lag (years) | null FP rate |")
     print("|---|---|---|---|---|---|---|")

@@ -184,6 +184,10 @@ class RepresentConfig(_Section):
     stop_words: Literal["english", "none"] = Field(
         "english", description="Stop-word list removed before c-TF-IDF."
     )
+    boilerplate: Literal["auto", "papers", "none"] = Field(
+        "auto",
+        description="Paper-abstract boilerplate ('propose', 'method', 'results', 'work', 'new', ...) left out of keywords: 'auto' leaves out each such word unless a topic uses it at least 4 times as often as the rest of the corpus (in 5+ of its documents), as a topic about jobs uses 'work'; 'papers' leaves the whole list out of every corpus; 'none' keeps it. Link fragments (https, www, com, github) are always left out.",
+    )
     top_n_words: int = Field(10, ge=3, le=30, description="Keywords kept per topic.")
     refine: Literal["keybert", "mmr", "none"] = Field(
         "keybert",

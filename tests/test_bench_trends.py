@@ -105,3 +105,14 @@ def test_the_oracle_finds_a_planted_change_only_when_the_counts_carry_it() -> No
     assert bench.oracle_found(burst, onset, units=40) == ["bursting"]
     early = burst[burst["year"] < onset + bench.RAMP - bench.BURST]
     assert bench.oracle_found(early, onset, units=40) == []
+
+
+def test_the_oracle_power_grows_with_the_strength_and_is_nil_without_a_change() -> None:
+    years = [y for y in range(2000, 2014) for _ in range(200)]
+    base = pd.DataFrame({"id": [f"b{i}" for i in range(len(years))], "year": years})
+    none = bench.oracle_power(base, 1.0, 150, units=40, draws=50)
+    strong = bench.oracle_power(base, 4.0, 400, units=40, draws=50)
+    assert max(none.values()) <= 0.04  # no change: a rare chance find at most
+    assert min(strong.values()) >= 0.9
+    weak = bench.oracle_power(base, 1.5, 150, units=40, draws=50)
+    assert all(weak[k] < strong[k] for k in bench.PLANTED)

@@ -71,3 +71,18 @@ def test_periods_in_parallel_give_the_same_keywords(monkeypatch) -> None:  # noq
     many = keywords_over_time(texts, dates, codes, "month", rep, top_n=5)
     pd.testing.assert_frame_equal(many, one)
     assert calls == []  # the periods ran in the worker processes, not here
+
+
+def test_keywords_per_period_tell_boilerplate_by_the_periods_own_documents() -> None:
+    from tests.test_phrases import _speeches
+
+    texts, labels = _speeches()  # "work" is a topic only in the jobs topic (0)
+    dates = pd.Series(pd.to_datetime(["2022-01-10"] * len(texts)))
+    out = keywords_over_time(texts, dates, labels, "month", RepresentConfig(), top_n=10)
+    jobs = out.loc[out["topic"] == 0, "keywords"].iloc[0]
+    assert "work" in jobs, jobs
+    words = {w for kws in out["keywords"] for kw in kws for w in kw.split()}
+    assert not words & {"new", "present"}, words
+    # A period too small to tell (fewer than 5 documents per topic) keeps the whole list.
+    few = keywords_over_time(texts[:4], dates[:4], labels[:4], "month", RepresentConfig())
+    assert not any("work" in kw for kw in few["keywords"].iloc[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from pipeline.config import RepresentConfig
 from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
 
@@ -84,3 +86,113 @@ def test_tweets_build_topics_described_without_social_noise(tmp_path, fast_confi
     assert words and not [w for w in words if set(w.split()) & noise], set(words) & noise
     docs = run.read_table("documents.parquet").set_index("doc_id")
     assert set(docs["text"]) == {r["text"] for r in rows}
+
+
+TOPICS = {
+    "jobs": ["wages", "jobs", "workers", "labor", "employment", "unions", "hours"],
+    "tariff": ["tariff", "duties", "imports", "customs", "revenue", "trade", "goods"],
+    "navy": ["navy", "ships", "fleet", "officers", "harbor", "guns", "sailors"],
+}
+
+
+def _corpus(template: str, per_topic: int = 20) -> tuple[list[str], np.ndarray]:
+    """``per_topic`` documents per topic of ``TOPICS``, each ``template`` around 4 of its words."""
+    import random
+
+    rng = random.Random(7)
+    texts, labels = [], []
+    for t, (name, vocab) in enumerate(TOPICS.items()):
+        for _ in range(per_topic):
+            texts.append(template.format(topic=name, w=" ".join(rng.sample(vocab, 4))))
+            labels.append(t)
+    return texts, np.array(labels)
+
+
+# Speeches: "work" only where the topic is jobs; "new" and "present" in every paragraph.
+SPEECHES = "{w} at present. New {w}."
+# Abstracts: every one proposes a method, shows results and says "in this work".
+ABSTRACTS = "In this work we propose a novel method: {w}. Results show the proposed method works."
+
+
+def _speeches() -> tuple[list[str], np.ndarray]:
+    texts, labels = _corpus(SPEECHES)
+    return [
+        f"{t} Honest work, fair work." if lab == 0 else t
+        for t, lab in zip(texts, labels, strict=True)
+    ], labels
+
+
+def test_a_listed_word_is_boilerplate_only_where_no_topic_concentrates_it() -> None:
+    from pipeline.stages.phrases import PAPER_STOP_WORDS, boilerplate_words
+
+    texts, labels = _speeches()
+    assert PAPER_STOP_WORDS - boilerplate_words(texts, labels) == {"work"}
+    texts, labels = _corpus(ABSTRACTS)
+    assert boilerplate_words(texts, labels) == PAPER_STOP_WORDS
+    auto = stop_words_for(RepresentConfig(), texts, labels)
+    assert {"propose", "method", "results", "work", "novel", "https", "the"} <= auto
+    # Without the topics there is nothing to tell boilerplate by: the whole list.
+    assert stop_words_for(RepresentConfig()) >= PAPER_STOP_WORDS
+    papers = stop_words_for(RepresentConfig(boilerplate="papers"), *_speeches())
+    none = stop_words_for(RepresentConfig(boilerplate="none"), *_speeches())
+    assert "work" in papers and not none & PAPER_STOP_WORDS and {"https", "github"} <= none
+
+
+def _keywords(texts: list[str], labels: np.ndarray, boilerplate: str) -> dict[int, list[str]]:
+    """Each topic's keywords, as the represent stage chooses them, with hashed embeddings."""
+    import zlib
+
+    from pipeline.stages.represent import fit_representation
+
+    def encode(words: list[str]) -> np.ndarray:
+        vecs = [np.random.default_rng(zlib.crc32(w.encode())).standard_normal(16) for w in words]
+        return np.array(vecs) / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    emb = np.eye(16)[labels] + 0.1 * np.random.default_rng(0).standard_normal((len(labels), 16))
+    rep = fit_representation(
+        texts,
+        (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32),
+        labels,
+        np.zeros((len(labels), 2)),
+        [f"d{i}" for i in range(len(labels))],
+        encode,
+        RepresentConfig(boilerplate=boilerplate),
+    )
+    return {int(r.topic): list(r.keywords) for r in rep.topics.itertuples()}
+
+
+def test_keywords_keep_a_listed_word_where_it_is_a_topic_and_drop_it_where_it_is_boilerplate() -> (
+    None
+):
+    speeches = _keywords(*_speeches(), "auto")
+    assert "work" in speeches[0], speeches[0]  # the jobs topic keeps "work" ...
+    assert "work" not in _keywords(*_speeches(), "papers")[0]  # ... the old fixed list lost it
+    words = {w for kws in speeches.values() for kw in kws for w in kw.split()}
+    assert not words & {"new", "present"}, words  # spread over every topic: boilerplate
+    abstracts = _keywords(*_corpus(ABSTRACTS), "auto")
+    boiler = {"propose", "proposed", "method", "results", "work", "works", "novel", "show"}
+    words = {w for kws in abstracts.values() for kw in kws for w in kw.split()}
+    assert words and not words & boiler, words & boiler
+    kept = {
+        w
+        for kws in _keywords(*_corpus(ABSTRACTS), "none").values()
+        for kw in kws
+        for w in kw.split()
+    }
+    assert kept & boiler  # without the list c-TF-IDF would have made them keywords
+
+
+def test_dropping_terms_gives_the_terms_of_tokenising_with_those_stop_words() -> None:
+    from pipeline.stages.phrases import PAPER_STOP_WORDS
+
+    base = stop_words_for(RepresentConfig(boilerplate="none"))
+    docs = [
+        "In this work we propose a novel state-of-the-art method: results show new gains.",
+        "Paper currency and public works; the proposed line of work (new deal) uses paper.",
+        "Work, work work-life balance: code-switching code based on study-based results.",
+    ]
+    for drop in (PAPER_STOP_WORDS, frozenset({"work", "paper"})):
+        for n in (1, 2, 3):
+            dropped = PhraseAnalyzer(base, n, drop)
+            for doc in docs:
+                assert dropped(doc) == PhraseAnalyzer(base | drop, n)(doc), (drop, n, doc)

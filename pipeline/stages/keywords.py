@@ -35,12 +35,13 @@ def keywords_over_time(
     see ``class_tfidf``), with
     the term weights ("idf") computed from that period's classes alone: nothing from a
     later period can leak into an earlier period's keywords. The tokeniser is the one
-    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams). When a topic has
+    ``represent`` uses (``PhraseAnalyzer``, same stop words and n-grams; the paper
+    boilerplate told apart by the period's documents). When a topic has
     3 or more documents in the period, a keyword must occur in at least 2 of them, so one
     abstract's idiosyncratic words do not describe the topic (falls back to all terms when
     that leaves fewer than ``top_n``).
     """
-    from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
+    from pipeline.stages.phrases import PhraseAnalyzer, base_stop_words
 
     labels = np.asarray(labels, dtype=np.int64)
     d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
@@ -48,7 +49,10 @@ def keywords_over_time(
     cols: dict[str, list] = {c: [] for c in KEYWORD_COLUMNS}
     if len(keep) == 0 or not (labels[keep] >= 0).any():
         return _keyword_frame(cols)
-    spec = (stop_words_for(represent, texts), represent.ngram_max)
+    # The paper boilerplate is told apart in each period by that period's documents alone
+    # (``_period``), so that no later document decides an earlier period's words.
+    spec = (base_stop_words(represent, texts), represent.ngram_max)
+    drop = _boilerplate_rule(represent)
     lab = labels[keep]
     starts = period_start(d.iloc[keep].reset_index(drop=True), period)
     tasks = [
@@ -60,10 +64,10 @@ def keywords_over_time(
         from joblib import Parallel, delayed
 
         # The analyser memoises in an lru_cache, which does not pickle: each task makes its own.
-        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, spec, top_n) for t in tasks)
+        parts = Parallel(n_jobs=jobs)(delayed(_period)(*t, spec, top_n, drop) for t in tasks)
     else:
         analyzer = PhraseAnalyzer(*spec)
-        parts = [_period(*t, analyzer, top_n) for t in tasks]
+        parts = [_period(*t, analyzer, top_n, drop) for t in tasks]
     for part in parts:
         for c in KEYWORD_COLUMNS:
             cols[c] += part[c]
@@ -78,11 +82,48 @@ def parallel_jobs(n_docs: int) -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 
 
+def _boilerplate_rule(represent: RepresentConfig) -> tuple[frozenset[str], bool]:
+    """The paper boilerplate words and whether a period tells which of them are topical
+    (``[represent] boilerplate = "auto"``) or leaves them all out."""
+    from pipeline.stages.phrases import PAPER_STOP_WORDS
+
+    if represent.boilerplate == "none" or represent.stop_words == "none":
+        return frozenset(), False
+    return PAPER_STOP_WORDS, represent.boilerplate == "auto"
+
+
+def _drop_boilerplate(
+    x: Any, words: np.ndarray, onehot: Any, classes: np.ndarray, drop: tuple[frozenset[str], bool]
+) -> np.ndarray:
+    """Which terms (columns of ``x``) to keep: none holding a paper boilerplate word, where
+    under "auto" a listed word a topic of this period concentrates is not boilerplate
+    (``pipeline.stages.phrases.topical``, on this period's document counts). Leaving such
+    terms out gives the terms of tokenising with those words as stop words."""
+    from pipeline.stages.phrases import topical
+
+    listed, decide = drop
+    if not listed:
+        return np.ones(len(words), dtype=bool)
+    cols = [i for i, w in enumerate(words) if w in listed] if decide else []
+    if cols:
+        held = np.asarray((onehot @ (x[:, cols] > 0).astype(np.int64)).todense())
+        size = np.asarray(onehot.sum(axis=1)).ravel()
+        hit = topical(held, size, classes >= 0)
+        listed = listed - {str(words[c]) for c, h in zip(cols, hit, strict=True) if h}
+    return np.array([listed.isdisjoint(str(w).split(" ")) for w in words], dtype=bool)
+
+
 def _period(
-    ps: pd.Timestamp, texts: list[str], lab: np.ndarray, analyzer: Any, top_n: int
+    ps: pd.Timestamp,
+    texts: list[str],
+    lab: np.ndarray,
+    analyzer: Any,
+    top_n: int,
+    drop: tuple[frozenset[str], bool] = (frozenset(), False),
 ) -> dict[str, list]:
     """One period's keywords per topic (the columns of ``KEYWORD_COLUMNS``); ``analyzer``
-    is a ``PhraseAnalyzer`` or the (stop words, n-gram size) to make one."""
+    is a ``PhraseAnalyzer`` or the (stop words, n-gram size) to make one; ``drop`` the
+    paper boilerplate rule (``_boilerplate_rule``)."""
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -105,6 +146,9 @@ def _period(
     onehot = sparse.csr_matrix(
         (np.ones(len(lab)), (inv, np.arange(len(lab)))), shape=(len(classes), len(lab))
     )
+    kept = _drop_boilerplate(x, words, onehot, classes, drop)
+    if not kept.all():
+        x, words = x[:, np.where(kept)[0]], words[kept]
     per_class = (onehot @ x).tocsr()
     ctfidf = class_tfidf(per_class)
     docfreq = (onehot @ (x > 0).astype(np.int64)).tocsr()

@@ -27,7 +27,7 @@ from pipeline.config import RepresentConfig
 from pipeline.stages.base import Context
 from pipeline.stages.cluster import centroids
 from pipeline.stages.coherence import Cooccurrence
-from pipeline.stages.phrases import PhraseAnalyzer, stop_words_for
+from pipeline.stages.phrases import analyzer_for
 from pipeline.store.artifacts import model_complete
 from pipeline.store.contract import REQUIRED_COLUMNS, TOPICS_FILE
 
@@ -194,9 +194,7 @@ def _fit_model(
     from bertopic.vectorizers import ClassTfidfTransformer
     from sklearn.feature_extraction.text import CountVectorizer
 
-    vectorizer = CountVectorizer(
-        analyzer=PhraseAnalyzer(stop_words_for(cfg, texts), cfg.ngram_max), min_df=1
-    )
+    vectorizer = CountVectorizer(analyzer=analyzer_for(cfg, texts, labels), min_df=1)
 
     class _TopicModel(BERTopic):
         """BERTopic without its representative-document sampling.
