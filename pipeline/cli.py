@@ -150,6 +150,7 @@ def build(
     from pipeline.config import load_config
     from pipeline.flows import build as run_build
     from pipeline.stages.executor import make_executor
+    from pipeline.stages.titles import recorded
 
     cfg = load_config(config).with_overrides(
         {
@@ -197,6 +198,8 @@ def build(
     out.print(
         f"documents: {c['documents']} (dropped {m['corpus']['dropped_empty']} empty, {m['corpus']['dropped_duplicate']} duplicate)"
     )
+    if (choice := recorded(m)) is not None and (line := choice.line()):
+        out.print(line, markup=False, soft_wrap=True)
     out.print(f"topics: {c['topics']}, outlier share {c['outlier_share']:.1%}")
     out.print(
         f"dates: {' .. '.join(m['date_span']) + ' by ' + str(m['period']) if m.get('date_span') else 'none (' + str(m.get('trends_absent_reason')) + ')'}"

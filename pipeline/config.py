@@ -54,6 +54,10 @@ class IngestConfig(_Section):
     date_format: str | None = Field(
         None, description="strftime format for dates when auto-detection fails, e.g. '%d/%m/%Y'."
     )
+    title_in_text: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Whether the title is part of the text documents are modelled by (embeddings, keywords, labels). 'auto' leaves titles out when they name groups rather than documents: when fewer than half of the titled documents have a title no other document has (paragraphs of a speech, messages of a thread). The title is always kept in documents.parquet and shown. An update and a refit keep the run's recorded choice.",
+    )
 
 
 class EmbedConfig(_Section):

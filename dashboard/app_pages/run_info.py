@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import access, ui
 from pipeline.stages.registry import STAGES
+from pipeline.stages.titles import recorded
 
 ctx = ui.page("run-info")
 run = ctx.run
@@ -52,6 +53,10 @@ with left:
                 ("dropped duplicate", corpus.get("dropped_duplicate")),
                 *((f"{role} column", col or "-") for role, col in cols.items()),
                 ("metadata columns", ", ".join(corpus.get("metadata_columns") or []) or "-"),
+                (
+                    "titles",
+                    titles.reason() if (titles := recorded(m)) else "modelled with the text",
+                ),
                 ("dated documents", counts.get("dated_documents")),
                 ("date span", " .. ".join(m.get("date_span") or []) or "undated"),
                 ("period", m.get("period") or "-"),

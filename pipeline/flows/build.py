@@ -31,6 +31,7 @@ from pipeline.stages.base import Context
 from pipeline.stages.executor import Executor
 from pipeline.stages.ingest import Corpus, ingest, resolve_input
 from pipeline.stages.represent import model_dir
+from pipeline.stages.titles import carried
 from pipeline.store.cache import Store, new_stamp, now_iso
 from pipeline.store.contract import MANIFEST_FILE
 
@@ -73,7 +74,9 @@ def _build(
     with store.lock(name):
         with run.timed("ingest"):
             memory.check_file(path, cfg)
-            corpus = ingest(path, name, cfg.ingest)
+            prev = previous(store, name) if refit else None
+            title = carried(prev.manifest, cfg.ingest.title_in_text, False) if prev else None
+            corpus = ingest(path, name, cfg.ingest, titles=title)
             corpus_hash = corpus.content_hash()
         period = None
         if corpus.dated:
@@ -81,11 +84,10 @@ def _build(
             period = resolve_period(cfg.time.period, docs["date"], docs["date_precision"])
         inputs = corpus_inputs(corpus, period)
         inputs["sample"] = sample.choose(cfg, inputs)
-        key = run_key(corpus_hash, cfg, sampled=inputs["sample"] is not None)
+        key = run_key(corpus_hash, cfg, inputs["sample"] is not None, corpus.title.in_text)
         if not force and (current := up_to_date(store, name, key)):
             manifest = json.loads((current / MANIFEST_FILE).read_text())
             return BuildResult(store.run_path(name), manifest, True, run.timings)
-        prev = previous(store, name) if refit else None
         ctx = run.run_chain("build", inputs)
         with run.timed("publish"):
             stamp, created_at = new_stamp(), now_iso()
@@ -147,6 +149,8 @@ def _sections(
             "rows_in": corpus.n_input,
             "dropped_empty": corpus.n_empty,
             "dropped_duplicate": corpus.n_duplicate,
+            "title_in_text": corpus.title.in_text,
+            "title_decision": corpus.title.record(),
         },
         "config": settings(cfg, picked is not None),
         "stage_keys": ctx.keys,

@@ -89,7 +89,9 @@ def settings(cfg: Config, sampled: bool) -> dict[str, Any]:
     return out
 
 
-def run_key(corpus_hash: str, cfg: Config, sampled: bool = False) -> str:
+def run_key(
+    corpus_hash: str, cfg: Config, sampled: bool = False, title_in_text: bool = True
+) -> str:
     """Key of a plain build: corpus content, config, schema and topictrends version.
 
     The ``[update]`` section is left out: it only says how a build relates to the one
@@ -97,12 +99,21 @@ def run_key(corpus_hash: str, cfg: Config, sampled: bool = False) -> str:
     did not change the key of any existing run (they stay up to date), and tuning it never
     invalidates a build. Stage keys are per section and never included it. ``[scale]``
     enters only when the build is ``sampled`` (``settings``), and never its ``max_memory``.
+    ``[ingest] title_in_text`` enters as the choice it resolved to, and only when titles
+    were left out of the modelled text: a corpus modelled with its titles, as every corpus
+    was before the setting, keeps its key; one modelled without them gets a new one, so a
+    build from before the setting is never taken as up to date for it.
     """
     record = settings(cfg, sampled)
     for section in UNKEYED_SECTIONS:
         record.pop(section, None)
     record.get("scale", {}).pop("max_memory", None)  # when to stop, not what is built
-    return stable_hash([SCHEMA_VERSION, __version__, corpus_hash, record])
+    if record.get("ingest", {}).get("title_in_text") == "auto":
+        record["ingest"].pop("title_in_text")
+    parts: list[Any] = [SCHEMA_VERSION, __version__, corpus_hash, record]
+    if not title_in_text:
+        parts.append({"title_in_text": False})
+    return stable_hash(parts)
 
 
 def corpus_inputs(corpus: Corpus, period: str | None) -> dict[str, Any]:

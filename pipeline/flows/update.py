@@ -43,8 +43,9 @@ from pipeline.stages import memory
 from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
 from pipeline.stages.executor import Executor
-from pipeline.stages.ingest import Corpus, ingest, modelled_texts, resolve_input, text_hash
+from pipeline.stages.ingest import Corpus, ingest, resolve_input, text_hash
 from pipeline.stages.themes import with_scores
+from pipeline.stages.titles import carried, modelled_texts
 from pipeline.store.artifacts import RunHandle
 from pipeline.store.cache import Store, new_stamp, now_iso
 from pipeline.store.contract import (
@@ -107,7 +108,9 @@ def _update(
         run = Run(store, cfg, reporter, executor)
         with run.timed("ingest"):
             memory.check_file(path, cfg)
-            batch = ingest(path, name, cfg.ingest, min_documents=1)
+            # The run's recorded choice, never one made on the new batch alone.
+            title = carried(m, cfg.ingest.title_in_text, update=True)
+            batch = ingest(path, name, cfg.ingest, min_documents=1, titles=title)
             prev_docs = prev.read_table(DOCUMENTS_FILE)
             new, duplicates = _new_documents(batch, prev_docs)
         if len(new) == 0:
@@ -142,6 +145,8 @@ def _update(
                     **m.get("corpus", {}),
                     "content_hash": corpus.content_hash(),
                     "metadata_columns": corpus.metadata_columns,
+                    "title_in_text": corpus.title.in_text,
+                    "title_decision": corpus.title.record(),
                 },
                 "embedding": {
                     **m.get("embedding", {}),
@@ -159,10 +164,16 @@ def _update(
 
 
 def _new_documents(batch: Corpus, prev_docs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The batch's documents the run does not have (by id or content), and what was dropped."""
+    """The batch's documents the run does not have (by id or content), and what was dropped.
+
+    Content is title and text together, whether or not titles are modelled: a paragraph
+    whose text another speech already had ("Thank you.") is still a new document.
+    """
     prev_hashes = {text_hash(t) for t in modelled_texts(prev_docs)}
     same_id = batch.docs["doc_id"].isin(set(prev_docs["doc_id"])).to_numpy()
-    same_text = np.array([text_hash(t) in prev_hashes for t in batch.texts], dtype=bool)
+    same_text = np.array(
+        [text_hash(t) in prev_hashes for t in modelled_texts(batch.docs)], dtype=bool
+    )
     new = batch.docs[~(same_id | same_text)].reset_index(drop=True)
     duplicates = {
         "rows_in": int(batch.n_input),
@@ -207,6 +218,7 @@ def _combined(
         n_empty=0,
         n_duplicate=0,
         notes=list(m.get("notes") or []),
+        title=batch.title,
     )
 
 

@@ -21,6 +21,7 @@ from pipeline.config import IngestConfig
 from pipeline.errors import UserError
 from pipeline.stages.dates import read_date_column
 from pipeline.stages.readers import MIN_DOCUMENTS, SUPPORTED, read_table, unreadable
+from pipeline.stages.titles import TitleChoice, decide, modelled_texts
 from pipeline.store.contract import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from pipeline.store.names import default_run_name
 
@@ -77,6 +78,9 @@ class Corpus:
     n_empty: int
     n_duplicate: int
     notes: list[str] = field(default_factory=list)
+    # Whether titles are part of the modelled text (``pipeline.stages.titles``); a corpus
+    # made without one models them, as every corpus did before the setting.
+    title: TitleChoice = field(default_factory=lambda: TitleChoice(True, "auto"))
 
     @property
     def dated(self) -> bool:
@@ -84,8 +88,9 @@ class Corpus:
 
     @property
     def texts(self) -> list[str]:
-        """The text each document is modelled by: title and abstract together."""
-        return modelled_texts(self.docs)
+        """The text each document is modelled by: title and abstract together, or the
+        abstract alone when the run's titles name groups (``pipeline.stages.titles``)."""
+        return modelled_texts(self.docs, self.title.in_text)
 
     def content_hash(self) -> str:
         """Hash of everything ingest produced, so any change to the input changes it."""
@@ -95,15 +100,6 @@ class Corpus:
         )
         h.update(pd.util.hash_pandas_object(as_text, index=False).values.tobytes())
         return h.hexdigest()
-
-
-def modelled_texts(docs: pd.DataFrame) -> list[str]:
-    out = []
-    for title, text in zip(docs["title"].tolist(), docs["text"].tolist(), strict=True):
-        title = title or ""
-        text = text or ""
-        out.append(f"{title}. {text}" if title and text else title or text)
-    return out
 
 
 def text_hash(text: str) -> str:
@@ -228,8 +224,18 @@ def _drop_empty_and_duplicates(docs: pd.DataFrame, has_ids: bool) -> tuple[pd.Da
     return docs[~dup].reset_index(drop=True), n_empty, n_duplicate
 
 
-def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DOCUMENTS) -> Corpus:
-    """Read and normalise a corpus file; ``min_documents`` is 1 for an update's new batch."""
+def ingest(
+    path: Path,
+    name: str,
+    cfg: IngestConfig,
+    min_documents: int = MIN_DOCUMENTS,
+    titles: TitleChoice | None = None,
+) -> Corpus:
+    """Read and normalise a corpus file; ``min_documents`` is 1 for an update's new batch.
+
+    ``titles`` is the run's recorded choice of modelling titles (an update, a refit); without
+    one it is decided on this corpus under ``[ingest] title_in_text``.
+    """
     raw = read_table(path)
     n_input = len(raw)
     if n_input == 0:
@@ -301,4 +307,5 @@ def ingest(path: Path, name: str, cfg: IngestConfig, min_documents: int = MIN_DO
         n_empty=n_empty,
         n_duplicate=n_duplicate,
         notes=notes,
+        title=titles or decide(docs["title"], cfg.title_in_text),
     )

@@ -83,6 +83,12 @@ def test_every_page_renders(app, run, page):
     assert at.query_params["page"] == page and at.query_params["run"] == run
 
 
+def test_run_info_says_whether_titles_are_part_of_the_modelled_text(app):
+    corpus = ok(app(run="arxiv", page="run-info")).dataframe[0].value
+    said = dict(zip(corpus["field"], corpus["value"], strict=True))["titles"]
+    assert said.startswith("titles are part of the modelled text:"), said
+
+
 def test_empty_cache_explains_how_to_build(empty_root, monkeypatch):
     monkeypatch.setenv("TOPICTRENDS_CACHE", str(empty_root))
     at = ok(AppTest.from_file(str(APP), default_timeout=60).run())
