@@ -415,7 +415,7 @@ def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
     rows = []
     for strength in dict.fromkeys(r["strength"] for r in results):
         for det in DETECTORS:
-            tp = fp = planted = 0
+            tp = fp = planted = found = 0
             lags = []
             for r in (x for x in results if x["strength"] == strength):
                 cut = {int(k): v for k, v in r["by_cutoff"].items()}  # str keys after JSON
@@ -424,12 +424,13 @@ def summary(results: list[dict], nulls: dict[str, dict]) -> list[dict]:
                 final = cut[RAMP][det]
                 tp, fp = tp + final["tp"], fp + final["fp"]
                 planted += len(PLANTED)
+                found += len(final["found"])
                 for kind in final["found"]:
                     start = RAMP - BURST if kind == "bursting" else 0  # the burst's first year
                     seen = [k for k in CUTOFFS if k > start and kind in cut[k][det]["found"]]
                     lags.append(min(seen) - start)
             p = tp / (tp + fp) if tp + fp else 0.0
-            rec = tp / planted if planted else 0.0
+            rec = found / planted if planted else 0.0  # two right calls on one plant find one
             f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
             rows.append(
                 {

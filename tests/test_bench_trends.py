@@ -116,3 +116,16 @@ def test_the_oracle_power_grows_with_the_strength_and_is_nil_without_a_change() 
     assert min(strong.values()) >= 0.9
     weak = bench.oracle_power(base, 1.5, 150, units=40, draws=50)
     assert all(weak[k] < strong[k] for k in bench.PLANTED)
+
+
+def test_recall_counts_planted_topics_found_not_right_calls() -> None:
+    # Two fragments of the rising plant, each mostly planted documents: two right calls,
+    # neither holding most of the plant, then a node that does: one plant found of three.
+    right = {"tp": 3, "fp": 1, "found": ["rising"]}
+    none = {"tp": 0, "fp": 0, "found": []}
+    by_cutoff = {k: {"topictrends": none} for k in bench.CUTOFFS}
+    by_cutoff[bench.RAMP] = {"topictrends": right}
+    rows = bench.summary([{"strength": "moderate", "by_cutoff": by_cutoff}], {})
+    row = next(r for r in rows if r["detector"] == "topictrends")
+    assert row["precision"] == 0.75 and row["recall"] == round(1 / 3, 3)
+    assert row["lag"] == bench.RAMP  # found at the last cut-off only
