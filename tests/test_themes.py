@@ -126,7 +126,8 @@ def _tree(rows: list[tuple[int, int, int, int]]) -> Tree:
         return of(int(r["left"])) + of(int(r["right"]))
 
     h["topics"] = [sorted(of(n)) for n in h["node"]]
-    return tree_of(h, 1 + int(h[["left", "right"]].to_numpy().max()))
+    leaves = set(h[["left", "right"]].to_numpy().ravel().tolist()) - set(h["node"])
+    return tree_of(h, 1 + max(leaves))
 
 
 def test_headline_is_the_largest_theme_whose_parts_agree() -> None:
@@ -148,6 +149,58 @@ def test_headline_is_the_largest_theme_whose_parts_agree() -> None:
     assert heads(["rising", "declining", "stable", "stable", "rising", "stable"]) == [0, 1]
     # A node called while its parts were not tested stands alone; a stable node calls nothing.
     assert heads([TOO_FEW, TOO_FEW, TOO_FEW, "fading", "stable", "stable"]) == [3]
+
+
+def test_an_uncalled_part_agrees_when_its_interval_holds_the_themes_change() -> None:
+    # Topics 0-3; node 4 = {0, 1}, node 5 = {4, 2}, root 6 = {5, 3}. Node 4 rises by 0.55;
+    # its fragments, each tested, were left uncalled by the adjustment for many tests.
+    tree = _tree([(4, 5, 0, 1), (5, 6, 4, 2), (6, -1, 5, 3)])
+    ids = [0, 1, 2, 3, 4, 5]
+    cats = ["stable", "stable", "stable", "stable", "rising", "stable"]
+
+    def heads(lows: list[float], highs: list[float]) -> list[int]:
+        growth = [0.5, 0.6, 0.0, 0.0, 0.55, 0.3]
+        flags = headlines(ids, cats, tree, (growth, lows, highs))
+        return [u for u, h in zip(ids, flags, strict=True) if h]
+
+    wide = [-0.5, -0.5, -0.3, -0.3, 0.2, 0.0]
+    # Both fragments' intervals hold 0.55: the theme is their common change.
+    assert heads([0.1, 0.05, *wide[2:]], [1.0, 1.1, 0.3, 0.3, 0.9, 0.6]) == [4]
+    # One fragment's interval shows it steady (up to 0.3): the node mixes, nothing carries.
+    assert heads([0.1, -0.2, *wide[2:]], [1.0, 0.3, 0.3, 0.3, 0.9, 0.6]) == []
+    # A wide interval holding both 0.55 and no change at all: it may be steady, so it breaks.
+    assert heads([0.1, -0.3, *wide[2:]], [1.0, 1.2, 0.3, 0.3, 0.9, 0.6]) == []
+    # Without the scores an uncalled fragment of testable size breaks the theme, as before.
+    assert not headlines(ids, cats, tree).any()
+    # A part called the other way breaks it whatever its interval.
+    down = ["declining", "stable", "stable", "stable", "rising", "stable"]
+    flags = headlines(ids, down, tree, ([-0.5, 0.6, 0, 0, 0.55, 0.3], [-1.0] * 6, [1.0] * 6))
+    assert [u for u, h in zip(ids, flags, strict=True) if h] == [0]
+
+
+def test_a_kept_hierarchy_whose_node_ids_are_now_topics_never_lends_a_topic_its_call() -> None:
+    # After an update: the build had topics 0-2 and nodes 3 = {0, 1}, 4 = {3, 2} (root);
+    # the update added topics 3 and 4. Topics 0 and 1 rise at topic 4's expense; new topic 3
+    # keeps its share.
+    rng = np.random.default_rng(0)
+    months = pd.date_range("2020-01-15", periods=36, freq="MS") + pd.Timedelta(days=14)
+    rows = []
+    for m, when in enumerate(months):
+        rows += [(when, t) for t in (2, 3) for _ in range(rng.poisson(20))]
+        rows += [(when, 4) for _ in range(rng.poisson(80 - 2 * m))]
+        rows += [(when, t) for t in (0, 1) for _ in range(rng.poisson(4 + m))]
+    docs = pd.DataFrame(rows, columns=["date", "topic"])
+    hierarchy = pd.DataFrame(
+        {"node": [3, 4], "parent": [4, -1], "left": [0, 3], "right": [1, 2],
+         "topics": [[0, 1], [0, 1, 2]]}
+    )  # fmt: skip
+    r = compute_trends(docs["date"], docs["topic"].to_numpy(), "month", TrendsConfig(),
+                       hierarchy=hierarchy)  # fmt: skip
+    assert r.themes["node"].tolist() == [3]  # the kept node keeps its id in the output
+    node = r.themes.iloc[0]
+    assert node["category"] in UP and node["headline"]
+    topics = r.table.set_index("topic")
+    assert topics.loc[3, "category"] == "stable" and not topics.loc[3, "headline"]
 
 
 def test_node_scores_join_the_hierarchy_and_replace_old_ones(scored) -> None:

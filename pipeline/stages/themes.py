@@ -36,6 +36,11 @@ class Tree:
     topics: list[np.ndarray] = field(default_factory=list)
     children: dict[int, tuple[int, ...]] = field(default_factory=dict)
     parent: dict[int, int] = field(default_factory=dict)
+    original: dict[int, int] = field(default_factory=dict)  # renumbered node -> its id
+
+    def node_id(self, node: int) -> int:
+        """The id ``hierarchy.parquet`` gives a node (``tree_of`` may renumber it)."""
+        return self.original.get(node, node)
 
 
 def tree_of(hierarchy: pd.DataFrame | None, n_topics: int) -> Tree:
@@ -51,9 +56,15 @@ def tree_of(hierarchy: pd.DataFrame | None, n_topics: int) -> Tree:
     if hierarchy is None or hierarchy.empty:
         return tree
     wide = "children" in hierarchy.columns  # a curated hierarchy: a node may merge more
+    ids = [int(n) for n in hierarchy["node"]]
+    # After an update the kept hierarchy's node ids can equal new topics' ids: then every
+    # node is renumbered above both, so a topic never reads a node's call.
+    step = max(n_topics, max(ids) + 1) if min(ids) < n_topics else 0
+    known = {n: n + step for n in ids}
+    tree.original = {n + step: n for n in ids} if step else {}
     for r in hierarchy.itertuples(index=False):
-        node = int(r.node)
-        kids = tuple(int(c) for c in (r.children if wide else (r.left, r.right)))
+        node = known[int(r.node)]
+        kids = tuple(known.get(int(c), int(c)) for c in (r.children if wide else (r.left, r.right)))
         tree.children[node] = kids
         for c in kids:
             tree.parent[c] = node
@@ -76,29 +87,54 @@ def direction(category: str) -> int:
     return 1 if category in UP else -1 if category in DOWN else 0
 
 
-def headlines(ids: list[int], categories: list[str], tree: Tree) -> np.ndarray:
+def headlines(
+    ids: list[int],
+    categories: list[str],
+    tree: Tree,
+    scores: tuple[list[float], list[float], list[float]] | None = None,
+) -> np.ndarray:
     """Which units carry a call in the headline lists, so no document is called twice.
 
     A unit is *coherent* in a direction (up or down) when it is called in that direction
-    and, for a node, each child either is coherent in the same direction or has too few
-    documents to be tested (``TOO_FEW``): the node's change is then the change of its
-    parts, not a mixture of a trend with a steady subject the test could see. A child that
-    was tested and found stable, or that moves the other way, breaks coherence. The
+    and each of its children *agrees* with its change: the child has too few documents to
+    be tested (``TOO_FEW``), or is itself coherent in that direction, or, left uncalled,
+    its own growth interval lies on the side of the change and holds the unit's growth
+    (``scores``: growth, interval low and high per unit) and its own children agree
+    likewise. A fragment left uncalled only by the adjustment for many tests agrees with
+    the theme it moves with; a child called the other way, whose interval holds no change
+    (it may be steady: a wide interval around 0 would otherwise hold a mixture's diluted
+    growth), or whose interval shows a change unlike the unit's (one moving much faster),
+    breaks coherence: the node would be a mixture. Without ``scores`` an uncalled child of
+    testable size always breaks it. The
     headline units are the coherent units whose parent is not coherent in the same
     direction: the largest theme all of whose parts agree. The topics under a headline node
     are its fragments; their own calls stay in trends.parquet but are not headlined.
     """
     cat = dict(zip(ids, categories, strict=True))
+    growth: dict[int, float] = {}
+    low: dict[int, float] = {}
+    high: dict[int, float] = {}
+    if scores is not None:
+        growth, low, high = (dict(zip(ids, col, strict=True)) for col in scores)
     memo: dict[tuple[int, int], bool] = {}
 
+    def agrees(c: int, d: int, g: float) -> bool:
+        if cat.get(c) == TOO_FEW:
+            return True
+        if c not in cat or direction(cat[c]) == d:
+            return coherent(c, d)
+        if direction(cat[c]) == -d or c not in low or not low[c] <= g <= high[c]:
+            return False
+        if not (low[c] > 0 if d > 0 else high[c] < 0):
+            return False  # its interval holds no change: it may be steady
+        return all(agrees(k, d, g) for k in tree.children.get(c, ()))
+
     def coherent(u: int, d: int) -> bool:
-        if (u, d) in memo:
-            return memo[u, d]
-        ok = u in cat and direction(cat[u]) == d
-        if ok and u in tree.children:
-            ok = all(cat.get(c) == TOO_FEW or coherent(c, d) for c in tree.children[u])
-        memo[u, d] = ok
-        return ok
+        if (u, d) not in memo:
+            ok = u in cat and direction(cat[u]) == d
+            g = growth.get(u, float("nan"))
+            memo[u, d] = ok and all(agrees(c, d, g) for c in tree.children.get(u, ()))
+        return memo[u, d]
 
     out = np.zeros(len(ids), dtype=bool)
     for i, u in enumerate(ids):

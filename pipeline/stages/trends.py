@@ -36,7 +36,13 @@ import pandas as pd
 from pipeline.config import TrendsConfig
 from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
 from pipeline.stages.base import Context
-from pipeline.stages.themes import headlines, hierarchy_of, node_counts, theme_info, tree_of
+from pipeline.stages.themes import (
+    headlines,
+    hierarchy_of,
+    node_counts,
+    theme_info,
+    tree_of,
+)
 from pipeline.stages.trend_stats import (
     benjamini_hochberg,
     detectable_support,
@@ -262,9 +268,11 @@ def compute_trends(
         phi = _score_windows(table, grid, win, units, totals, k, cfg, n_topics)
         floor = _testable(grid, win, totals, phi, cfg)
     table["category"] = categorise(table, win, cfg, testable=floor, n_topics=n_topics)
-    table["headline"] = headlines(table["unit"].tolist(), table["category"].tolist(), tree)
+    scores = tuple(table[c].tolist() for c in ("growth", "growth_ci_low", "growth_ci_high"))
+    table["headline"] = headlines(table["unit"].tolist(), table["category"].tolist(), tree, scores)
     topics = table.iloc[:n_topics].rename(columns={"unit": "topic"}).reset_index(drop=True)
     themes = table.iloc[n_topics:].rename(columns={"unit": "node"}).reset_index(drop=True)
+    themes["node"] = [tree.node_id(int(n)) for n in themes["node"]]
     themes.insert(1, "topics", [t.tolist() for t in tree.topics])
     info = _info(period, partial, win, totals, grid, phi, cfg, skipped[:n_topics], topics)
     info.update(theme_info(themes, *floor))
