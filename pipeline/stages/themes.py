@@ -206,4 +206,4 @@ def key_part(ctx: Context) -> str:
         if h is None
         else [f"{n}:{[int(x) for x in t]}" for n, t in zip(h["node"], h["topics"], strict=True)]
     )
-    return f"themes-1:{digest(rows)}"
+    return f"themes-2:{digest(rows)}"  # 2: uncalled fragments can agree (headlines)
