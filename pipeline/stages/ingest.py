@@ -224,6 +224,24 @@ def _drop_empty_and_duplicates(docs: pd.DataFrame, has_ids: bool) -> tuple[pd.Da
     return docs[~dup].reset_index(drop=True), n_empty, n_duplicate
 
 
+def _add_metadata(docs: pd.DataFrame, raw: pd.DataFrame, used: set[str]) -> list[str]:
+    """Copy the columns no role uses into ``docs`` as metadata; return their names there.
+    A name the pipeline writes itself is prefixed until unique ("topic" -> "meta_topic")."""
+    meta_cols: list[str] = []
+    taken = set(RESERVED) | set(raw.columns)
+    for col in raw.columns:
+        if col in used:
+            continue
+        out = col
+        if col in RESERVED:  # prefixed until unique: "topic" and "meta_topic" may both exist
+            while out in taken:
+                out = f"meta_{out}"
+            taken.add(out)
+        docs[out] = raw[col].values
+        meta_cols.append(out)
+    return meta_cols
+
+
 def ingest(
     path: Path,
     name: str,
@@ -257,20 +275,7 @@ def ingest(
     else:
         docs["doc_id"] = ""
 
-    used = {c for c in roles.values() if c}
-    meta_cols: list[str] = []
-    taken = set(RESERVED) | set(raw.columns)
-    for col in raw.columns:
-        if col in used:
-            continue
-        out = col
-        if col in RESERVED:  # prefixed until unique: "topic" and "meta_topic" may both exist
-            while out in taken:
-                out = f"meta_{out}"
-            taken.add(out)
-        docs[out] = raw[col].values
-        meta_cols.append(out)
-
+    meta_cols = _add_metadata(docs, raw, {c for c in roles.values() if c})
     docs, n_empty, n_duplicate = _drop_empty_and_duplicates(docs, bool(roles["id"]))
 
     if len(docs) == 0:

@@ -37,6 +37,7 @@ from pipeline.config import TrendsConfig
 from pipeline.periods import PRECISION_STEP, period_end, period_grid, period_start
 from pipeline.stages.base import Context
 from pipeline.stages.themes import (
+    Tree,
     headlines,
     hierarchy_of,
     node_counts,
@@ -268,12 +269,7 @@ def compute_trends(
         phi = _score_windows(table, grid, win, units, totals, k, cfg, n_topics)
         floor = _testable(grid, win, totals, phi, cfg)
     table["category"] = categorise(table, win, cfg, testable=floor, n_topics=n_topics)
-    scores = tuple(table[c].tolist() for c in ("growth", "growth_ci_low", "growth_ci_high"))
-    table["headline"] = headlines(table["unit"].tolist(), table["category"].tolist(), tree, scores)
-    topics = table.iloc[:n_topics].rename(columns={"unit": "topic"}).reset_index(drop=True)
-    themes = table.iloc[n_topics:].rename(columns={"unit": "node"}).reset_index(drop=True)
-    themes["node"] = [tree.node_id(int(n)) for n in themes["node"]]
-    themes.insert(1, "topics", [t.tolist() for t in tree.topics])
+    topics, themes = _headlined(table, tree, n_topics)
     info = _info(period, partial, win, totals, grid, phi, cfg, skipped[:n_topics], topics)
     info.update(theme_info(themes, *floor))
     return TrendsResult(
@@ -283,6 +279,18 @@ def compute_trends(
         info=info,
         themes=themes[list(THEME_COLUMNS)],
     )
+
+
+def _headlined(table: pd.DataFrame, tree: Tree, n_topics: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mark the headline units, then split the table into topics and themes (the nodes
+    under the ids hierarchy.parquet gives them, with their topics)."""
+    scores = tuple(table[c].tolist() for c in ("growth", "growth_ci_low", "growth_ci_high"))
+    table["headline"] = headlines(table["unit"].tolist(), table["category"].tolist(), tree, scores)
+    topics = table.iloc[:n_topics].rename(columns={"unit": "topic"}).reset_index(drop=True)
+    themes = table.iloc[n_topics:].rename(columns={"unit": "node"}).reset_index(drop=True)
+    themes["node"] = [tree.node_id(int(n)) for n in themes["node"]]
+    themes.insert(1, "topics", [t.tolist() for t in tree.topics])
+    return topics, themes
 
 
 def _info(
