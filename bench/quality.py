@@ -289,7 +289,7 @@ def evaluate(
             if system == "topictrends":
                 topics, by_variant = ours(texts, emb, doc_ids, seed, ctx, cfg, variants, fits_dir)
             else:
-                topics, words = plain_bertopic(texts, emb, seed, system != "BERTopic()")
+                topics, words = plain_bertopic(texts, emb, seed, system == "BERTopic(stop words)")
                 by_variant = {"": words}
             seconds = round(time.perf_counter() - t0, 1)
             for variant, words in by_variant.items():

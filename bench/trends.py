@@ -432,12 +432,6 @@ def main() -> None:
                 for s in args.strengths
                 for c in args.corpora
             ]
-    for r in results:  # results files from before the oracle's power was kept
-        if "oracle_power" not in r and "units" in r["by_cutoff"][str(RAMP)]:
-            units = r["by_cutoff"][str(RAMP)]["units"]
-            base = base_corpus(r["corpus"], args.seed)
-            docs = r.get("planted_docs", PLANTED_DOCS)
-            r["oracle_power"] = oracle_power(base, STRENGTHS[r["strength"]], docs, units)
     print_power(results)
     rows = summary(results, nulls)
     print("| strength | detector | precision | recall | F1 | lag (years) | null FP rate |")

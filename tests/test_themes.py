@@ -99,14 +99,21 @@ def test_too_few_documents_follows_the_power_of_the_test() -> None:
     assert detectable_support(0, 800, 1.0, 0.05, np.log(2)) == float("inf")
 
 
-def test_a_steady_21_paper_topic_with_an_empty_recent_window_is_too_few() -> None:
-    # 36 months of 25 documents; topic 1 holds 21 papers, none in the last 7 months (about
-    # 4 expected): significant on its own, but 21 documents cannot show a halving reliably.
+def _early_topic(papers: int) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """36 months of 25 documents; topic 1 holds ``papers`` of them, spread over the first 29
+    months and none after; the rest are topic 0."""
     months = pd.date_range("2021-01-01", periods=36, freq="MS")
     dates = np.repeat(months, 25)
     labels = np.zeros(len(dates), dtype=np.int64)
     early = np.flatnonzero(dates < months[29])
-    labels[early[:: len(early) // 21][:21]] = 1
+    labels[early[:: len(early) // papers][:papers]] = 1
+    return dates, labels
+
+
+def test_a_steady_21_paper_topic_with_an_empty_recent_window_is_too_few() -> None:
+    # 36 months of 25 documents; topic 1 holds 21 papers, none in the last 7 months (about
+    # 4 expected): significant on its own, but 21 documents cannot show a halving reliably.
+    dates, labels = _early_topic(21)
     precisions = pd.Series(["month"] * len(dates))
     table = compute_trends(pd.Series(dates), labels, "month", TrendsConfig(), precisions).table
     row = table.set_index("topic").loc[1]
@@ -221,11 +228,7 @@ def test_a_fall_needs_the_documents_to_show_a_halving() -> None:
     # Recent window 7 of 36 months (19% of the documents): a doubling shows from ~40
     # documents, a halving from ~70. Topic 1 has 50 papers, none recent: clearly significant,
     # enough to have seen a rise, too few to call a fall.
-    months = pd.date_range("2021-01-01", periods=36, freq="MS")
-    dates = np.repeat(months, 25)
-    labels = np.zeros(len(dates), dtype=np.int64)
-    early = np.flatnonzero(dates < months[29])
-    labels[early[:: len(early) // 50][:50]] = 1
+    dates, labels = _early_topic(50)
     result = compute_trends(
         pd.Series(dates), labels, "month", TrendsConfig(), pd.Series(["month"] * len(dates))
     )
