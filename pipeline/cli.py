@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli_options import CacheDirOpt, err, out
-from pipeline.errors import UserError, one_line, os_error_line, usage_line
+from pipeline.errors import UserError, one_line, os_error_line, own_sigint, usage_line
 from pipeline.progress import RichReporter, drop_progress, quiet_libraries, setup_logging
 from pipeline.store.names import check_run_name
 
@@ -461,7 +461,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     command = typer.main.get_command(app)
     try:
-        with command.make_context("topictrends", args) as ctx:
+        with own_sigint(), command.make_context("topictrends", args) as ctx:
             command.invoke(ctx)
     except UserError as exc:
         _fail(str(exc), exc.exit_code)
