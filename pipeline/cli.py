@@ -18,7 +18,29 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.cli_options import CacheDirOpt, err, out
+from pipeline.cli_options import (
+    BackendOpt,
+    CacheDirOpt,
+    ConfigOpt,
+    DateColOpt,
+    DateFormatOpt,
+    ForceOpt,
+    IdColOpt,
+    InputArg,
+    MinClusterSizeOpt,
+    NameOpt,
+    NNeighborsOpt,
+    PeriodOpt,
+    PreviewOpt,
+    RefitOpt,
+    SeedOpt,
+    TextColOpt,
+    TitleColOpt,
+    UrlColOpt,
+    VerboseOpt,
+    err,
+    out,
+)
 from pipeline.errors import UserError, one_line, os_error_line, own_sigint, usage_line
 from pipeline.progress import RichReporter, drop_progress, quiet_libraries, setup_logging
 from pipeline.store.names import check_run_name
@@ -47,94 +69,25 @@ def _store(cache_dir: Path | None):  # noqa: ANN202
 
 @app.command()
 def build(
-    input: Annotated[
-        str,
-        typer.Argument(
-            help="Corpus file (.txt trending page, .csv, .tsv, .jsonl, .json, .parquet) or a bundled corpus name: hf-trending-papers, arxiv-sample.",
-            show_default=False,
-        ),
-    ] = "hf-trending-papers",
-    name: Annotated[
-        str | None,
-        typer.Option(
-            help="Run name: 1-100 letters, digits, '.', '_' or '-', not starting with '.' or '-'. "
-            "Default: made from the file name, or the bundled corpus name."
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="TOML config file with \\[ingest], \\[embed], \\[reduce], \\[cluster], \\[represent], \\[time], \\[trends], \\[hierarchy], \\[update], \\[scale], \\[curation], \\[alerts], \\[llm], \\[engine] tables (docs/config.md). Flags override it.",
-        ),
-    ] = None,
+    input: InputArg = "hf-trending-papers",
+    name: NameOpt = None,
+    config: ConfigOpt = None,
     cache_dir: CacheDirOpt = None,
-    text_col: Annotated[
-        str | None,
-        typer.Option(help="Column with the document body. Default: abstract/text/body/content..."),
-    ] = None,
-    title_col: Annotated[
-        str | None, typer.Option(help="Column with the title ('none' for no title).")
-    ] = None,
-    date_col: Annotated[
-        str | None,
-        typer.Option(
-            help="Column with the date ('none' to ignore dates). Default: date/published/created/year."
-        ),
-    ] = None,
-    id_col: Annotated[
-        str | None,
-        typer.Option(
-            help="Column with a stable document id. Default: id/doc_id; else content hashes."
-        ),
-    ] = None,
-    url_col: Annotated[
-        str | None, typer.Option(help="Column with a link. Default: url/link/source_url.")
-    ] = None,
-    date_format: Annotated[
-        str | None,
-        typer.Option(help="strftime format for dates auto-detection cannot read, e.g. '%d/%m/%Y'."),
-    ] = None,
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            help="Embedding backend: sentence-transformers (default, all-MiniLM-L6-v2 offline), static (model2vec distilled from it locally, far faster) or hashing (fast, no model)."
-        ),
-    ] = None,
-    min_cluster_size: Annotated[
-        int | None,
-        typer.Option(help="HDBSCAN minimum topic size. Default: adapted to corpus size."),
-    ] = None,
-    n_neighbors: Annotated[
-        int | None, typer.Option(help="UMAP neighbours. Default: adapted to corpus size.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed for UMAP (default 42).")] = None,
-    period: Annotated[
-        str | None,
-        typer.Option(help="Topics-over-time bin: auto, week, month, quarter, year, decade."),
-    ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Rebuild the run even if input and config are unchanged (stage caches are still used).",
-        ),
-    ] = False,
-    refit: Annotated[
-        bool,
-        typer.Option(
-            "--refit",
-            help="Refit from scratch, then keep the previous build's topic ids wherever a topic is the same, and write lineage.parquet (docs/updates.md).",
-        ),
-    ] = False,
-    preview: Annotated[
-        bool,
-        typer.Option(
-            "--preview",
-            help="Before the run's first build: build and publish a preview with the static backend (view it with topictrends serve), then refine it with the configured backend as a refit (docs/scale.md).",
-        ),
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+    text_col: TextColOpt = None,
+    title_col: TitleColOpt = None,
+    date_col: DateColOpt = None,
+    id_col: IdColOpt = None,
+    url_col: UrlColOpt = None,
+    date_format: DateFormatOpt = None,
+    backend: BackendOpt = None,
+    min_cluster_size: MinClusterSizeOpt = None,
+    n_neighbors: NNeighborsOpt = None,
+    seed: SeedOpt = None,
+    period: PeriodOpt = None,
+    force: ForceOpt = False,
+    refit: RefitOpt = False,
+    preview: PreviewOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Build a run: ingest, embed, reduce, cluster, describe topics, topics over time, hierarchy.
 
@@ -150,7 +103,6 @@ def build(
     from pipeline.config import load_config
     from pipeline.flows import build as run_build
     from pipeline.stages.executor import make_executor
-    from pipeline.stages.titles import recorded
 
     cfg = load_config(config).with_overrides(
         {
@@ -183,6 +135,12 @@ def build(
         except BaseException:
             drop_progress(reporter.progress)
             raise
+    _print_build(result)
+    print(result.run_dir)
+
+
+def _print_build(result: Any) -> None:
+    """The build summary on stdout (up to date, counts, titles, dates, stage times)."""
     m = result.manifest
     c = m["counts"]
     if result.up_to_date:
@@ -198,15 +156,21 @@ def build(
     out.print(
         f"documents: {c['documents']} (dropped {m['corpus']['dropped_empty']} empty, {m['corpus']['dropped_duplicate']} duplicate)"
     )
-    if (choice := recorded(m)) is not None and (line := choice.line()):
-        out.print(line, markup=False, soft_wrap=True)
+    _print_titles(m)
     out.print(f"topics: {c['topics']}, outlier share {c['outlier_share']:.1%}")
     out.print(
         f"dates: {' .. '.join(m['date_span']) + ' by ' + str(m['period']) if m.get('date_span') else 'none (' + str(m.get('trends_absent_reason')) + ')'}"
     )
     out.print(f"time: {timing}")
     _print_update(m)
-    print(result.run_dir)
+
+
+def _print_titles(m: dict[str, Any]) -> None:
+    """The line on titles a build or update modelled differently from its text, if any."""
+    from pipeline.stages.titles import recorded
+
+    if (choice := recorded(m)) is not None and (line := choice.line()):
+        out.print(line, markup=False, soft_wrap=True)
 
 
 def _preview_build(input: str, cfg: Any, store: Any, *args: Any) -> Any:
@@ -260,7 +224,7 @@ def update(
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Add new documents to a run without refitting: topic ids and labels stay.
 
@@ -298,6 +262,7 @@ def update(
         c = m["counts"]
         out.print(f"run: {m['run']}")
         out.print(f"documents: {c['documents']}, topics: {c['topics']}")
+        _print_titles(m)
         _print_update(m)
     print(result.run_dir)
 

@@ -120,7 +120,7 @@ def test_always_and_never_override_the_rule(
 # --------------------------------------------------------------------------- builds
 
 
-def test_the_manifest_records_the_choice_and_the_build_says_it(
+def test_the_manifest_records_the_choice_and_build_and_update_say_it(
     tmp_path: Path, speeches: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "c.toml"
@@ -133,6 +133,13 @@ def test_the_manifest_records_the_choice_and_the_build_says_it(
     decision = corpus["title_decision"]
     assert (decision["decided_by"], decision["titled"], decision["unique"]) == ("auto", 100, 0)
     assert decision["distinct"] == 10 and "modelled on the text alone" in decision["reason"]
+
+    new = grouped(planted_corpus(N_PER_TOPIC, seed=7).head(4))
+    new["id"] = [f"new-{i}" for i in range(4)]
+    code, out, _ = cli(capsys, "update", "speeches", str(write(new, tmp_path / "new.csv")),
+                       "--cache-dir", str(tmp_path / "cache"))  # fmt: skip
+    assert code == 0 and "update step 1: 4 new documents" in out
+    assert "titles repeat across documents (1 title per 10 documents)" in out, "update says it too"
 
 
 def test_update_keeps_the_runs_choice_whatever_the_new_batch_would_decide(
