@@ -39,7 +39,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -51,10 +50,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-ARXIV = REPO / "pipeline" / "corpora" / "arxiv-sample.parquet"
-SOTU = REPO.parent / "shared" / "corpora" / "sotu_paragraphs.parquet"
-RESULT_MARK = "BENCH-RESULT "
-RUN_NAME = "bench"
+sys.path.insert(0, str(REPO))  # run as a script (its own workers are) or with -m
+
+from bench.speed_common import ARXIV, RESULT_MARK, SOTU, _sample, fmt, machine  # noqa: E402
 
 SIZES = {
     "full": {"arxiv": None, "sotu": None, "synthetic": 100_000},
@@ -76,10 +74,6 @@ KNOB = {"cluster": {"selection_method": "eom"}}
 
 
 # ================================================================== corpora
-def _sample(df, n: int | None, seed: int = 0):  # noqa: ANN001, ANN202 - pandas
-    return df if n is None or n >= len(df) else df.sample(n=n, random_state=seed).sort_index()
-
-
 def synthetic_corpus(sotu, n: int, seed: int = 0):  # noqa: ANN001, ANN201 - pandas
     """``n`` distinct texts: runs of 2-4 consecutive sentences of one SOTU address."""
     import numpy as np
@@ -160,263 +154,6 @@ def prepare_corpora(work: Path, mode: str, only: list[str]) -> list[dict[str, An
             }
         )
     return out
-
-
-# ================================================================== worker side
-def _peak_mib() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, kids) / 1024, 1)  # Linux reports KiB
-
-
-def _nmi(
-    topic_by_id: dict[str, int], input_path: str, labels: dict[str, str] | None
-) -> float | None:
-    if not labels:
-        return None
-    import pandas as pd
-    from sklearn.metrics import normalized_mutual_info_score
-
-    df = pd.read_parquet(input_path)
-    if labels.get("where"):
-        df = df.query(labels["where"])
-    df = df[df["id"].astype(str).isin(topic_by_id)]
-    if df.empty:
-        return None
-    topics = [topic_by_id[str(i)] for i in df["id"]]
-    return round(float(normalized_mutual_info_score(df[labels["col"]].astype(str), topics)), 4)
-
-
-def worker_warmup(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.cli import compile_numba as warmup
-    from pipeline.stages.jit import cache_dir
-
-    seconds = warmup()
-    return {
-        "wall_s": round(seconds, 3),
-        "stages": {"warmup": round(seconds, 3)},
-        "numba_cache": str(cache_dir()),
-    }
-
-
-def worker_distill(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.config import EmbedConfig
-    from pipeline.stages.embed import get_embedder
-
-    t0 = time.perf_counter()
-    e = get_embedder(EmbedConfig(backend="static"), cache_root=Path(spec["cache"]))
-    e.model()
-    seconds = time.perf_counter() - t0
-    return {
-        "wall_s": round(seconds, 3),
-        "stages": {"distill": round(seconds, 3)},
-        "distilled": e.distilled,
-        "model_dir": str(e.path),
-    }
-
-
-def _summary(result: Any, wall: float, spec: dict[str, Any]) -> dict[str, Any]:
-    """What every build-like case reports: timings, counts and NMI of the published run."""
-    import pandas as pd
-
-    m = result.manifest
-    docs = pd.read_parquet(result.run_dir / "documents.parquet", columns=["doc_id", "topic"])
-    topic_by_id = dict(zip(docs["doc_id"].astype(str), docs["topic"].astype(int), strict=True))
-    return {
-        "wall_s": round(wall, 3),
-        "stages": {k: v.get("seconds") for k, v in result.timings.items()},
-        "cached": {k: bool(v.get("cached")) for k, v in result.timings.items()},
-        "up_to_date": bool(result.up_to_date),
-        "docs": int(m["counts"]["documents"]),
-        "topics": int(m["counts"]["topics"]),
-        "outlier_share": m["counts"]["outlier_share"],
-        "truncated_documents": m["embedding"].get("truncated_documents"),
-        "new_documents": (m.get("update") or {}).get("new_documents"),
-        "nmi": _nmi(topic_by_id, spec["input"], spec.get("labels")),
-        "run_dir": str(result.run_dir.resolve()),
-    }
-
-
-def worker_build(spec: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.config import Config
-    from pipeline.flows import build
-    from pipeline.store.cache import Store
-
-    cfg = Config().with_overrides(spec.get("overrides", {}))
-    t0 = time.perf_counter()
-    result = build(spec["input"], cfg, Store(Path(spec["cache"])), name=RUN_NAME)
-    return _summary(result, time.perf_counter() - t0, spec)
-
-
-def worker_plain(spec: dict[str, Any]) -> dict[str, Any]:
-    """What a plain BERTopic user would run: encode with the model, then fit_transform."""
-    from pipeline.config import IngestConfig
-    from pipeline.stages.ingest import ingest
-
-    stages: dict[str, float] = {}
-    t0 = time.perf_counter()
-    corpus = ingest(Path(spec["input"]), RUN_NAME, IngestConfig())
-    texts, ids = corpus.texts, corpus.docs["doc_id"].astype(str).tolist()
-    stages["ingest"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    if spec["embedder"] == "static":
-        from model2vec import StaticModel
-
-        model = StaticModel.from_pretrained(spec["static_dir"])
-        stages["load"] = time.perf_counter() - t
-        t = time.perf_counter()
-        emb = model.encode(texts, max_length=None)  # exactly the vectors topictrends uses
-    else:
-        from sentence_transformers import SentenceTransformer
-
-        from pipeline.stages.embed import model_path
-
-        model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
-        stages["load"] = time.perf_counter() - t
-        t = time.perf_counter()
-        emb = model.encode(texts, batch_size=32, show_progress_bar=False)
-    stages["embed"] = time.perf_counter() - t
-    t = time.perf_counter()
-    from bertopic import BERTopic
-
-    topics, _ = BERTopic(embedding_model=model).fit_transform(texts, emb)
-    stages["fit"] = time.perf_counter() - t
-    wall = time.perf_counter() - t0
-    topics = [int(x) for x in topics]
-    return {
-        "wall_s": round(wall, 3),
-        "stages": {k: round(v, 3) for k, v in stages.items()},
-        "docs": len(texts),
-        "topics": len(set(topics) - {-1}),
-        "outlier_share": round(topics.count(-1) / max(1, len(topics)), 4),
-        "nmi": _nmi(dict(zip(ids, topics, strict=True)), spec["input"], spec.get("labels")),
-    }
-
-
-def worker_update(spec: dict[str, Any]) -> dict[str, Any]:
-    """``topictrends update``: new documents folded into the cold case's run, no refit."""
-    from pipeline.flows import update
-    from pipeline.store.cache import Store
-
-    t0 = time.perf_counter()
-    result = update(RUN_NAME, spec["input"], Store(Path(spec["cache"])))
-    return _summary(result, time.perf_counter() - t0, spec)
-
-
-WORKERS = {
-    "update": worker_update,
-    "warmup": worker_warmup,
-    "distill": worker_distill,
-    "build": worker_build,
-    "plain": worker_plain,
-}
-
-
-def worker_main(spec_json: str) -> None:
-    spec = json.loads(spec_json)
-    result = WORKERS[spec["kind"]](spec)
-    result["peak_mib"] = _peak_mib()
-    sys.stdout.write("\n" + RESULT_MARK + json.dumps(result) + "\n")
-    sys.stdout.flush()
-
-
-# ================================================================== embedding quality
-def quality(n: int, work: Path, out: Path) -> dict[str, Any]:
-    """Each backend on ``n`` single-label arXiv abstracts: speed, agreement, label structure.
-
-    Speed here is the embedding alone (model loaded first). ``cpu docs/s`` divides by the
-    process's CPU seconds per thread, which a busy shared machine disturbs far less than
-    wall time. Agreement is with the fp32 transformer: cosine per document (same space
-    only) and the share of each document's 10 nearest neighbours both agree on. Label
-    structure: the share of a document's 10 nearest neighbours in its own arXiv folder,
-    and NMI of k-means (k = number of folders) with the folders.
-    """
-    import numpy as np
-    import pandas as pd
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import normalized_mutual_info_score
-
-    from pipeline.config import EmbedConfig, IngestConfig
-    from pipeline.stages.embed import available_cpus, get_embedder
-    from pipeline.stages.ingest import ingest
-
-    df = _sample(pd.read_parquet(ARXIV).query("n_labels == 1"), n).reset_index(drop=True)
-    work.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(work / "quality.parquet", index=False)
-    corpus = ingest(work / "quality.parquet", "quality", IngestConfig())
-    texts = corpus.texts
-    labels = (
-        df.set_index(df["id"].astype(str))
-        .loc[corpus.docs["doc_id"].astype(str), "label"]
-        .to_numpy()
-    )
-    k = len(set(labels))
-
-    def knn(x: np.ndarray) -> np.ndarray:
-        sim = x @ x.T
-        np.fill_diagonal(sim, -np.inf)
-        return np.argpartition(-sim, 10, axis=1)[:, :10]
-
-    threads = available_cpus()
-    configs = {
-        "transformer fp32": EmbedConfig(),
-        "transformer int8": EmbedConfig(precision="int8"),
-        "static": EmbedConfig(backend="static"),
-        "hashing": EmbedConfig(backend="hashing"),
-    }
-    rows, ref, ref_nn = [], None, None
-    for name, cfg in configs.items():
-        e = get_embedder(cfg, cache_root=work / "quality-cache")
-        if hasattr(e, "model"):
-            e.model()  # load (or distil) outside the timing
-        t0, c0 = time.perf_counter(), time.process_time()
-        vecs = e.encode(texts)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        nn = knn(vecs)
-        row = {
-            "backend": name, "docs": len(texts), "dim": int(vecs.shape[1]),
-            "docs_per_s": round(len(texts) / wall, 1), "cpu_docs_per_s": round(len(texts) / (cpu / threads), 1),
-            "knn10_label_agreement": round(float((labels[nn] == labels[:, None]).mean()), 4),
-            "kmeans_nmi": round(float(normalized_mutual_info_score(labels, KMeans(k, n_init=3, random_state=0).fit_predict(vecs))), 4),
-        }  # fmt: skip
-        if ref is None:
-            ref, ref_nn = vecs, nn
-        else:
-            row["knn10_overlap_fp32"] = round(
-                float(
-                    np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nn, ref_nn, strict=True)])
-                ),
-                4,
-            )
-            if vecs.shape == ref.shape and name.startswith("transformer"):
-                cos = (vecs * ref).sum(axis=1)
-                row["cosine_fp32_min"], row["cosine_fp32_mean"] = (
-                    round(float(cos.min()), 4),
-                    round(float(cos.mean()), 4),
-                )
-        rows.append(row)
-        print(f"  {name:17s} {row}", file=sys.stderr)
-    report = {
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "labels": k,
-        "rows": rows,
-    }
-    out.write_text(json.dumps(report, indent=2))
-    head = "| backend | dim | docs/s | cpu docs/s | cosine to fp32 (min / mean) | 10-NN overlap with fp32 | 10-NN same folder | k-means NMI |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        cos = (
-            f"{r['cosine_fp32_min']:.4f} / {r['cosine_fp32_mean']:.4f}"
-            if "cosine_fp32_min" in r
-            else ""
-        )
-        lines.append(
-            f"| {r['backend']} | {r['dim']} | {r['docs_per_s']:,.1f} | {r['cpu_docs_per_s']:,.1f} | {cos} | "
-            f"{fmt(r.get('knn10_overlap_fp32'), 3)} | {r['knn10_label_agreement']:.3f} | {r['kmeans_nmi']:.3f} |"
-        )
-    print("\n".join(lines))
-    return report
 
 
 # ================================================================== parent side
@@ -539,14 +276,6 @@ def plan(corpus: dict[str, Any], first: bool) -> list[dict[str, Any]]:
     return cases
 
 
-def fmt(x: Any, digits: int = 1) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float):
-        return f"{x:,.{digits}f}"
-    return f"{x:,}" if isinstance(x, int) else str(x)
-
-
 COLUMNS = ("embed", "reduce", "cluster", "represent", "fit")
 
 
@@ -589,39 +318,7 @@ def markdown(results: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str
     return "\n".join(lines)
 
 
-def machine() -> dict[str, Any]:
-    import importlib.metadata as md
-
-    from pipeline.stages.embed import available_cpus
-
-    cpu = ""
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    versions = {}
-    for lib in (
-        "torch",
-        "transformers",
-        "sentence-transformers",
-        "bertopic",
-        "umap-learn",
-        "hdbscan",
-        "model2vec",
-        "numba",
-    ):
-        try:
-            versions[lib] = md.version(lib)
-        except md.PackageNotFoundError:
-            versions[lib] = None
-    return {
-        "cpu": cpu, "cpus_available": available_cpus(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "loadavg_at_start": os.getloadavg(), "python": platform.python_version(), "versions": versions,
-    }  # fmt: skip
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -661,8 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: print the markdown table of an earlier results file",
     )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.worker:
+        from bench.speed_workers import worker_main
+
         worker_main(args.worker)
         return 0
     if args.table:
@@ -670,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(report["results"], report.get("knn_agreement", [])))
         return 0
     if args.quality:
+        from bench.speed_quality import quality
+
         work = args.work or Path(tempfile.mkdtemp(prefix="topictrends-quality-"))
         out = args.out or REPO / "bench" / "results" / "quality.json"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -677,7 +382,37 @@ def main(argv: list[str] | None = None) -> int:
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         return 0
+    return run_cases(args)
 
+
+class Report:
+    """The results file, written again after every case (a crash keeps what was measured)."""
+
+    def __init__(self, out: Path, mode: str) -> None:
+        self.out = out
+        self.data: dict[str, Any] = {
+            "mode": mode, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "machine": machine(), "results": [], "knn_agreement": [],
+        }  # fmt: skip
+
+    def save(self) -> None:
+        tmp = self.out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2))
+        os.replace(tmp, self.out)
+
+    def record(
+        self, corpus: str, case: str, backend: str, result: dict[str, Any]
+    ) -> dict[str, Any]:
+        row = {"corpus": corpus, "case": case, "backend": backend, **result}
+        self.data["results"].append(row)
+        self.save()
+        status = result.get("error") or f"{result.get('wall_s')} s"
+        print(f"  {corpus:9s} {case:9s} {backend:21s} {status}", file=sys.stderr)
+        return row
+
+
+def run_cases(args: argparse.Namespace) -> int:
+    """Every planned case of every corpus, then the markdown table; 1 if any case failed."""
     mode = "quick" if args.quick else "full"
     out = args.out or REPO / "bench" / "results" / f"speed-{mode}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -685,86 +420,78 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     log = work / "bench.log"
     print(f"work dir {work}; worker logs in {log}", file=sys.stderr)
-    report: dict[str, Any] = {
-        "mode": mode, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "machine": machine(), "results": [], "knn_agreement": [],
-    }  # fmt: skip
-
-    def save() -> None:
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(report, indent=2))
-        os.replace(tmp, out)
-
-    def record(corpus: str, case: str, backend: str, result: dict[str, Any]) -> dict[str, Any]:
-        row = {"corpus": corpus, "case": case, "backend": backend, **result}
-        report["results"].append(row)
-        save()
-        status = result.get("error") or f"{result.get('wall_s')} s"
-        print(f"  {corpus:9s} {case:9s} {backend:21s} {status}", file=sys.stderr)
-        return row
-
+    report = Report(out, mode)
     corpora = prepare_corpora(work, mode, [c.strip() for c in args.corpora.split(",") if c.strip()])
-    record("-", "warmup", "-", run_worker({"kind": "warmup"}, log))
+    report.record("-", "warmup", "-", run_worker({"kind": "warmup"}, log))
     seed = work / "static-seed"
-    record("-", "distill", "static", run_worker({"kind": "distill", "cache": str(seed)}, log))
-
+    report.record(
+        "-", "distill", "static", run_worker({"kind": "distill", "cache": str(seed)}, log)
+    )
     wanted = {c.strip() for c in args.cases.split(",")} if args.cases else None
     for i, corpus in enumerate(corpora):
-        done: dict[str, dict[str, Any]] = {}
-        for case in plan(corpus, first=i == 0):
-            if wanted is not None and case["case"] not in wanted:
-                continue
-            spec = dict(case["spec"])
-            backend = (spec.get("overrides") or {}).get("embed", {}).get("backend") or (
-                "static" if spec.get("embedder") == "static" else "sentence-transformers"
-            )
-            if spec["kind"] == "update":  # the update keeps the run's own embedding backend
-                backend = corpus["backend"]
-            cache = work / "caches" / f"{corpus['name']}-{case['case']}"
-            if case["from"]:
-                parent = done.get(case["from"])
-                if not parent or "error" in parent:
-                    record(
-                        corpus["name"],
-                        case["case"],
-                        backend,
-                        {"error": f"skipped: {case['from']} failed"},
-                    )
-                    continue
-                shutil.copytree(parent["cache"], cache, symlinks=True)
-            else:
-                cache.mkdir(parents=True, exist_ok=True)
-            if backend == "static":
-                seed_static_model(seed, cache)
-                spec["static_dir"] = str(next((cache / ".store" / "models").glob("static-*"), ""))
-            spec["cache"] = str(cache)
-            numba = None
-            if case.get("cold_jit"):
-                numba = work / "numba-empty"
-                shutil.rmtree(numba, ignore_errors=True)
-                numba.mkdir()
-            result = run_worker(spec, log, numba_cache=numba)
-            done[case["case"]] = {**result, "cache": str(cache)}
-            record(corpus["name"], case["case"], backend, result)
+        done = run_corpus(corpus, i == 0, wanted, work, seed, log, report)
         a, b = done.get("cold"), done.get("static")
         if a and b and "run_dir" in a and "run_dir" in b:
-            report["knn_agreement"].append(
+            report.data["knn_agreement"].append(
                 {"corpus": corpus["name"], "knn10_overlap": knn_overlap(a["run_dir"], b["run_dir"])}
             )
-            save()
+            report.save()
         if not args.keep:
             for d in (work / "caches").glob(f"{corpus['name']}-*"):
                 shutil.rmtree(d, ignore_errors=True)
-
-    report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    report["loadavg_at_end"] = os.getloadavg()
-    save()
-    table = markdown(report["results"], report["knn_agreement"])
-    print(table)
+    report.data["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    report.data["loadavg_at_end"] = os.getloadavg()
+    report.save()
+    print(markdown(report.data["results"], report.data["knn_agreement"]))
     print(f"\nresults: {out}", file=sys.stderr)
     if not args.keep and args.work is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if any("error" in r for r in report["results"]) else 0
+    return 1 if any("error" in r for r in report.data["results"]) else 0
+
+
+def run_corpus(
+    corpus: dict[str, Any],
+    first: bool,
+    wanted: set[str] | None,
+    work: Path,
+    seed: Path,
+    log: Path,
+    report: Report,
+) -> dict[str, dict[str, Any]]:
+    """One corpus's cases in plan order; a case built on a failed one is skipped."""
+    done: dict[str, dict[str, Any]] = {}
+    for case in plan(corpus, first=first):
+        if wanted is not None and case["case"] not in wanted:
+            continue
+        spec = dict(case["spec"])
+        backend = (spec.get("overrides") or {}).get("embed", {}).get("backend") or (
+            "static" if spec.get("embedder") == "static" else "sentence-transformers"
+        )
+        if spec["kind"] == "update":  # the update keeps the run's own embedding backend
+            backend = corpus["backend"]
+        cache = work / "caches" / f"{corpus['name']}-{case['case']}"
+        if case["from"]:
+            parent = done.get(case["from"])
+            if not parent or "error" in parent:
+                skipped = {"error": f"skipped: {case['from']} failed"}
+                report.record(corpus["name"], case["case"], backend, skipped)
+                continue
+            shutil.copytree(parent["cache"], cache, symlinks=True)
+        else:
+            cache.mkdir(parents=True, exist_ok=True)
+        if backend == "static":
+            seed_static_model(seed, cache)
+            spec["static_dir"] = str(next((cache / ".store" / "models").glob("static-*"), ""))
+        spec["cache"] = str(cache)
+        numba = None
+        if case.get("cold_jit"):
+            numba = work / "numba-empty"
+            shutil.rmtree(numba, ignore_errors=True)
+            numba.mkdir()
+        result = run_worker(spec, log, numba_cache=numba)
+        done[case["case"]] = {**result, "cache": str(cache)}
+        report.record(corpus["name"], case["case"], backend, result)
+    return done
 
 
 if __name__ == "__main__":
