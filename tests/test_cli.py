@@ -304,8 +304,9 @@ def test_real_ctrl_c_mid_build(template: Path) -> None:
     ``--seed 7`` misses the template's stage caches, so UMAP and every later stage still
     lie ahead when the signal arrives. The child starts with SIGINT at its default, as
     from a terminal: an ignored SIGINT is inherited across exec and Python then keeps
-    ignoring it, and something earlier in the full suite (a library, not our code) leaves
-    it ignored in the pytest process, so without this the build ran on and exited 0.
+    ignoring it. A suite started in the background (``make test &``, ``nohup``, a CI
+    runner) has SIGINT ignored from the start, as a non-interactive shell sets it for
+    background jobs, so without this the build ran on and exited 0.
     """
     import signal
     import time
