@@ -43,7 +43,7 @@ from pipeline.stages import memory
 from pipeline.stages.assign import Previous, conform_metadata
 from pipeline.stages.base import digest
 from pipeline.stages.executor import Executor
-from pipeline.stages.ingest import Corpus, ingest, resolve_input, text_hash
+from pipeline.stages.ingest import Corpus, ingest, resolve_input
 from pipeline.stages.themes import with_scores
 from pipeline.stages.titles import carried, modelled_texts
 from pipeline.store.artifacts import RunHandle
@@ -169,11 +169,9 @@ def _new_documents(batch: Corpus, prev_docs: pd.DataFrame) -> tuple[pd.DataFrame
     Content is title and text together, whether or not titles are modelled: a paragraph
     whose text another speech already had ("Thank you.") is still a new document.
     """
-    prev_hashes = {text_hash(t) for t in modelled_texts(prev_docs)}
+    known = set(modelled_texts(prev_docs))  # the texts themselves: no sha256 of a million
     same_id = batch.docs["doc_id"].isin(set(prev_docs["doc_id"])).to_numpy()
-    same_text = np.array(
-        [text_hash(t) in prev_hashes for t in modelled_texts(batch.docs)], dtype=bool
-    )
+    same_text = np.array([t in known for t in modelled_texts(batch.docs)], dtype=bool)
     new = batch.docs[~(same_id | same_text)].reset_index(drop=True)
     duplicates = {
         "rows_in": int(batch.n_input),
